@@ -1,0 +1,332 @@
+//! The kdc configuration file: TOML, parsed strictly (unknown keys are errors), every option
+//! documented here with its default. Relative paths are resolved against the file's folder.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// A loaded configuration, with every path made absolute.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub realm: RealmConfig,
+    #[serde(default)]
+    pub listen: ListenConfig,
+    #[serde(default)]
+    pub tickets: TicketConfig,
+    pub pkinit: PkinitConfig,
+    pub directory: DirectoryConfig,
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RealmConfig {
+    /// The Kerberos realm served, e.g. `EXAMPLE.TEST`. Required.
+    pub name: String,
+    /// File holding the krbtgt long-term keys (one `kvno enctype hex-key` line each). Required.
+    pub krbtgt_keys: PathBuf,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenConfig {
+    /// UDP addresses. Default `["0.0.0.0:88"]`.
+    #[serde(default = "default_listen")]
+    pub udp: Vec<String>,
+    /// TCP addresses. Default `["0.0.0.0:88"]`.
+    #[serde(default = "default_listen")]
+    pub tcp: Vec<String>,
+    /// Largest request accepted, UDP or TCP, in bytes. Default 65536.
+    #[serde(default = "default_max_request_bytes")]
+    pub max_request_bytes: usize,
+    /// Largest UDP reply; longer ones get KRB_ERR_RESPONSE_TOO_BIG so the client retries over
+    /// TCP (MIT's kdc_max_dgram_reply_size). Default 4096.
+    #[serde(default = "default_max_udp_reply_bytes")]
+    pub max_udp_reply_bytes: usize,
+    /// Seconds a TCP connection may stay idle. Default 30.
+    #[serde(default = "default_tcp_idle_timeout_secs")]
+    pub tcp_idle_timeout_secs: u64,
+    /// Open TCP connections at most; more are closed at once. Default 1024.
+    #[serde(default = "default_max_tcp_connections")]
+    pub max_tcp_connections: usize,
+    /// Seconds one request may take before it is abandoned. Default 10.
+    #[serde(default = "default_request_timeout_secs")]
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TicketConfig {
+    /// Ticket lifetime in seconds. Default 36000 (10 h).
+    #[serde(default = "default_lifetime_secs")]
+    pub lifetime_secs: u64,
+    /// Longest renewable lifetime in seconds. Default 604800 (7 d).
+    #[serde(default = "default_renewable_lifetime_secs")]
+    pub renewable_lifetime_secs: u64,
+    /// Allowed clock skew in seconds. Default 300.
+    #[serde(default = "default_clock_skew_secs")]
+    pub clock_skew_secs: u64,
+    /// Session/reply key enctypes the realm allows, in preference order of the realm; the first
+    /// one of the client's list that is here wins. Default: aes256-cts-hmac-sha1-96,
+    /// aes128-cts-hmac-sha1-96, aes256-cts-hmac-sha384-192, aes128-cts-hmac-sha256-128.
+    #[serde(default = "default_enctypes")]
+    pub enctypes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PkinitConfig {
+    /// PEM file: the KDC certificate first, then its chain (without the root). Required.
+    pub certificate: PathBuf,
+    /// PEM PKCS#8 private key of the KDC certificate (software signer). Required.
+    pub key: PathBuf,
+    /// Smallest MODP group accepted, in bits: 2048 (groups 14, 16) by default; 1024 also
+    /// admits group 2, which is weak.
+    #[serde(default = "default_min_dh_bits")]
+    pub min_dh_bits: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, tag = "type", rename_all = "lowercase")]
+pub enum DirectoryConfig {
+    /// The embedded file directory (AD attribute names), loaded at start.
+    Embedded { path: PathBuf },
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json`. Default `text`.
+    #[serde(default = "default_log_format")]
+    pub format: String,
+    /// A tracing filter such as `info` or `kdc=debug`; RUST_LOG overrides it. Default `info`.
+    #[serde(default = "default_log_level")]
+    pub level: String,
+}
+
+fn default_listen() -> Vec<String> {
+    vec!["0.0.0.0:88".to_owned()]
+}
+fn default_max_request_bytes() -> usize {
+    65_536
+}
+fn default_max_udp_reply_bytes() -> usize {
+    4096
+}
+fn default_tcp_idle_timeout_secs() -> u64 {
+    30
+}
+fn default_max_tcp_connections() -> usize {
+    1024
+}
+fn default_request_timeout_secs() -> u64 {
+    10
+}
+fn default_lifetime_secs() -> u64 {
+    36_000
+}
+fn default_renewable_lifetime_secs() -> u64 {
+    604_800
+}
+fn default_clock_skew_secs() -> u64 {
+    300
+}
+fn default_enctypes() -> Vec<String> {
+    [
+        "aes256-cts-hmac-sha1-96",
+        "aes128-cts-hmac-sha1-96",
+        "aes256-cts-hmac-sha384-192",
+        "aes128-cts-hmac-sha256-128",
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+fn default_min_dh_bits() -> u32 {
+    2048
+}
+fn default_log_format() -> String {
+    "text".to_owned()
+}
+fn default_log_level() -> String {
+    "info".to_owned()
+}
+
+impl Default for ListenConfig {
+    fn default() -> Self {
+        Self {
+            udp: default_listen(),
+            tcp: default_listen(),
+            max_request_bytes: default_max_request_bytes(),
+            max_udp_reply_bytes: default_max_udp_reply_bytes(),
+            tcp_idle_timeout_secs: default_tcp_idle_timeout_secs(),
+            max_tcp_connections: default_max_tcp_connections(),
+            request_timeout_secs: default_request_timeout_secs(),
+        }
+    }
+}
+
+impl Default for TicketConfig {
+    fn default() -> Self {
+        Self {
+            lifetime_secs: default_lifetime_secs(),
+            renewable_lifetime_secs: default_renewable_lifetime_secs(),
+            clock_skew_secs: default_clock_skew_secs(),
+            enctypes: default_enctypes(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: default_log_format(),
+            level: default_log_level(),
+        }
+    }
+}
+
+/// Why a configuration could not be loaded; the message names the file, line and key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: &'static str,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses configuration text; `path` names it in errors and anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            line: e
+                .span()
+                .map(|span| line_of(text, span.start))
+                .unwrap_or(0),
+            message: e.message().to_owned(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.resolve_paths(base);
+        config.check(path)?;
+        Ok(config)
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut self.realm.krbtgt_keys);
+        resolve(&mut self.pkinit.certificate);
+        resolve(&mut self.pkinit.key);
+        match &mut self.directory {
+            DirectoryConfig::Embedded { path } => resolve(path),
+        }
+    }
+
+    fn check(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key, message: &str| ConfigError::Invalid {
+            path: path.to_owned(),
+            key,
+            message: message.to_owned(),
+        };
+        if self.realm.name.is_empty() || self.realm.name.contains(['/', '@']) {
+            return Err(invalid("realm.name", "must be a realm name like EXAMPLE.TEST"));
+        }
+        if self.listen.udp.is_empty() && self.listen.tcp.is_empty() {
+            return Err(invalid("listen", "no udp or tcp address to listen on"));
+        }
+        if self.listen.max_request_bytes < 1024 {
+            return Err(invalid("listen.max_request_bytes", "must be at least 1024"));
+        }
+        if self.listen.max_udp_reply_bytes < 512 {
+            return Err(invalid("listen.max_udp_reply_bytes", "must be at least 512"));
+        }
+        if self.tickets.enctypes.is_empty() {
+            return Err(invalid("tickets.enctypes", "must name at least one enctype"));
+        }
+        if !matches!(self.pkinit.min_dh_bits, 1024 | 2048 | 4096) {
+            return Err(invalid("pkinit.min_dh_bits", "must be 1024, 2048 or 4096"));
+        }
+        Ok(())
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset)
+        .map(|before| before.matches('\n').count() + 1)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[realm]
+name = "EXAMPLE.TEST"
+krbtgt_keys = "krbtgt.keys"
+
+[pkinit]
+certificate = "kdc.pem"
+key = "/etc/kdc/kdc.key"
+
+[directory]
+type = "embedded"
+path = "directory.toml"
+"#;
+
+    #[test]
+    fn minimal_config_gets_documented_defaults() {
+        let config = Config::parse(MINIMAL, Path::new("/etc/kdc/kdc.toml")).unwrap();
+        assert_eq!(config.listen.max_request_bytes, 65_536);
+        assert_eq!(config.listen.max_udp_reply_bytes, 4096);
+        assert_eq!(config.tickets.lifetime_secs, 36_000);
+        assert_eq!(config.tickets.renewable_lifetime_secs, 604_800);
+        assert_eq!(config.tickets.clock_skew_secs, 300);
+        assert_eq!(config.pkinit.min_dh_bits, 2048);
+        assert_eq!(config.realm.krbtgt_keys, Path::new("/etc/kdc/krbtgt.keys"));
+        assert_eq!(config.pkinit.key, Path::new("/etc/kdc/kdc.key"));
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_file_and_line() {
+        let text = format!("{MINIMAL}\n[tickets]\nlifetime = 5\n");
+        let err = Config::parse(&text, Path::new("k.toml")).unwrap_err();
+        let message = err.to_string();
+        assert!(message.starts_with("k.toml:15:"), "{message}");
+        assert!(message.contains("lifetime"), "{message}");
+    }
+
+    #[test]
+    fn bad_value_names_the_key() {
+        let text = MINIMAL.replace("EXAMPLE.TEST", "a/b");
+        let err = Config::parse(&text, Path::new("k.toml")).unwrap_err();
+        assert!(err.to_string().contains("realm.name"), "{err}");
+    }
+}

@@ -1,0 +1,315 @@
+//! The zero-setup directory backend: one TOML file (see `file`), loaded once into memory and
+//! indexed by lower-case userPrincipalName and sAMAccountName, so lookups never touch the
+//! disk. Admin writes update memory only after the file has been replaced atomically.
+
+mod file;
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{Arc, PoisonError, RwLock},
+};
+
+use async_trait::async_trait;
+use file::Entry;
+
+use crate::{
+    Directory, DirectoryAdmin, DirectoryError, KeyCredentialLink, NewUser, PrincipalLookup, RsaPublicKey, UF_ACCOUNTDISABLE,
+    User, dn_equivalent,
+};
+
+pub struct EmbeddedDirectory {
+    path: PathBuf,
+    state: RwLock<Arc<State>>,
+    /// Serialises writers, so each one starts from the state the previous one left.
+    writer: tokio::sync::Mutex<()>,
+}
+
+/// An entry and the user it yields; the user is parsed once, when the entry changes.
+#[derive(Clone)]
+struct Record {
+    entry: Entry,
+    user: User,
+}
+
+impl Record {
+    fn new(entry: Entry, links: Vec<KeyCredentialLink>) -> Self {
+        let user = User {
+            dn: entry.dn.clone(),
+            user_principal_name: entry.upn.clone(),
+            sam_account_name: entry.sam.clone(),
+            user_account_control: entry.user_account_control,
+            key_credentials: links,
+        };
+        Record { entry, user }
+    }
+
+    fn reparsed(entry: Entry) -> Self {
+        let links = KeyCredentialLink::parse_values(&entry.upn, entry.key_credential_links.iter().map(String::as_str));
+        Record::new(entry, links)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    records: Vec<Record>,
+    by_upn: HashMap<String, usize>,
+    by_sam: HashMap<String, usize>,
+}
+
+/// Index of the first record that repeats a UPN, sAMAccountName or DN, and why.
+type Duplicate = (usize, String);
+
+impl State {
+    fn index(records: Vec<Record>) -> Result<State, Duplicate> {
+        let mut state = State::default();
+        let mut dns: Vec<String> = Vec::with_capacity(records.len());
+        for (i, record) in records.iter().enumerate() {
+            let entry = &record.entry;
+            if state.by_upn.insert(entry.upn.to_lowercase(), i).is_some() {
+                return Err((i, format!("userPrincipalName {} is used twice", entry.upn)));
+            }
+            if let Some(sam) = &entry.sam
+                && state.by_sam.insert(sam.to_lowercase(), i).is_some()
+            {
+                return Err((i, format!("sAMAccountName {sam} is used twice")));
+            }
+            if dns.iter().any(|dn| dn_equivalent(dn, &entry.dn)) {
+                return Err((i, format!("distinguishedName {} is used twice", entry.dn)));
+            }
+            dns.push(entry.dn.clone());
+        }
+        state.records = records;
+        Ok(state)
+    }
+
+    fn find(&self, lookup: &PrincipalLookup) -> Option<&User> {
+        let by_upn = self.by_upn.get(&lookup.user_principal_name.to_lowercase());
+        let by_sam = || self.by_sam.get(&lookup.sam_account_name.as_ref()?.to_lowercase());
+        let index = by_upn.or_else(by_sam)?;
+        self.records.get(*index).map(|r| &r.user)
+    }
+
+    fn position_by_upn(&self, upn: &str) -> Result<usize, DirectoryError> {
+        self.by_upn
+            .get(&upn.to_lowercase())
+            .copied()
+            .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))
+    }
+}
+
+fn validate(entry: &Entry) -> Result<(), String> {
+    if entry.dn.trim().is_empty() {
+        return Err("distinguishedName is empty".into());
+    }
+    match entry.upn.split_once('@') {
+        Some((user, suffix)) if !user.is_empty() && !suffix.is_empty() => Ok(()),
+        _ => Err(format!("userPrincipalName {:?} is not of the form name@suffix", entry.upn)),
+    }
+}
+
+impl EmbeddedDirectory {
+    /// Reads and indexes the file. Errors name the file and line; key values that do not
+    /// parse are logged (with their line) and skipped, but kept in the file.
+    pub async fn load(path: impl AsRef<Path>) -> Result<Self, DirectoryError> {
+        let path = path.as_ref().to_path_buf();
+        let state = read_state(&path).await?;
+        Ok(EmbeddedDirectory {
+            path,
+            state: RwLock::new(Arc::new(state)),
+            writer: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Creates a directory file with no users (mode 0600), failing if `path` exists.
+    pub async fn create_empty(path: impl AsRef<Path>) -> Result<Self, DirectoryError> {
+        let path = path.as_ref().to_path_buf();
+        let text = file::render(&[]).map_err(|e| DirectoryError::Invalid(e.to_string()))?;
+        let target = path.clone();
+        blocking(&path, move || file::create_new(&target, &text)).await?;
+        Self::load(path).await
+    }
+
+    /// Re-reads the file, e.g. after another process edited it. On error the loaded state
+    /// stays as it was.
+    pub async fn reload(&self) -> Result<(), DirectoryError> {
+        let _writer = self.writer.lock().await;
+        let state = read_state(&self.path).await?;
+        *self.state.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(state);
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn snapshot(&self) -> Arc<State> {
+        Arc::clone(&self.state.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Applies `change` to a copy of the records, writes the file, then publishes the copy.
+    /// `change` returns its result and whether it changed anything (no write if not).
+    async fn modify<T>(
+        &self,
+        change: impl FnOnce(&mut Vec<Record>, &State) -> Result<(T, bool), DirectoryError>,
+    ) -> Result<T, DirectoryError> {
+        let _writer = self.writer.lock().await;
+        let current = self.snapshot();
+        let mut records = current.records.clone();
+        let (result, changed) = change(&mut records, &current)?;
+        if !changed {
+            return Ok(result);
+        }
+        let state = State::index(records).map_err(|(_, why)| DirectoryError::Conflict(why))?;
+        let entries: Vec<Entry> = state.records.iter().map(|r| r.entry.clone()).collect();
+        let text = file::render(&entries).map_err(|e| DirectoryError::Invalid(e.to_string()))?;
+        let path = self.path.clone();
+        blocking(&self.path, move || file::replace_atomically(&path, &text)).await?;
+        *self.state.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(state);
+        Ok(result)
+    }
+}
+
+async fn blocking(
+    path: &Path,
+    io: impl FnOnce() -> std::io::Result<()> + Send + 'static,
+) -> Result<(), DirectoryError> {
+    tokio::task::spawn_blocking(io)
+        .await
+        .map_err(|e| DirectoryError::Unavailable(format!("file writer task failed: {e}")))?
+        .map_err(|source| DirectoryError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+async fn read_state(path: &Path) -> Result<State, DirectoryError> {
+    let text = tokio::fs::read_to_string(path).await.map_err(|source| DirectoryError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let parse_error = |line, message| DirectoryError::Parse {
+        file: path.to_path_buf(),
+        line,
+        message,
+    };
+    let loaded = file::parse(&text).map_err(|(line, message)| parse_error(line, message))?;
+    let lines: Vec<usize> = loaded.iter().map(|l| l.line).collect();
+    let mut records = Vec::with_capacity(loaded.len());
+    for item in loaded {
+        validate(&item.entry).map_err(|message| parse_error(item.line, message))?;
+        let mut links = Vec::new();
+        for (value, line) in item.entry.key_credential_links.iter().zip(&item.link_lines) {
+            match KeyCredentialLink::parse(value) {
+                Ok(link) => links.push(link),
+                Err(error) => tracing::warn!(
+                    user = %item.entry.upn, file = %path.display(), line, %error,
+                    "skipping unparsable msDS-KeyCredentialLink value"
+                ),
+            }
+        }
+        records.push(Record::new(item.entry, links));
+    }
+    State::index(records).map_err(|(i, why)| parse_error(lines.get(i).copied().unwrap_or(1), why))
+}
+
+#[async_trait]
+impl Directory for EmbeddedDirectory {
+    async fn find_user(&self, name: &str, realm: &str) -> Result<Option<User>, DirectoryError> {
+        Ok(self.snapshot().find(&PrincipalLookup::new(name, realm)).cloned())
+    }
+
+    // A scan: it runs only when key trust has already failed, never on a successful logon.
+    async fn find_key_owners(&self, public_key: &RsaPublicKey) -> Result<Vec<String>, DirectoryError> {
+        Ok(self
+            .snapshot()
+            .records
+            .iter()
+            .filter(|r| r.user.registered_ngc_key(public_key).is_some())
+            .map(|r| r.user.user_principal_name.clone())
+            .collect())
+    }
+}
+
+#[async_trait]
+impl DirectoryAdmin for EmbeddedDirectory {
+    async fn list_users(&self) -> Result<Vec<User>, DirectoryError> {
+        Ok(self.snapshot().records.iter().map(|r| r.user.clone()).collect())
+    }
+
+    async fn add_user(&self, new: NewUser) -> Result<User, DirectoryError> {
+        let entry = Entry {
+            dn: new.dn,
+            upn: new.user_principal_name,
+            sam: new.sam_account_name,
+            user_account_control: new.user_account_control,
+            key_credential_links: Vec::new(),
+        };
+        validate(&entry).map_err(DirectoryError::Invalid)?;
+        self.modify(|records, _| {
+            let record = Record::new(entry, Vec::new());
+            let user = record.user.clone();
+            records.push(record);
+            Ok((user, true))
+        })
+        .await
+    }
+
+    async fn set_disabled(&self, upn: &str, disabled: bool) -> Result<(), DirectoryError> {
+        self.modify(|records, state| {
+            let record = records
+                .get_mut(state.position_by_upn(upn)?)
+                .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))?;
+            let before = record.entry.user_account_control;
+            let after = if disabled { before | UF_ACCOUNTDISABLE } else { before & !UF_ACCOUNTDISABLE };
+            record.entry.user_account_control = after;
+            record.user.user_account_control = after;
+            Ok(((), before != after))
+        })
+        .await
+    }
+
+    async fn add_key_credential(&self, upn: &str, link: KeyCredentialLink) -> Result<(), DirectoryError> {
+        self.modify(|records, state| {
+            let record = records
+                .get_mut(state.position_by_upn(upn)?)
+                .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))?;
+            if !dn_equivalent(&link.owner_dn, &record.entry.dn) {
+                return Err(DirectoryError::Invalid(format!(
+                    "key credential names {} but the user is {}",
+                    link.owner_dn, record.entry.dn
+                )));
+            }
+            let key_id = link.credential.key_id();
+            if record.user.key_credentials.iter().any(|k| k.credential.key_id() == key_id) {
+                return Err(DirectoryError::Conflict(format!(
+                    "{upn} already has a key with KeyID {}",
+                    hex::encode(key_id)
+                )));
+            }
+            record.entry.key_credential_links.push(link.to_dn_binary());
+            record.user.key_credentials.push(link);
+            Ok(((), true))
+        })
+        .await
+    }
+
+    async fn remove_key_credential(&self, upn: &str, key_id: &[u8]) -> Result<bool, DirectoryError> {
+        self.modify(|records, state| {
+            let record = records
+                .get_mut(state.position_by_upn(upn)?)
+                .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))?;
+            let before = record.entry.key_credential_links.len();
+            // Values that do not parse have no KeyID we can trust, so they stay.
+            record.entry.key_credential_links.retain(|value| {
+                KeyCredentialLink::parse(value).map_or(true, |link| link.credential.key_id() != key_id)
+            });
+            let removed = record.entry.key_credential_links.len() != before;
+            if removed {
+                *record = Record::reparsed(record.entry.clone());
+            }
+            Ok((removed, removed))
+        })
+        .await
+    }
+}

@@ -1,0 +1,206 @@
+//! The embedded directory's file: TOML whose keys are Active Directory attribute names, so
+//! the same entries move into LDAP unchanged. Parsed with line numbers for every error;
+//! rewritten whole and atomically (comments are not preserved).
+
+use std::{
+    fs::{self, File, OpenOptions},
+    io::{self, Write},
+    ops::Range,
+    path::Path,
+};
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::UF_NORMAL_ACCOUNT;
+
+/// One user entry as written in the file; key values stay as strings so that a value this
+/// version cannot parse survives a rewrite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Entry {
+    pub dn: String,
+    pub upn: String,
+    pub sam: Option<String>,
+    pub user_account_control: u32,
+    pub key_credential_links: Vec<String>,
+}
+
+/// An entry with the lines it came from, for error messages.
+pub(super) struct LoadedEntry {
+    pub entry: Entry,
+    pub line: usize,
+    pub link_lines: Vec<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileIn {
+    #[serde(default)]
+    user: Vec<UserIn>,
+}
+
+fn normal_account() -> u32 {
+    UF_NORMAL_ACCOUNT
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserIn {
+    #[serde(rename = "distinguishedName")]
+    dn: Spanned<String>,
+    #[serde(rename = "userPrincipalName")]
+    upn: Spanned<String>,
+    #[serde(rename = "sAMAccountName", default)]
+    sam: Option<String>,
+    #[serde(rename = "userAccountControl", default = "normal_account")]
+    user_account_control: u32,
+    #[serde(rename = "msDS-KeyCredentialLink", default)]
+    key_credential_links: Vec<Spanned<String>>,
+}
+
+#[derive(Serialize)]
+struct FileOut<'a> {
+    user: Vec<UserOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct UserOut<'a> {
+    #[serde(rename = "distinguishedName")]
+    dn: &'a str,
+    #[serde(rename = "userPrincipalName")]
+    upn: &'a str,
+    #[serde(rename = "sAMAccountName", skip_serializing_if = "Option::is_none")]
+    sam: Option<&'a str>,
+    #[serde(rename = "userAccountControl")]
+    user_account_control: u32,
+    #[serde(rename = "msDS-KeyCredentialLink", skip_serializing_if = "<[_]>::is_empty")]
+    key_credential_links: &'a [String],
+}
+
+/// A message and the 1-based line it refers to.
+pub(super) type LineError = (usize, String);
+
+fn line_of(text: &str, span: Range<usize>) -> usize {
+    let prefix = text.get(..span.start).unwrap_or(text);
+    prefix.bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+pub(super) fn parse(text: &str) -> Result<Vec<LoadedEntry>, LineError> {
+    let file: FileIn = toml::from_str(text).map_err(|e| {
+        let line = e.span().map_or(1, |span| line_of(text, span));
+        (line, e.message().to_string())
+    })?;
+    Ok(file
+        .user
+        .into_iter()
+        .map(|user| LoadedEntry {
+            line: line_of(text, user.upn.span()),
+            link_lines: user.key_credential_links.iter().map(|l| line_of(text, l.span())).collect(),
+            entry: Entry {
+                dn: user.dn.into_inner(),
+                upn: user.upn.into_inner(),
+                sam: user.sam,
+                user_account_control: user.user_account_control,
+                key_credential_links: user.key_credential_links.into_iter().map(Spanned::into_inner).collect(),
+            },
+        })
+        .collect())
+}
+
+const HEADER: &str = "\
+# kdc embedded directory: one [[user]] table per user, keyed by Active Directory attribute
+# names (distinguishedName, userPrincipalName, sAMAccountName, userAccountControl,
+# msDS-KeyCredentialLink as DN-Binary strings). Admin commands rewrite this file; comments
+# other than this header are not kept.
+";
+
+pub(super) fn render(entries: &[Entry]) -> Result<String, toml::ser::Error> {
+    let file = FileOut {
+        user: entries
+            .iter()
+            .map(|e| UserOut {
+                dn: &e.dn,
+                upn: &e.upn,
+                sam: e.sam.as_deref(),
+                user_account_control: e.user_account_control,
+                key_credential_links: &e.key_credential_links,
+            })
+            .collect(),
+    };
+    Ok(format!("{HEADER}\n{}", toml::to_string_pretty(&file)?))
+}
+
+fn owner_only(options: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(options, 0o600);
+    options
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// Creates `path`, failing if it exists, with mode 0600.
+pub(super) fn create_new(path: &Path, contents: &str) -> io::Result<()> {
+    let mut file = owner_only(OpenOptions::new().write(true).create_new(true)).open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    File::open(parent_dir(path))?.sync_all()
+}
+
+/// Replaces `path` so that a crash leaves either the old or the new file, never a mix:
+/// temp file in the same directory (mode 0600), fsync, rename, fsync the directory.
+pub(super) fn replace_atomically(path: &Path, contents: &str) -> io::Result<()> {
+    let dir = parent_dir(path);
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    let temp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    // A temp file left by a crash of this same pid would block create_new.
+    match fs::remove_file(&temp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let written = (|| {
+        let mut file = owner_only(OpenOptions::new().write(true).create_new(true)).open(&temp)?;
+        file.write_all(contents.as_bytes())?;
+        file.sync_all()?;
+        fs::rename(&temp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_then_parse_is_identity() {
+        let entries = vec![Entry {
+            dn: "CN=alice,CN=Users,DC=example,DC=test".into(),
+            upn: "alice@EXAMPLE.TEST".into(),
+            sam: Some("alice".into()),
+            user_account_control: 514,
+            key_credential_links: vec!["B:2:00:CN=alice".into(), "B:2:01:CN=alice".into()],
+        }];
+        let text = render(&entries).unwrap();
+        let parsed: Vec<Entry> = parse(&text).unwrap().into_iter().map(|l| l.entry).collect();
+        assert_eq!(parsed, entries);
+        assert!(text.contains("msDS-KeyCredentialLink = ["), "{text}");
+    }
+
+    #[test]
+    fn errors_carry_the_line() {
+        let text = "[[user]]\ndistinguishedName = \"CN=a\"\nuserPrincipalName = \"a@X\"\nmail = \"a@x\"\n";
+        let (line, message) = parse(text).err().unwrap();
+        assert_eq!(line, 4, "{message}");
+        assert!(message.contains("mail"), "{message}");
+    }
+}

@@ -1,0 +1,184 @@
+//! Directory backends: users and their registered PKINIT keys (msDS-KeyCredentialLink,
+//! MS-ADTS 2.2.20), behind a backend-neutral async API the KDC calls for every AS-REQ.
+
+pub mod dn_binary;
+pub mod embedded;
+pub mod keycredlink;
+
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+
+pub use dn_binary::{DnBinary, DnBinaryError, dn_equivalent};
+pub use embedded::EmbeddedDirectory;
+pub use keycredlink::{KeyCredential, KeyCredentialError, KeyUsage, RsaPublicKey};
+
+/// userAccountControl bit ACCOUNTDISABLE (MS-ADTS 2.2.16).
+pub const UF_ACCOUNTDISABLE: u32 = 0x0000_0002;
+/// userAccountControl bit NORMAL_ACCOUNT, the value of an enabled ordinary user.
+pub const UF_NORMAL_ACCOUNT: u32 = 0x0000_0200;
+
+/// A user as the KDC sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub dn: String,
+    pub user_principal_name: String,
+    pub sam_account_name: Option<String>,
+    pub user_account_control: u32,
+    /// The values of msDS-KeyCredentialLink that parsed; the others were logged and skipped.
+    pub key_credentials: Vec<KeyCredentialLink>,
+}
+
+impl User {
+    pub fn is_disabled(&self) -> bool {
+        self.user_account_control & UF_ACCOUNTDISABLE != 0
+    }
+
+    /// The registered key that PKINIT key trust accepts for `public_key`: same normalised
+    /// (n, e), KeyUsage NGC, and a value whose DN is this user's own.
+    pub fn registered_ngc_key(&self, public_key: &RsaPublicKey) -> Option<&KeyCredentialLink> {
+        self.key_credentials.iter().find(|link| {
+            link.credential.key_usage() == KeyUsage::Ngc
+                && link.credential.rsa_public_key() == Some(public_key)
+                && dn_equivalent(&link.owner_dn, &self.dn)
+        })
+    }
+}
+
+/// One parsed value of msDS-KeyCredentialLink: the DN part and the blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyCredentialLink {
+    pub owner_dn: String,
+    pub credential: KeyCredential,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyCredentialLinkError {
+    #[error(transparent)]
+    DnBinary(#[from] DnBinaryError),
+    #[error(transparent)]
+    Blob(#[from] KeyCredentialError),
+}
+
+impl KeyCredentialLink {
+    /// From the LDAP string form `B:<count>:<hex>:<DN>`.
+    pub fn parse(value: &str) -> Result<Self, KeyCredentialLinkError> {
+        let dn_binary = DnBinary::parse(value)?;
+        Ok(KeyCredentialLink {
+            credential: KeyCredential::parse(&dn_binary.binary)?,
+            owner_dn: dn_binary.dn,
+        })
+    }
+
+    /// The LDAP string form.
+    pub fn to_dn_binary(&self) -> String {
+        DnBinary {
+            binary: self.credential.to_blob(),
+            dn: self.owner_dn.clone(),
+        }
+        .to_string()
+    }
+
+    /// Parses every value of a user's msDS-KeyCredentialLink. A value that fails is logged
+    /// and skipped: one damaged value must not lock the user out of the other keys.
+    pub fn parse_values<'a>(user: &str, values: impl IntoIterator<Item = &'a str>) -> Vec<Self> {
+        values
+            .into_iter()
+            .filter_map(|value| match Self::parse(value) {
+                Ok(link) => Some(link),
+                Err(error) => {
+                    tracing::warn!(user, %error, "skipping unparsable msDS-KeyCredentialLink value");
+                    None
+                }
+            })
+            .collect()
+    }
+}
+
+/// What an admin tool supplies to create a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub dn: String,
+    pub user_principal_name: String,
+    pub sam_account_name: Option<String>,
+    pub user_account_control: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// The backend cannot answer now; the KDC answers KDC_ERR_SVC_UNAVAILABLE.
+    #[error("directory unavailable: {0}")]
+    Unavailable(String),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}:{line}: {message}", file.display())]
+    Parse {
+        file: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("no such user: {0}")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+/// Where to look for a principal, per the lookup rule of [`Directory::find_user`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrincipalLookup {
+    /// Compared with userPrincipalName, case-insensitively.
+    pub user_principal_name: String,
+    /// Compared with sAMAccountName if no UPN matched (never for enterprise names).
+    pub sam_account_name: Option<String>,
+}
+
+impl PrincipalLookup {
+    /// A name with '@' is an enterprise name (RFC 6806) and only a UPN; otherwise
+    /// `name@realm` is tried as UPN, then `name` as sAMAccountName.
+    pub fn new(name: &str, realm: &str) -> Self {
+        if name.contains('@') {
+            PrincipalLookup {
+                user_principal_name: name.to_string(),
+                sam_account_name: None,
+            }
+        } else {
+            PrincipalLookup {
+                user_principal_name: format!("{name}@{realm}"),
+                sam_account_name: Some(name.to_string()),
+            }
+        }
+    }
+}
+
+/// Read access, all the KDC needs on its hot path.
+#[async_trait]
+pub trait Directory: Send + Sync {
+    /// A principal's user: `name` is the client name as sent (e.g. "alice" or an enterprise
+    /// "alice@corp.example"), `realm` the request realm. Matching follows
+    /// [`PrincipalLookup`] and ignores case. Unparsable key values are skipped with a warning.
+    async fn find_user(&self, name: &str, realm: &str) -> Result<Option<User>, DirectoryError>;
+
+    /// The userPrincipalNames of every user with this key registered as an NGC key, so a
+    /// key presented for the wrong user is told apart from an unknown key.
+    async fn find_key_owners(&self, public_key: &RsaPublicKey) -> Result<Vec<String>, DirectoryError>;
+}
+
+/// Writes, for admin tools. Users are named by userPrincipalName, case-insensitively.
+#[async_trait]
+pub trait DirectoryAdmin: Directory {
+    async fn list_users(&self) -> Result<Vec<User>, DirectoryError>;
+    /// Fails with `Conflict` if the UPN, sAMAccountName or DN is taken.
+    async fn add_user(&self, new: NewUser) -> Result<User, DirectoryError>;
+    async fn set_disabled(&self, upn: &str, disabled: bool) -> Result<(), DirectoryError>;
+    /// Fails with `Invalid` if the link's DN is not the user's, `Conflict` if a key with
+    /// the same KeyID is already registered.
+    async fn add_key_credential(&self, upn: &str, link: KeyCredentialLink) -> Result<(), DirectoryError>;
+    /// Removes every value with this KeyID; `false` if there was none.
+    async fn remove_key_credential(&self, upn: &str, key_id: &[u8]) -> Result<bool, DirectoryError>;
+}

@@ -1,0 +1,179 @@
+//! The AS exchange (RFC 4120 §3.1.2-§3.1.3, §5.4.2) with PKINIT as its only pre-authentication
+//! (RFC 4556 §3.2): client lookup, account state, enctype choice, PREAUTH_REQUIRED, the TGT,
+//! and the AS-REP whose enc-part is sealed under the PKINIT reply key (key usage 3).
+
+use std::time::SystemTime;
+
+use rasn_kerberos::{
+    AsRep, EncAsRepPart, EncKdcRepPart, EncryptedData, EncryptionKey, KdcRep, LastReqValue,
+    PaData, PrincipalName, TicketFlags,
+};
+
+use crate::crypto::{Enctype, Key};
+use crate::error::KdcError;
+use crate::kdc::Kdc;
+use crate::preauth::pkinit::PkinitRequest;
+use crate::proto::codes::padata;
+use crate::proto::kerberos::{
+    KdcRequest, NT_ENTERPRISE, flags, kerberos_string, kerberos_time, krbtgt_name, name_to_string,
+};
+use crate::ticket::{initial_ticket_times, seal_ticket};
+
+/// Key usage of the AS-REP enc-part (RFC 4120 §7.5.1).
+const KEY_USAGE_AS_REP_ENC_PART: u32 = 3;
+
+/// What the log says about a successful AS exchange.
+#[derive(Debug)]
+pub struct AsOutcome {
+    pub reply: Vec<u8>,
+    pub client: String,
+    pub key_id: String,
+    pub device_id: Option<String>,
+}
+
+pub async fn handle(kdc: &Kdc, request: &KdcRequest<'_>, message: &[u8], now: SystemTime) -> Result<AsOutcome, KdcError> {
+    let body = &request.req.req_body;
+    let realm = kdc.realm();
+    let requested_realm = String::from_utf8_lossy(body.realm.as_bytes());
+    if requested_realm != realm {
+        return Err(KdcError::WrongRealm(requested_realm.into_owned()));
+    }
+    let client_name = body.cname.as_ref().ok_or(KdcError::NoClientName)?;
+    let server_name = body.sname.clone().unwrap_or_else(|| krbtgt_name(realm));
+    if !is_krbtgt(&server_name, realm) {
+        return Err(KdcError::UnknownServer(name_to_string(&server_name)));
+    }
+    let client = directory_name(client_name)?;
+    let user = kdc
+        .directory()
+        .find_user(&client, realm)
+        .await
+        .map_err(|e| KdcError::DirectoryUnavailable(e.to_string()))?
+        .ok_or_else(|| KdcError::UnknownClient(format!("{client}@{realm}")))?;
+    if user.is_disabled() {
+        return Err(KdcError::ClientRevoked(user.user_principal_name.clone()));
+    }
+    let enctype = kdc.choose_enctype(&body.etype)?;
+    let Some(pa_value) = request.padata(padata::PK_AS_REQ) else {
+        return Err(KdcError::PreauthRequired {
+            method_data: method_data()?,
+        });
+    };
+
+    let pkinit = kdc
+        .pkinit()
+        .process(
+            PkinitRequest {
+                message,
+                body_der: request.body_der,
+                pa_value,
+                user: &user,
+                realm,
+                client_name,
+                server_name: &server_name,
+                enctype,
+            },
+            now,
+        )
+        .await?;
+
+    let session_key = Key::random(enctype).map_err(|e| KdcError::Internal(format!("session key: {e}")))?;
+    let times = initial_ticket_times(body, now, kdc.lifetime_policy());
+    let (kvno, krbtgt_key) = kdc
+        .krbtgt()
+        .current()
+        .ok_or_else(|| KdcError::Internal("no krbtgt key".into()))?;
+    let ticket = seal_ticket(realm, &server_name, client_name, &session_key, &times, (kvno, krbtgt_key))?;
+
+    let enc_part = EncAsRepPart(EncKdcRepPart {
+        key: EncryptionKey {
+            r#type: session_key.enctype().as_i32(),
+            value: session_key.as_bytes().to_vec().into(),
+        },
+        last_req: vec![LastReqValue {
+            r#type: 0,
+            value: kerberos_time(now),
+        }],
+        nonce: body.nonce,
+        key_expiration: None,
+        flags: TicketFlags(flags(times.flags)),
+        auth_time: kerberos_time(times.auth_time),
+        start_time: None,
+        end_time: kerberos_time(times.end_time),
+        renew_till: times.renew_till.map(kerberos_time),
+        srealm: kerberos_string(realm),
+        sname: server_name.clone(),
+        caddr: None,
+        encrypted_pa_data: None,
+    });
+    let plain = zeroize::Zeroizing::new(
+        rasn::der::encode(&enc_part).map_err(|e| KdcError::Internal(format!("EncASRepPart: {e}")))?,
+    );
+    let cipher = pkinit
+        .reply_key
+        .encrypt(KEY_USAGE_AS_REP_ENC_PART, &plain)
+        .map_err(|e| KdcError::Internal(format!("AS-REP encryption: {e}")))?;
+    let reply = AsRep(KdcRep {
+        pvno: 5.into(),
+        msg_type: 11.into(),
+        padata: Some(vec![PaData {
+            r#type: padata::PK_AS_REP,
+            value: pkinit.pa_pk_as_rep.into(),
+        }]),
+        crealm: kerberos_string(realm),
+        cname: client_name.clone(),
+        ticket,
+        enc_part: EncryptedData {
+            etype: enctype.as_i32(),
+            kvno: None,
+            cipher: cipher.into(),
+        },
+    });
+    let reply = rasn::der::encode(&reply).map_err(|e| KdcError::Internal(format!("AS-REP: {e}")))?;
+    Ok(AsOutcome {
+        reply,
+        client: user.user_principal_name,
+        key_id: base64_key_id(&pkinit.key_trust.key_id),
+        device_id: pkinit.key_trust.device_id,
+    })
+}
+
+/// The name to look up: an enterprise name (RFC 6806) carries `user@suffix` in one component.
+fn directory_name(name: &PrincipalName) -> Result<String, KdcError> {
+    let components: Vec<String> = name
+        .string
+        .iter()
+        .map(|c| String::from_utf8_lossy(c.as_bytes()).into_owned())
+        .collect();
+    match components.as_slice() {
+        [single] if name.r#type == NT_ENTERPRISE || !single.contains('@') => Ok(single.clone()),
+        _ => Err(KdcError::UnknownClient(components.join("/"))),
+    }
+}
+
+fn is_krbtgt(name: &PrincipalName, realm: &str) -> bool {
+    matches!(name.string.as_slice(), [service, instance]
+        if service.as_bytes() == b"krbtgt" && instance.as_bytes() == realm.as_bytes())
+}
+
+/// METHOD-DATA advertising exactly what is implemented: PA-PK-AS-REQ.
+fn method_data() -> Result<Vec<u8>, KdcError> {
+    let methods = vec![PaData {
+        r#type: padata::PK_AS_REQ,
+        value: Vec::new().into(),
+    }];
+    rasn::der::encode(&methods).map_err(|e| KdcError::Internal(format!("METHOD-DATA: {e}")))
+}
+
+fn base64_key_id(key_id: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(key_id)
+}
+
+/// The first of the client's enctypes that the realm allows (RFC 4120 §3.1.3).
+pub fn choose_enctype(client: &[i32], allowed: &[Enctype]) -> Option<Enctype> {
+    client
+        .iter()
+        .filter_map(|&e| Enctype::from_i32(e))
+        .find(|e| allowed.contains(e))
+}

@@ -1,0 +1,219 @@
+//! `kdc dev-realm`: a complete development realm in one folder: a CA, a KDC certificate that
+//! MIT and Windows clients accept (RFC 4556 §3.2.4: id-pkinit-san krbtgt/REALM@REALM,
+//! id-pkinit-KPKdc, serverAuth, dNSName), the krbtgt key, users alice and bob, alice's
+//! self-signed key-trust certificate registered for her, kdc.toml and a krb5.conf.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use kdc_directory::keycredlink::{Guid, RsaPublicKey, filetime_now};
+use kdc_directory::{DirectoryAdmin, EmbeddedDirectory, KeyCredential, KeyCredentialLink, NewUser, UF_NORMAL_ACCOUNT};
+use rcgen::{
+    PublicKeyData,
+    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_RSA_SHA256,
+};
+
+use crate::krbtgt::{KrbtgtKeys, write_private};
+use crate::proto::der::{self, tag};
+use crate::proto::kerberos::{NT_SRV_INST, principal};
+use crate::proto::pkinit::Krb5PrincipalName;
+
+/// What `dev-realm` made, for the caller to print.
+pub struct DevRealm {
+    pub dir: PathBuf,
+    pub realm: String,
+    pub port: u16,
+}
+
+impl DevRealm {
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("kdc.toml")
+    }
+
+    /// The command line that gets alice a TGT with MIT kinit.
+    pub fn kinit_command(&self) -> String {
+        let d = self.dir.display();
+        format!(
+            "KRB5_CONFIG={d}/krb5.conf KRB5CCNAME=FILE:{d}/alice.ccache kinit -X X509_user_identity=FILE:{d}/alice.pem,{d}/alice.key alice@{realm}",
+            realm = self.realm
+        )
+    }
+}
+
+/// Creates the realm in `dir` (which must not hold one already).
+pub async fn create(dir: &Path, realm: &str, port: u16) -> Result<DevRealm> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?;
+    if dir.join("kdc.toml").exists() {
+        anyhow::bail!("{} already holds a realm (kdc.toml exists)", dir.display());
+    }
+    let domain = realm.to_lowercase();
+
+    let ca_key = KeyPair::generate_for(&PKCS_RSA_SHA256)?;
+    let mut ca_params = base_params(&format!("{realm} development CA"), realm)?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    let ca_cert = ca_params.self_signed(&ca_key)?;
+    let ca = Issuer::new(ca_params, &ca_key);
+
+    let kdc_key = KeyPair::generate_for(&PKCS_RSA_SHA256)?;
+    let mut kdc_params = base_params(&format!("kdc.{domain}"), realm)?;
+    kdc_params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    kdc_params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::Other(vec![1, 3, 6, 1, 5, 2, 3, 5]),
+        ExtendedKeyUsagePurpose::ServerAuth,
+    ];
+    kdc_params.custom_extensions = vec![kdc_san(realm, &format!("kdc.{domain}"))?];
+    let kdc_cert = kdc_params.signed_by(&kdc_key, &ca)?;
+
+    let alice_key = KeyPair::generate_for(&PKCS_RSA_SHA256)?;
+    let mut alice_params = base_params("alice", realm)?;
+    alice_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    alice_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let alice_cert = alice_params.self_signed(&alice_key)?;
+
+    std::fs::write(dir.join("ca.pem"), ca_cert.pem())?;
+    write_private(&dir.join("ca.key"), ca_key.serialize_pem().as_bytes())?;
+    std::fs::write(dir.join("kdc.pem"), kdc_cert.pem())?;
+    write_private(&dir.join("kdc.key"), kdc_key.serialize_pem().as_bytes())?;
+    std::fs::write(dir.join("alice.pem"), alice_cert.pem())?;
+    write_private(&dir.join("alice.key"), alice_key.serialize_pem().as_bytes())?;
+    KrbtgtKeys::generate_file(&dir.join("krbtgt.keys"))?;
+
+    let directory = EmbeddedDirectory::create_empty(&dir.join("directory.toml")).await?;
+    let base_dn = domain.split('.').map(|part| format!("DC={part}")).collect::<Vec<_>>().join(",");
+    for name in ["alice", "bob"] {
+        directory
+            .add_user(NewUser {
+                dn: format!("CN={name},CN=Users,{base_dn}"),
+                user_principal_name: format!("{name}@{realm}"),
+                sam_account_name: Some(name.to_owned()),
+                user_account_control: UF_NORMAL_ACCOUNT,
+            })
+            .await?;
+    }
+    let alice_public = RsaPublicKey::from_spki_der(&alice_key.subject_public_key_info())?;
+    register_key(&directory, &format!("alice@{realm}"), &alice_public).await?;
+
+    std::fs::write(dir.join("kdc.toml"), kdc_toml(realm, port))?;
+    std::fs::write(dir.join("krb5.conf"), krb5_conf(&dir, realm, port))?;
+    Ok(DevRealm {
+        dir,
+        realm: realm.to_owned(),
+        port,
+    })
+}
+
+/// Registers an NGC key for a user, as Windows Hello for Business enrolment would.
+pub async fn register_key(directory: &dyn DirectoryAdmin, upn: &str, key: &RsaPublicKey) -> Result<Vec<u8>> {
+    let user = directory
+        .list_users()
+        .await?
+        .into_iter()
+        .find(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
+        .with_context(|| format!("no user {upn}"))?;
+    let mut device = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut device).map_err(|_| anyhow::anyhow!("random generator failed"))?;
+    let credential = KeyCredential::new_ngc(key, Guid::from_bytes(device), filetime_now());
+    let key_id = credential.key_id().to_vec();
+    directory
+        .add_key_credential(upn, KeyCredentialLink { owner_dn: user.dn, credential })
+        .await?;
+    Ok(key_id)
+}
+
+
+fn base_params(common_name: &str, realm: &str) -> Result<CertificateParams> {
+    let mut params = CertificateParams::default();
+    let mut name = DistinguishedName::new();
+    name.push(DnType::OrganizationName, realm);
+    name.push(DnType::CommonName, common_name);
+    params.distinguished_name = name;
+    // Clients enforce validity with no tolerance: backdate by more than the allowed skew.
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(365);
+    let mut serial = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut serial).map_err(|_| anyhow::anyhow!("random generator failed"))?;
+    if let Some(first) = serial.first_mut() {
+        *first &= 0x7f;
+    }
+    params.serial_number = Some(serial.to_vec().into());
+    Ok(params)
+}
+
+/// subjectAltName with otherName id-pkinit-san = krbtgt/REALM@REALM and a dNSName.
+fn kdc_san(realm: &str, dns_name: &str) -> Result<CustomExtension> {
+    let krbtgt = Krb5PrincipalName::new(realm, principal(NT_SRV_INST, &["krbtgt", realm]));
+    let krbtgt_der = rasn::der::encode(&krbtgt).map_err(|e| anyhow::anyhow!("KRB5PrincipalName: {e}"))?;
+    let other_name = der::encode_parts(
+        tag::context(0),
+        &[&der::encode_oid(crate::proto::codes::oid::PKINIT_SAN), &der::encode(tag::context(0), &krbtgt_der)],
+    );
+    let dns = der::encode(tag::context_primitive(2), dns_name.as_bytes());
+    let general_names = der::encode_parts(tag::SEQUENCE, &[&other_name, &dns]);
+    Ok(CustomExtension::from_oid_content(&[2, 5, 29, 17], general_names))
+}
+
+fn kdc_toml(realm: &str, port: u16) -> String {
+    format!(
+        r#"# kdc configuration for the development realm {realm}, made by `kdc dev-realm`.
+# Every option is listed with its default; relative paths are relative to this file.
+
+[realm]
+name = "{realm}"
+krbtgt_keys = "krbtgt.keys"
+
+[listen]
+udp = ["127.0.0.1:{port}"]
+tcp = ["127.0.0.1:{port}"]
+max_request_bytes = 65536
+max_udp_reply_bytes = 4096
+tcp_idle_timeout_secs = 30
+max_tcp_connections = 1024
+request_timeout_secs = 10
+
+[tickets]
+lifetime_secs = 36000
+renewable_lifetime_secs = 604800
+clock_skew_secs = 300
+enctypes = ["aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha1-96", "aes256-cts-hmac-sha384-192", "aes128-cts-hmac-sha256-128"]
+
+[pkinit]
+certificate = "kdc.pem"
+key = "kdc.key"
+min_dh_bits = 2048
+
+[directory]
+type = "embedded"
+path = "directory.toml"
+
+[log]
+format = "text"
+level = "info"
+"#
+    )
+}
+
+fn krb5_conf(dir: &Path, realm: &str, port: u16) -> String {
+    let d = dir.display();
+    format!(
+        r#"# MIT krb5.conf for the development realm {realm}, made by `kdc dev-realm`.
+# alice's certificate is self-signed (key trust): the client must trust it too to send it.
+[libdefaults]
+    default_realm = {realm}
+    dns_lookup_kdc = false
+    dns_lookup_realm = false
+    rdns = false
+    dns_canonicalize_hostname = false
+
+[realms]
+    {realm} = {{
+        kdc = 127.0.0.1:{port}
+        pkinit_anchors = FILE:{d}/ca.pem
+        pkinit_anchors = FILE:{d}/alice.pem
+    }}
+"#
+    )
+}

@@ -1,0 +1,99 @@
+//! Every way a request can fail, and the one place that maps a failure to its KRB-ERROR code
+//! (RFC 4120 §7.5.9, RFC 4556 §3.1.3). The client sees the code and a generic text; the
+//! detail goes to the log only.
+
+use crate::proto::codes::ErrorCode;
+
+/// A request that cannot be answered with a ticket.
+#[derive(Debug, thiserror::Error)]
+pub enum KdcError {
+    #[error("request for realm {0:?}, not ours")]
+    WrongRealm(String),
+    #[error("request without a client name")]
+    NoClientName,
+    #[error("client {0} not in the directory")]
+    UnknownClient(String),
+    #[error("service {0} not served by this KDC")]
+    UnknownServer(String),
+    #[error("account {0} is disabled")]
+    ClientRevoked(String),
+    #[error("no enctype in common with the client's list {0:?}")]
+    NoCommonEnctype(Vec<i32>),
+    #[error("pre-authentication required")]
+    PreauthRequired { method_data: Vec<u8> },
+    #[error("pre-authentication failed: {0}")]
+    PreauthFailed(String),
+    #[error("client not trusted: {0}")]
+    ClientNotTrusted(String),
+    #[error("certificate key belongs to {owners:?}, not to the requested client")]
+    ClientNameMismatch { owners: Vec<String> },
+    #[error("client clock skew {skew_secs} s exceeds the allowed {allowed_secs} s")]
+    Skew { skew_secs: u64, allowed_secs: u64 },
+    #[error("DH parameters not accepted: {reason}")]
+    DhParametersNotAccepted { reason: String, td_dh_parameters: Vec<u8> },
+    #[error("directory unavailable: {0}")]
+    DirectoryUnavailable(String),
+    #[error("KDC signer unavailable: {0}")]
+    SignerUnavailable(String),
+    #[error("{0} is not implemented yet")]
+    NotImplemented(&'static str),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl KdcError {
+    /// The wire code: the single mapping from failure to KRB-ERROR.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            KdcError::WrongRealm(_) => ErrorCode::WRONG_REALM,
+            KdcError::NoClientName | KdcError::UnknownClient(_) => ErrorCode::C_PRINCIPAL_UNKNOWN,
+            KdcError::UnknownServer(_) => ErrorCode::S_PRINCIPAL_UNKNOWN,
+            KdcError::ClientRevoked(_) => ErrorCode::CLIENT_REVOKED,
+            KdcError::NoCommonEnctype(_) => ErrorCode::ETYPE_NOSUPP,
+            KdcError::PreauthRequired { .. } => ErrorCode::PREAUTH_REQUIRED,
+            KdcError::PreauthFailed(_) => ErrorCode::PREAUTH_FAILED,
+            KdcError::ClientNotTrusted(_) => ErrorCode::CLIENT_NOT_TRUSTED,
+            KdcError::ClientNameMismatch { .. } => ErrorCode::CLIENT_NAME_MISMATCH,
+            KdcError::Skew { .. } => ErrorCode::SKEW,
+            KdcError::DhParametersNotAccepted { .. } => ErrorCode::DH_KEY_PARAMETERS_NOT_ACCEPTED,
+            KdcError::DirectoryUnavailable(_) | KdcError::SignerUnavailable(_) => {
+                ErrorCode::SVC_UNAVAILABLE
+            }
+            KdcError::NotImplemented(_) | KdcError::Internal(_) => ErrorCode::GENERIC,
+        }
+    }
+
+    /// A short text for the client: never secrets or internal detail.
+    pub fn client_text(&self) -> &'static str {
+        match self {
+            KdcError::WrongRealm(_) => "WRONG_REALM",
+            KdcError::NoClientName | KdcError::UnknownClient(_) => "CLIENT_NOT_FOUND",
+            KdcError::UnknownServer(_) => "SERVER_NOT_FOUND",
+            KdcError::ClientRevoked(_) => "CLIENT_LOCKED_OUT",
+            KdcError::NoCommonEnctype(_) => "BAD_ENCRYPTION_TYPE",
+            KdcError::PreauthRequired { .. } => "NEEDED_PREAUTH",
+            KdcError::PreauthFailed(_) => "PREAUTH_FAILED",
+            KdcError::ClientNotTrusted(_) => "CLIENT_NOT_TRUSTED",
+            KdcError::ClientNameMismatch { .. } => "CLIENT_NAME_MISMATCH",
+            KdcError::Skew { .. } => "CLOCK_SKEW",
+            KdcError::DhParametersNotAccepted { .. } => "DH_PARAMETERS_NOT_ACCEPTED",
+            KdcError::DirectoryUnavailable(_) | KdcError::SignerUnavailable(_) => {
+                "SERVICE_UNAVAILABLE"
+            }
+            KdcError::NotImplemented(_) => "NOT_IMPLEMENTED",
+            KdcError::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    /// e-data that the code calls for: METHOD-DATA for PREAUTH_REQUIRED, TD-DH-PARAMETERS
+    /// for refused DH groups (RFC 4556 §3.2.2).
+    pub fn e_data(&self) -> Option<Vec<u8>> {
+        match self {
+            KdcError::PreauthRequired { method_data } => Some(method_data.clone()),
+            KdcError::DhParametersNotAccepted { td_dh_parameters, .. } => {
+                Some(td_dh_parameters.clone())
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! The KDC core: the realm's state, dispatch of one Kerberos message to its exchange, and the
+//! KRB-ERROR for every failure (RFC 4120 §3.1, §5.9.1). UDP and TCP reach it through the
+//! `server::Handler` trait; nothing here knows about sockets.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use kdc_config::Config;
+use kdc_directory::Directory;
+use tracing::Instrument;
+
+use crate::as_req;
+use crate::crypto::Enctype;
+use crate::error::KdcError;
+use crate::krbtgt::KrbtgtKeys;
+use crate::preauth::pkinit::Pkinit;
+use crate::proto::codes::ErrorCode;
+use crate::proto::kerberos::{ErrorContext, KdcRequest, RequestKind, krb_error, name_to_string};
+use crate::server::{Handler, RequestContext};
+use crate::signer::KdcSigner;
+use crate::ticket::LifetimePolicy;
+
+/// One realm's KDC.
+pub struct Kdc {
+    realm: String,
+    directory: Arc<dyn Directory>,
+    pkinit: Pkinit,
+    krbtgt: KrbtgtKeys,
+    enctypes: Vec<Enctype>,
+    lifetime: LifetimePolicy,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SetupError(pub String);
+
+impl Kdc {
+    pub fn new(
+        config: &Config,
+        directory: Arc<dyn Directory>,
+        signer: Arc<dyn KdcSigner>,
+        krbtgt: KrbtgtKeys,
+    ) -> Result<Kdc, SetupError> {
+        let enctypes = config
+            .tickets
+            .enctypes
+            .iter()
+            .map(|name| {
+                Enctype::from_name(name)
+                    .ok_or_else(|| SetupError(format!("tickets.enctypes: unknown enctype {name:?}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Kdc {
+            realm: config.realm.name.clone(),
+            pkinit: Pkinit {
+                directory: Arc::clone(&directory),
+                signer,
+                min_dh_bits: config.pkinit.min_dh_bits,
+                clock_skew: Duration::from_secs(config.tickets.clock_skew_secs),
+            },
+            directory,
+            krbtgt,
+            enctypes,
+            lifetime: LifetimePolicy {
+                max_life: Duration::from_secs(config.tickets.lifetime_secs),
+                max_renewable_life: Duration::from_secs(config.tickets.renewable_lifetime_secs),
+            },
+        })
+    }
+
+    pub fn realm(&self) -> &str {
+        &self.realm
+    }
+    pub fn directory(&self) -> &dyn Directory {
+        &*self.directory
+    }
+    pub fn pkinit(&self) -> &Pkinit {
+        &self.pkinit
+    }
+    pub fn krbtgt(&self) -> &KrbtgtKeys {
+        &self.krbtgt
+    }
+    pub fn lifetime_policy(&self) -> LifetimePolicy {
+        self.lifetime
+    }
+
+    pub fn choose_enctype(&self, client: &[i32]) -> Result<Enctype, KdcError> {
+        as_req::choose_enctype(client, &self.enctypes).ok_or_else(|| KdcError::NoCommonEnctype(client.to_vec()))
+    }
+
+    /// Answers one message; `None` means drop it (not a Kerberos request at all).
+    pub async fn answer(&self, message: &[u8], ctx: RequestContext) -> Option<Vec<u8>> {
+        let request = match KdcRequest::decode(message) {
+            Ok(request) => request,
+            Err(e) => {
+                tracing::debug!(peer = %ctx.peer, transport = ?ctx.transport, len = message.len(), error = %e, "dropped undecodable message");
+                return None;
+            }
+        };
+        let cname = request
+            .req
+            .req_body
+            .cname
+            .as_ref()
+            .map(name_to_string)
+            .unwrap_or_default();
+        let span = tracing::info_span!("request", peer = %ctx.peer, transport = ?ctx.transport, kind = ?request.kind, cname = %cname);
+        async {
+            let started = std::time::Instant::now();
+            let now = SystemTime::now();
+            let result = match request.kind {
+                RequestKind::As => as_req::handle(self, &request, message, now).await,
+                RequestKind::Tgs => Err(KdcError::NotImplemented("the TGS exchange")),
+            };
+            let elapsed_us = started.elapsed().as_micros();
+            match result {
+                Ok(outcome) => {
+                    tracing::info!(client = %outcome.client, trust = "key", key_id = %outcome.key_id, device_id = outcome.device_id.as_deref().unwrap_or("-"), elapsed_us, "issued TGT");
+                    Some(outcome.reply)
+                }
+                Err(error) => {
+                    let code = error.code();
+                    if code == ErrorCode::PREAUTH_REQUIRED {
+                        tracing::debug!(code = code.0, elapsed_us, "asked for pre-authentication");
+                    } else {
+                        tracing::info!(code = code.0, reason = %error, elapsed_us, "refused");
+                    }
+                    Some(self.error_reply(&error, &request, now))
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn error_reply(&self, error: &KdcError, request: &KdcRequest<'_>, now: SystemTime) -> Vec<u8> {
+        let body = &request.req.req_body;
+        krb_error(
+            error.code(),
+            ErrorContext {
+                realm: self.realm.clone(),
+                cname: body.cname.clone(),
+                sname: body.sname.clone(),
+                e_text: Some(error.client_text().to_owned()),
+                e_data: error.e_data(),
+            },
+            now,
+        )
+    }
+}
+
+impl Handler for Kdc {
+    async fn handle(&self, request: bytes::Bytes, ctx: RequestContext) -> Option<Vec<u8>> {
+        self.answer(&request, ctx).await
+    }
+
+    fn transport_error(&self, code: i32) -> Vec<u8> {
+        krb_error(
+            ErrorCode(code),
+            ErrorContext {
+                realm: self.realm.clone(),
+                ..Default::default()
+            },
+            SystemTime::now(),
+        )
+    }
+}

@@ -1,0 +1,164 @@
+//! The `kdc` command: run the KDC, make a development realm, manage users and their keys.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use kdc::{admin, daemon, dev_realm};
+
+#[derive(Parser)]
+#[command(name = "kdc", version, about = "A Kerberos KDC for PKINIT key trust")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the KDC.
+    Serve {
+        /// The configuration file.
+        #[arg(long, conflicts_with = "dev")]
+        config: Option<PathBuf>,
+        /// Serve the development realm in this folder, making it first if it is not there.
+        #[arg(long)]
+        dev: Option<PathBuf>,
+    },
+    /// Make a complete development realm in DIR.
+    DevRealm {
+        dir: PathBuf,
+        #[arg(long, default_value = "EXAMPLE.TEST")]
+        realm: String,
+        #[arg(long, default_value_t = 8888)]
+        port: u16,
+    },
+    /// Manage users in the directory.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage users' registered keys (msDS-KeyCredentialLink).
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    Add {
+        #[arg(long)]
+        config: PathBuf,
+        upn: String,
+        #[arg(long)]
+        sam: Option<String>,
+        #[arg(long)]
+        dn: Option<String>,
+    },
+    Disable {
+        #[arg(long)]
+        config: PathBuf,
+        upn: String,
+    },
+    Enable {
+        #[arg(long)]
+        config: PathBuf,
+        upn: String,
+    },
+    List {
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Register a public key for a user (key trust), from a certificate or a public key.
+    Add {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        user: String,
+        #[arg(long, conflicts_with = "public_key", required_unless_present = "public_key")]
+        cert: Option<PathBuf>,
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+    },
+    List {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        user: Option<String>,
+    },
+    Remove {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        user: String,
+        /// The KeyID, base64 (as `kdc key list` prints it) or hex.
+        #[arg(long)]
+        key_id: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("kdc: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kdc: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve { config, dev } => {
+            let config = match (config, dev) {
+                (Some(config), _) => config,
+                (None, Some(dir)) => {
+                    let config = dir.join("kdc.toml");
+                    if !config.exists() {
+                        let realm = dev_realm::create(&dir, "EXAMPLE.TEST", 8888).await?;
+                        println!("made a development realm in {}; in another shell:\n  {}", realm.dir.display(), realm.kinit_command());
+                    }
+                    config
+                }
+                (None, None) => anyhow::bail!("give --config FILE, or --dev DIR for a development realm"),
+            };
+            let log = kdc_config::Config::load(&config)?.log;
+            daemon::init_logging(&log);
+            daemon::serve(&config).await
+        }
+        Command::DevRealm { dir, realm, port } => {
+            let made = dev_realm::create(&dir, &realm, port).await?;
+            println!("development realm {} in {}", made.realm, made.dir.display());
+            println!("start it:   kdc serve --config {}", made.config_path().display());
+            println!("get a TGT:  {}", made.kinit_command());
+            Ok(())
+        }
+        Command::User { command } => match command {
+            UserCommand::Add { config, upn, sam, dn } => admin::user_add(&config, &upn, sam, dn).await,
+            UserCommand::Disable { config, upn } => admin::user_set_disabled(&config, &upn, true).await,
+            UserCommand::Enable { config, upn } => admin::user_set_disabled(&config, &upn, false).await,
+            UserCommand::List { config } => admin::user_list(&config).await,
+        },
+        Command::Key { command } => match command {
+            KeyCommand::Add { config, user, cert, public_key } => {
+                let file = cert.or(public_key).ok_or_else(|| anyhow::anyhow!("give --cert or --public-key"))?;
+                admin::key_add(&config, &user, &file).await
+            }
+            KeyCommand::List { config, user } => admin::key_list(&config, user.as_deref()).await,
+            KeyCommand::Remove { config, user, key_id } => admin::key_remove(&config, &user, &key_id).await,
+        },
+    }
+}

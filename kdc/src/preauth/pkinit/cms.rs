@@ -1,0 +1,364 @@
+//! CMS SignedData for PKINIT (RFC 5652 §5, RFC 4556 §3.2.1 and §3.2.3): verifying the
+//! client's signed AuthPack and signing the KDC's KDCDHKeyInfo. Signatures cover exact bytes,
+//! so both directions work on raw DER slices. Lenient in encoding where real clients are
+//! (Heimdal's SignerInfo v1 with an explicitly tagged subjectKeyIdentifier), strict in checks.
+
+use aws_lc_rs::digest;
+use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use subtle::ConstantTimeEq;
+
+use crate::proto::codes::oid;
+use crate::proto::der::{self, DerError, Tlv, tag};
+use crate::signer::{KdcSigner, SignerError};
+
+/// Why a SignedData was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CmsError {
+    #[error("malformed SignedData: {0}")]
+    Malformed(&'static str),
+    #[error("malformed DER in SignedData: {0}")]
+    Der(#[from] DerError),
+    #[error("unexpected eContentType")]
+    ContentType,
+    #[error("unsupported signature or digest algorithm")]
+    Algorithm,
+    #[error("signer certificate not found in SignedData")]
+    NoSignerCertificate,
+    #[error("signer certificate unparsable: {0}")]
+    Certificate(String),
+    #[error("messageDigest does not match the content")]
+    Digest,
+    #[error("signature does not verify")]
+    Signature,
+    #[error("KDC signer: {0}")]
+    Signer(#[from] SignerError),
+}
+
+/// A parsed SignedData whose signed attributes match its content; the signature itself is
+/// checked against a key by the caller, who knows which keys may have signed.
+#[derive(Debug)]
+pub struct SignedContent<'a> {
+    pub content: &'a [u8],
+    pub certificates: Vec<&'a [u8]>,
+    sid: SignerId<'a>,
+    digest_oid: &'a [u8],
+    signature_oid: &'a [u8],
+    signed_attributes: Vec<u8>,
+    signature: &'a [u8],
+}
+
+#[derive(Debug)]
+enum SignerId<'a> {
+    IssuerSerial { issuer: &'a [u8], serial: &'a [u8] },
+    SubjectKeyId(&'a [u8]),
+}
+
+/// Reads a DER ContentInfo holding SignedData whose eContentType is `content_type`, with
+/// exactly one SignerInfo whose contentType and messageDigest attributes match the content.
+pub fn parse<'a>(content_info: &'a [u8], content_type: &[u32]) -> Result<SignedContent<'a>, CmsError> {
+    let info = Tlv::read_only(content_info, tag::SEQUENCE)?;
+    let mut fields = info.children();
+    if fields.next_required()?.expect(tag::OID)?.raw != der::encode_oid(oid::SIGNED_DATA) {
+        return Err(CmsError::ContentType);
+    }
+    let explicit = fields.next_required()?.expect(tag::context(0))?;
+    let signed_data = Tlv::read_only(explicit.value, tag::SEQUENCE)?;
+    let mut fields = signed_data.children();
+    fields.next_required()?.expect(tag::INTEGER)?;
+    fields.next_required()?.expect(tag::SET)?;
+    let encap = fields.next_required()?.expect(tag::SEQUENCE)?;
+    let certificates: Vec<&[u8]> = match fields.next_if(tag::context(0))? {
+        Some(set) => set.children().map(|c| c.map(|c| c.raw)).collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    fields.next_if(tag::context(1))?;
+    let signer_infos = fields.next_required()?.expect(tag::SET)?;
+    let mut signers = signer_infos.children();
+    let signer_info = signers.next_required()?.expect(tag::SEQUENCE)?;
+    if signers.next().is_some() {
+        return Err(CmsError::Malformed("more than one SignerInfo"));
+    }
+
+    let mut encap_fields = encap.children();
+    let econtent_type = encap_fields.next_required()?.expect(tag::OID)?;
+    if econtent_type.raw != der::encode_oid(content_type) {
+        return Err(CmsError::ContentType);
+    }
+    let econtent = Tlv::read_only(encap_fields.next_required()?.expect(tag::context(0))?.value, tag::OCTET_STRING)?;
+
+    let mut si = signer_info.children();
+    si.next_required()?.expect(tag::INTEGER)?;
+    let sid = parse_signer_id(si.next_required()?)?;
+    let digest_oid = algorithm_oid(si.next_required()?)?;
+    let signed_attrs = si
+        .next_if(tag::context(0))?
+        .ok_or(CmsError::Malformed("signedAttrs absent"))?;
+    let signature_oid = algorithm_oid(si.next_required()?)?;
+    let signature = si.next_required()?.expect(tag::OCTET_STRING)?.value;
+
+    let digest_alg = digest_algorithm_for(digest_oid)?;
+    check_signed_attributes(signed_attrs, econtent_type.raw, &digest::digest(digest_alg, econtent.value))?;
+    // The signature covers the attributes as a SET OF: the [0] IMPLICIT tag becomes 0x31.
+    let mut signed_attributes = signed_attrs.raw.to_vec();
+    if let Some(first) = signed_attributes.first_mut() {
+        *first = tag::SET;
+    }
+    Ok(SignedContent {
+        content: econtent.value,
+        certificates,
+        sid,
+        digest_oid,
+        signature_oid,
+        signed_attributes,
+        signature,
+    })
+}
+
+impl<'a> SignedContent<'a> {
+    /// The certificate the SignerInfo names, if the sender included it (MIT kinit leaves out
+    /// a self-signed certificate: its chain below the trust anchor is empty).
+    pub fn signer_certificate(&self) -> Option<&'a [u8]> {
+        self.certificates
+            .iter()
+            .copied()
+            .find(|cert| matches_signer(cert, &self.sid))
+    }
+
+    /// Checks the signature with the public key of a certificate.
+    pub fn verify_with_certificate(&self, certificate_der: &[u8]) -> Result<(), CmsError> {
+        let (_, cert) = x509_parser::parse_x509_certificate(certificate_der)
+            .map_err(|e| CmsError::Certificate(e.to_string()))?;
+        let spki = cert.public_key();
+        self.verify_with_key(
+            spki.algorithm.algorithm.to_id_string().as_str(),
+            spki.subject_public_key.data.as_ref(),
+        )
+    }
+
+    /// Checks the signature with an RSA public key given as DER PKCS#1 RSAPublicKey.
+    pub fn verify_with_rsa_key(&self, pkcs1_der: &[u8]) -> Result<(), CmsError> {
+        self.verify_with_key(RSA_ENCRYPTION_DOTTED, pkcs1_der)
+    }
+
+    fn verify_with_key(&self, key_algorithm: &str, public_key: &[u8]) -> Result<(), CmsError> {
+        let algorithm = verification_algorithm(self.digest_oid, self.signature_oid, key_algorithm)?;
+        UnparsedPublicKey::new(algorithm, public_key)
+            .verify(&self.signed_attributes, self.signature)
+            .map_err(|_| CmsError::Signature)
+    }
+}
+
+const RSA_ENCRYPTION_DOTTED: &str = "1.2.840.113549.1.1.1";
+
+/// A SignedData verified against the certificate it names (which must be inside it).
+#[derive(Debug)]
+pub struct VerifiedContent<'a> {
+    pub content: &'a [u8],
+    pub signer_certificate: &'a [u8],
+}
+
+/// Parses and verifies a SignedData signed by a certificate it carries.
+pub fn verify<'a>(content_info: &'a [u8], content_type: &[u32]) -> Result<VerifiedContent<'a>, CmsError> {
+    let signed = parse(content_info, content_type)?;
+    let signer_certificate = signed.signer_certificate().ok_or(CmsError::NoSignerCertificate)?;
+    signed.verify_with_certificate(signer_certificate)?;
+    Ok(VerifiedContent {
+        content: signed.content,
+        signer_certificate,
+    })
+}
+
+fn parse_signer_id(sid: Tlv<'_>) -> Result<SignerId<'_>, CmsError> {
+    match sid.tag {
+        tag::SEQUENCE => {
+            let mut parts = sid.children();
+            let issuer = parts.next_required()?.expect(tag::SEQUENCE)?.raw;
+            let serial = parts.next_required()?.expect(tag::INTEGER)?.value;
+            Ok(SignerId::IssuerSerial { issuer, serial })
+        }
+        t if t == tag::context_primitive(0) => Ok(SignerId::SubjectKeyId(sid.value)),
+        // Heimdal 7.8 wraps the key identifier as an explicit [0] OCTET STRING.
+        t if t == tag::context(0) => Ok(SignerId::SubjectKeyId(
+            Tlv::read_only(sid.value, tag::OCTET_STRING)?.value,
+        )),
+        _ => Err(CmsError::Malformed("unknown SignerIdentifier")),
+    }
+}
+
+fn matches_signer(cert_der: &[u8], sid: &SignerId<'_>) -> bool {
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(cert_der) else {
+        return false;
+    };
+    match sid {
+        SignerId::IssuerSerial { issuer, serial } => {
+            cert.issuer().as_raw() == *issuer
+                && der::unsigned_integer_bytes(cert.raw_serial()) == der::unsigned_integer_bytes(serial)
+        }
+        SignerId::SubjectKeyId(id) => cert.extensions().iter().any(|ext| {
+            matches!(ext.parsed_extension(), x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(ski) if ski.0 == *id)
+        }),
+    }
+}
+
+fn algorithm_oid(algorithm: Tlv<'_>) -> Result<&[u8], CmsError> {
+    let algorithm = algorithm.expect(tag::SEQUENCE)?;
+    Ok(algorithm.children().next_required()?.expect(tag::OID)?.raw)
+}
+
+fn is(oid_der: &[u8], arcs: &[u32]) -> bool {
+    oid_der == der::encode_oid(arcs)
+}
+
+fn digest_algorithm_for(oid_der: &[u8]) -> Result<&'static digest::Algorithm, CmsError> {
+    if is(oid_der, oid::SHA256) {
+        Ok(&digest::SHA256)
+    } else if is(oid_der, oid::SHA384) {
+        Ok(&digest::SHA384)
+    } else if is(oid_der, oid::SHA512) {
+        Ok(&digest::SHA512)
+    } else if is(oid_der, oid::SHA1) {
+        Ok(&digest::SHA1_FOR_LEGACY_USE_ONLY)
+    } else {
+        Err(CmsError::Algorithm)
+    }
+}
+
+/// The verification algorithm for a (digest, signature, key) triple; the digest must agree
+/// with a signature algorithm that names its own hash.
+fn verification_algorithm(
+    digest_oid: &[u8],
+    signature_oid: &[u8],
+    key_algorithm: &str,
+) -> Result<&'static dyn VerificationAlgorithm, CmsError> {
+    let hash = [oid::SHA1, oid::SHA256, oid::SHA384, oid::SHA512]
+        .into_iter()
+        .position(|h| is(digest_oid, h))
+        .ok_or(CmsError::Algorithm)?;
+    let rsa_key = key_algorithm == "1.2.840.113549.1.1.1";
+    let ec_key = key_algorithm == "1.2.840.10045.2.1";
+    let named_rsa = [oid::SHA1_WITH_RSA, oid::SHA256_WITH_RSA, oid::SHA384_WITH_RSA, oid::SHA512_WITH_RSA]
+        .into_iter()
+        .position(|s| is(signature_oid, s));
+    let named_ec = [oid::ECDSA_WITH_SHA256, oid::ECDSA_WITH_SHA384]
+        .into_iter()
+        .position(|s| is(signature_oid, s))
+        .map(|i| i + 1);
+    let algorithm: &'static dyn VerificationAlgorithm = if rsa_key
+        && (is(signature_oid, oid::RSA_ENCRYPTION) || named_rsa == Some(hash))
+    {
+        match hash {
+            0 => &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+            1 => &signature::RSA_PKCS1_2048_8192_SHA256,
+            2 => &signature::RSA_PKCS1_2048_8192_SHA384,
+            _ => &signature::RSA_PKCS1_2048_8192_SHA512,
+        }
+    } else if ec_key && named_ec == Some(hash) {
+        match hash {
+            1 => &signature::ECDSA_P256_SHA256_ASN1,
+            _ => &signature::ECDSA_P384_SHA384_ASN1,
+        }
+    } else {
+        return Err(CmsError::Algorithm);
+    };
+    Ok(algorithm)
+}
+
+/// RFC 5652 §5.3: contentType must equal the eContentType and messageDigest the content's
+/// digest, each present once.
+fn check_signed_attributes(attrs: Tlv<'_>, econtent_type: &[u8], content_digest: &digest::Digest) -> Result<(), CmsError> {
+    let content_type_oid = der::encode_oid(oid::CONTENT_TYPE);
+    let message_digest_oid = der::encode_oid(oid::MESSAGE_DIGEST);
+    let (mut content_type_ok, mut digest_ok) = (None, None);
+    for attr in attrs.children() {
+        let attr = attr?.expect(tag::SEQUENCE)?;
+        let mut parts = attr.children();
+        let attr_type = parts.next_required()?.expect(tag::OID)?.raw;
+        let values = parts.next_required()?.expect(tag::SET)?;
+        let mut values = values.children();
+        let value = values.next_required()?;
+        if values.next().is_some() {
+            return Err(CmsError::Malformed("multi-valued signed attribute"));
+        }
+        if attr_type == content_type_oid.as_slice() {
+            if content_type_ok.is_some() {
+                return Err(CmsError::Malformed("repeated contentType"));
+            }
+            content_type_ok = Some(value.raw == econtent_type);
+        } else if attr_type == message_digest_oid.as_slice() {
+            if digest_ok.is_some() {
+                return Err(CmsError::Malformed("repeated messageDigest"));
+            }
+            let value = value.expect(tag::OCTET_STRING)?.value;
+            digest_ok = Some(bool::from(value.ct_eq(content_digest.as_ref())));
+        }
+    }
+    match (content_type_ok, digest_ok) {
+        (Some(true), Some(true)) => Ok(()),
+        (Some(false), _) => Err(CmsError::ContentType),
+        (_, Some(false)) => Err(CmsError::Digest),
+        _ => Err(CmsError::Malformed("contentType or messageDigest missing")),
+    }
+}
+
+/// Signs `content` as a DER ContentInfo with SignedData (v3 per RFC 5652 §5.1, signer by
+/// issuerAndSerialNumber, SignerInfo v1), carrying the signer's certificate chain.
+pub async fn sign(content_type: &[u32], content: &[u8], signer: &dyn KdcSigner) -> Result<Vec<u8>, CmsError> {
+    let scheme = signer.scheme();
+    let chain = signer.certificate_chain();
+    let leaf = chain.first().ok_or(CmsError::NoSignerCertificate)?;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf).map_err(|e| CmsError::Certificate(e.to_string()))?;
+    let digest_algorithm = der::encode_parts(tag::SEQUENCE, &[&der::encode_oid(scheme.digest_oid())]);
+    let signature_algorithm = der::encode_parts(
+        tag::SEQUENCE,
+        &[&der::encode_oid(scheme.signature_oid()), &[tag::NULL, 0]],
+    );
+    let content_type_oid = der::encode_oid(content_type);
+    let attribute = |kind: &[u32], value: Vec<u8>| {
+        der::encode_parts(tag::SEQUENCE, &[&der::encode_oid(kind), &der::encode(tag::SET, &value)])
+    };
+    let signed_attrs = der::encode_set_of(
+        tag::SET,
+        vec![
+            attribute(oid::CONTENT_TYPE, content_type_oid.clone()),
+            attribute(oid::MESSAGE_DIGEST, der::encode(tag::OCTET_STRING, &scheme.digest(content))),
+        ],
+    );
+    let signature = signer.sign(&signed_attrs).await?;
+    let mut implicit_attrs = signed_attrs;
+    if let Some(first) = implicit_attrs.first_mut() {
+        *first = tag::context(0);
+    }
+    let issuer_and_serial = der::encode_parts(
+        tag::SEQUENCE,
+        &[cert.issuer().as_raw(), &der::encode(tag::INTEGER, cert.raw_serial())],
+    );
+    let signer_info = der::encode_parts(
+        tag::SEQUENCE,
+        &[
+            &der::encode(tag::INTEGER, &[1]),
+            &issuer_and_serial,
+            &digest_algorithm,
+            &implicit_attrs,
+            &signature_algorithm,
+            &der::encode(tag::OCTET_STRING, &signature),
+        ],
+    );
+    let encap = der::encode_parts(
+        tag::SEQUENCE,
+        &[&content_type_oid, &der::encode(tag::context(0), &der::encode(tag::OCTET_STRING, content))],
+    );
+    let signed_data = der::encode_parts(
+        tag::SEQUENCE,
+        &[
+            &der::encode(tag::INTEGER, &[3]),
+            &der::encode(tag::SET, &digest_algorithm),
+            &encap,
+            &der::encode_set_of(tag::context(0), chain.to_vec()),
+            &der::encode(tag::SET, &signer_info),
+        ],
+    );
+    Ok(der::encode_parts(
+        tag::SEQUENCE,
+        &[&der::encode_oid(oid::SIGNED_DATA), &der::encode(tag::context(0), &signed_data)],
+    ))
+}

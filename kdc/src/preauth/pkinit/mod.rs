@@ -1,0 +1,156 @@
+//! PKINIT (RFC 4556 §3.2): the signed AuthPack, who the signer is (key trust), the
+//! PKAuthenticator checks, the key agreement, and the signed PA-PK-AS-REP with the reply key.
+
+pub mod agreement;
+pub mod authenticator;
+pub mod cms;
+#[cfg(test)]
+mod cms_tests;
+mod dh_params;
+pub mod key_trust;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use kdc_directory::{Directory, User};
+use rasn_kerberos::PrincipalName;
+use zeroize::Zeroizing;
+
+use self::agreement::{ModpGroup, PkinitKdf};
+use self::key_trust::KeyTrustMatch;
+use crate::crypto::{Enctype, Key};
+use crate::error::KdcError;
+use crate::proto::codes::oid;
+use crate::proto::der;
+use crate::proto::pkinit::{AuthPack, DhRepInfo, KdcDhKeyInfo, PaPkAsRep, PaPkAsReq};
+use crate::signer::KdcSigner;
+
+/// Length of the serverDHNonce sent when the client sent a clientDHNonce (RFC 4556 §3.2.3.1).
+const SERVER_DH_NONCE_LEN: usize = 32;
+
+/// PKINIT policy and the parts it needs.
+pub struct Pkinit {
+    pub directory: Arc<dyn Directory>,
+    pub signer: Arc<dyn KdcSigner>,
+    pub min_dh_bits: u32,
+    pub clock_skew: Duration,
+}
+
+/// What one PA-PK-AS-REQ is checked against.
+pub struct PkinitRequest<'a> {
+    /// The whole AS-REQ as received (RFC 8636 §6 binds the reply key to it).
+    pub message: &'a [u8],
+    /// The KDC-REQ-BODY as received (paChecksum covers it).
+    pub body_der: &'a [u8],
+    pub pa_value: &'a [u8],
+    pub user: &'a User,
+    pub realm: &'a str,
+    pub client_name: &'a PrincipalName,
+    pub server_name: &'a PrincipalName,
+    pub enctype: Enctype,
+}
+
+/// A successful PKINIT: the AS-REP's reply key and its PA-PK-AS-REP.
+pub struct PkinitReply {
+    pub reply_key: Key,
+    pub pa_pk_as_rep: Vec<u8>,
+    pub key_trust: KeyTrustMatch,
+}
+
+impl Pkinit {
+    pub async fn process(&self, request: PkinitRequest<'_>, now: SystemTime) -> Result<PkinitReply, KdcError> {
+        let pa: PaPkAsReq = rasn::der::decode(request.pa_value)
+            .map_err(|e| KdcError::PreauthFailed(format!("PA-PK-AS-REQ undecodable: {e}")))?;
+        let signed = cms::parse(&pa.signed_auth_pack, oid::PKINIT_AUTH_DATA)
+            .map_err(|e| KdcError::PreauthFailed(format!("signed AuthPack refused: {e}")))?;
+        let key_trust = key_trust::check(&*self.directory, request.user, &signed).await?;
+        let auth_pack: AuthPack = rasn::der::decode(signed.content)
+            .map_err(|e| KdcError::PreauthFailed(format!("AuthPack undecodable: {e}")))?;
+        authenticator::check(&auth_pack.pk_authenticator, request.body_der, now, self.clock_skew)?;
+
+        let client_value = auth_pack.client_public_value.as_ref().ok_or_else(|| {
+            KdcError::PreauthFailed("no clientPublicValue (RSA key transport is not offered)".into())
+        })?;
+        let (group, client_y) = dh_params::client_public_value(client_value, self.min_dh_bits)?;
+        if group.bits() < self.min_dh_bits {
+            return Err(dh_params::not_accepted(
+                format!("MODP group of {} bits below the minimum {}", group.bits(), self.min_dh_bits),
+                self.min_dh_bits,
+            ));
+        }
+        let (private, kdc_public) = agreement::generate(group)
+            .map_err(|e| KdcError::Internal(format!("DH key generation: {e}")))?;
+        let shared = agreement::agree(&private, &client_y)
+            .map_err(|e| KdcError::PreauthFailed(format!("client DH value refused: {e}")))?;
+
+        let server_dh_nonce = match auth_pack.client_dh_nonce {
+            Some(_) => Some(random_bytes(SERVER_DH_NONCE_LEN)?),
+            None => None,
+        };
+        let kdf = auth_pack
+            .supported_kdfs
+            .iter()
+            .flatten()
+            .find_map(|id| PkinitKdf::from_oid(&id.kdf_id));
+        let key_info = KdcDhKeyInfo::new(
+            &der::encode_unsigned_integer(&kdc_public),
+            auth_pack.pk_authenticator.nonce,
+        );
+        let key_info_der = rasn::der::encode(&key_info)
+            .map_err(|e| KdcError::Internal(format!("KDCDHKeyInfo encoding: {e}")))?;
+        let signed = cms::sign(oid::PKINIT_DH_KEY_DATA, &key_info_der, &*self.signer)
+            .await
+            .map_err(|e| KdcError::SignerUnavailable(e.to_string()))?;
+        let reply = PaPkAsRep::DhInfo(DhRepInfo::new(
+            signed,
+            server_dh_nonce.clone(),
+            kdf.map(|k| k.oid().to_owned()),
+        ));
+        let pa_pk_as_rep = rasn::der::encode(&reply)
+            .map_err(|e| KdcError::Internal(format!("PA-PK-AS-REP encoding: {e}")))?;
+
+        let key_len = request.enctype.key_len();
+        let key_bytes: Zeroizing<Vec<u8>> = match kdf {
+            Some(kdf) => agreement::rfc8636_kdf(
+                kdf,
+                &shared,
+                request.realm,
+                request.client_name,
+                request.realm,
+                request.server_name,
+                request.enctype.as_i32(),
+                request.message,
+                &pa_pk_as_rep,
+                key_len,
+            )
+            .map_err(|e| KdcError::Internal(format!("RFC 8636 KDF: {e}")))?,
+            None => agreement::octetstring2key(
+                &shared,
+                auth_pack.client_dh_nonce.as_deref(),
+                server_dh_nonce.as_deref(),
+                key_len,
+            ),
+        };
+        let reply_key = Key::new(request.enctype, &key_bytes)
+            .map_err(|e| KdcError::Internal(format!("reply key: {e}")))?;
+        Ok(PkinitReply {
+            reply_key,
+            pa_pk_as_rep,
+            key_trust,
+        })
+    }
+
+    /// The MODP groups this KDC accepts, in its order of preference.
+    pub fn accepted_groups(&self) -> impl Iterator<Item = ModpGroup> + '_ {
+        ModpGroup::all()
+            .iter()
+            .copied()
+            .filter(|g| g.bits() >= self.min_dh_bits)
+    }
+}
+
+fn random_bytes(len: usize) -> Result<Vec<u8>, KdcError> {
+    let mut bytes = vec![0u8; len];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| KdcError::Internal("random generator failed".into()))?;
+    Ok(bytes)
+}

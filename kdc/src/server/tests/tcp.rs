@@ -1,0 +1,174 @@
+//! TCP: RFC 4120 §7.2.2 framing, length checks, timeouts and the connection limit.
+
+use super::*;
+
+fn short_idle(idle: Duration) -> ServerLimits {
+    ServerLimits {
+        tcp_idle_timeout: idle,
+        ..ServerLimits::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_several_requests_on_one_connection_in_order() {
+    let server = start(ServerLimits::default(), Duration::from_millis(50)).await;
+    let mut stream = TcpStream::connect(server.tcp).await.unwrap();
+    assert_eq!(tcp_exchange(&mut stream, b"one").await, b"re:one");
+    // Pipelined: the slow first request must still be answered first.
+    tcp_send(&mut stream, b"SLOW two").await;
+    tcp_send(&mut stream, b"three").await;
+    assert_eq!(tcp_receive(&mut stream).await, b"re:SLOW two");
+    assert_eq!(tcp_receive(&mut stream).await, b"re:three");
+    assert_eq!(server.kdc.calls(), 3);
+    server.shut_down().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_high_bit_gets_error_53_and_close() {
+    let server = start(ServerLimits::default(), Duration::ZERO).await;
+    let mut stream = TcpStream::connect(server.tcp).await.unwrap();
+    stream.write_all(&[0x80, 0x00, 0x00, 0x10]).await.unwrap();
+    assert_eq!(tcp_receive(&mut stream).await, b"KRB-ERROR 53");
+    assert!(closed_by_server(&mut stream).await);
+    assert_eq!(server.kdc.calls(), 0);
+    assert_eq!(server.stats.snapshot().malformed_frames, 1);
+    server.shut_down().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn length_over_the_limit_gets_error_53_and_close() {
+    let limits = ServerLimits {
+        max_request_bytes: 100,
+        ..ServerLimits::default()
+    };
+    let server = start(limits, Duration::ZERO).await;
+    let mut stream = TcpStream::connect(server.tcp).await.unwrap();
+    stream.write_all(&101u32.to_be_bytes()).await.unwrap();
+    assert_eq!(tcp_receive(&mut stream).await, b"KRB-ERROR 53");
+    assert!(closed_by_server(&mut stream).await);
+    assert_eq!(server.stats.snapshot().oversized_requests, 1);
+
+    // Exactly at the limit is fine.
+    let mut stream = TcpStream::connect(server.tcp).await.unwrap();
+    assert_eq!(tcp_exchange(&mut stream, &[b'z'; 100]).await.len(), 103);
+    server.shut_down().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_53_survives_a_client_still_sending_its_body() {
+    let limits = ServerLimits {
+        max_request_bytes: 100,
+        ..ServerLimits::default()
+    };
+    let server = start(limits, Duration::ZERO).await;
+    let mut stream = TcpStream::connect(server.tcp).await.unwrap();
+    stream.write_all(&5000u32.to_be_bytes()).await.unwrap();
+    stream.write_all(&[0xEE; 5000]).await.unwrap();
+    // Closing with this body unread would send a reset, and some stacks (Windows) then
+    // discard the error before the client reads it: the server must end with a clean FIN.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(tcp_receive(&mut stream).await, b"KRB-ERROR 53");
+    let mut rest = [0u8; 1];
+    let end = tokio::time::timeout(PATIENCE, stream.read(&mut rest))
+        .await
+        .unwrap();
+    assert_eq!(end.unwrap(), 0, "expected end of stream, not a reset");
+    server.shut_down().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_length_closes_without_reply() {
+    let server = start(ServerLimits::default(), Duration::ZERO).await;
+    let mut stream = TcpStream::connect(server.tcp).await.unwrap();
+    stream.write_all(&[0, 0, 0, 0]).await.unwrap();
+    assert!(closed_by_server(&mut stream).await);
+    assert_eq!(server.kdc.calls(), 0);
+    server.shut_down().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connection_is_closed() {
+    let server = start(short_idle(Duration::from_millis(200)), Duration::ZERO).await;
+    let mut stream = TcpStream::connect(server.tcp).await.unwrap();
+    assert_eq!(tcp_exchange(&mut stream, b"first").await, b"re:first");
+    assert!(closed_by_server(&mut stream).await);
+    server
+        .wait_for_stats(|stats| stats.tcp_idle_timeouts == 1 && stats.tcp_connections_open == 0)
+        .await;
+    server.shut_down().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickling_a_frame_does_not_reset_the_deadline() {
+    let server = start(short_idle(Duration::from_millis(300)), Duration::ZERO).await;
+    let mut stream = TcpStream::connect(server.tcp).await.unwrap();
+    stream.write_all(&50u32.to_be_bytes()).await.unwrap();
+    // One byte every 100 ms, each well inside the timeout, never completing in time.
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if stream.write_all(b"x").await.is_err() {
+            break;
+        }
+    }
+    assert!(closed_by_server(&mut stream).await);
+    assert_eq!(server.stats.snapshot().tcp_idle_timeouts, 1);
+    assert_eq!(server.kdc.calls(), 0);
+    server.shut_down().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_limit_are_closed_at_once() {
+    let limits = ServerLimits {
+        max_tcp_connections: 1,
+        ..ServerLimits::default()
+    };
+    let server = start(limits, Duration::ZERO).await;
+    let mut first = TcpStream::connect(server.tcp).await.unwrap();
+    assert_eq!(tcp_exchange(&mut first, b"held").await, b"re:held");
+
+    let mut second = TcpStream::connect(server.tcp).await.unwrap();
+    assert!(closed_by_server(&mut second).await);
+    assert_eq!(server.stats.snapshot().tcp_connections_refused, 1);
+
+    drop(first);
+    server
+        .wait_for_stats(|stats| stats.tcp_connections_open == 0)
+        .await;
+    let mut third = TcpStream::connect(server.tcp).await.unwrap();
+    assert_eq!(tcp_exchange(&mut third, b"after").await, b"re:after");
+    server.shut_down().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_frame_closes_without_hanging() {
+    let server = start(ServerLimits::default(), Duration::ZERO).await;
+    let mut stream = TcpStream::connect(server.tcp).await.unwrap();
+    stream.write_all(&100u32.to_be_bytes()).await.unwrap();
+    stream.write_all(&[7u8; 10]).await.unwrap();
+    stream.shutdown().await.unwrap();
+    assert!(closed_by_server(&mut stream).await);
+    server
+        .wait_for_stats(|stats| stats.malformed_frames == 1 && stats.tcp_connections_open == 0)
+        .await;
+    assert_eq!(server.kdc.calls(), 0);
+
+    let mut next = TcpStream::connect(server.tcp).await.unwrap();
+    assert_eq!(tcp_exchange(&mut next, b"still up").await, b"re:still up");
+    server.shut_down().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handler_timeout_or_silence_closes_the_connection() {
+    let limits = ServerLimits {
+        request_timeout: Duration::from_millis(100),
+        ..ServerLimits::default()
+    };
+    let server = start(limits, Duration::from_secs(3)).await;
+    for request in [&b"SLOW"[..], b"QUIET"] {
+        let mut stream = TcpStream::connect(server.tcp).await.unwrap();
+        tcp_send(&mut stream, request).await;
+        assert!(closed_by_server(&mut stream).await);
+    }
+    assert_eq!(server.stats.snapshot().request_timeouts, 1);
+    server.shut_down().await.unwrap();
+}

@@ -1,0 +1,189 @@
+//! Ticket times and flags for an initial ticket (RFC 4120 §3.1.3, §5.4.1 KDCOptions,
+//! §5.3 TicketFlags), and sealing an EncTicketPart under the service key (key usage 2).
+
+use std::time::{Duration, SystemTime};
+
+use rasn_kerberos::{
+    EncTicketPart, EncryptedData, EncryptionKey, KdcReqBody, PrincipalName, Ticket, TicketFlags,
+    TransitedEncoding,
+};
+
+use crate::crypto::Key;
+use crate::error::KdcError;
+use crate::proto::kerberos::{flag, flags, kerberos_string, kerberos_time, system_time};
+
+/// KDCOptions bits (RFC 4120 §5.4.1).
+mod option {
+    pub const FORWARDABLE: usize = 1;
+    pub const PROXIABLE: usize = 3;
+    pub const RENEWABLE: usize = 8;
+    pub const RENEWABLE_OK: usize = 27;
+}
+
+/// TicketFlags bits (RFC 4120 §5.3), as masks of the 32-bit field (bit 0 most significant).
+mod ticket_flag {
+    pub const FORWARDABLE: u32 = 0x4000_0000;
+    pub const PROXIABLE: u32 = 0x1000_0000;
+    pub const RENEWABLE: u32 = 0x0080_0000;
+    pub const INITIAL: u32 = 0x0040_0000;
+    pub const PRE_AUTHENT: u32 = 0x0020_0000;
+}
+
+/// Key usage of the ticket's enc-part (RFC 4120 §7.5.1).
+const KEY_USAGE_TICKET: u32 = 2;
+
+/// The realm's limits on ticket lifetimes.
+#[derive(Clone, Copy, Debug)]
+pub struct LifetimePolicy {
+    pub max_life: Duration,
+    pub max_renewable_life: Duration,
+}
+
+/// The times and flags of one ticket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TicketTimes {
+    pub auth_time: SystemTime,
+    pub end_time: SystemTime,
+    pub renew_till: Option<SystemTime>,
+    pub flags: u32,
+}
+
+/// Times and flags for an initial, pre-authenticated ticket as the request asks, within policy.
+pub fn initial_ticket_times(body: &KdcReqBody, now: SystemTime, policy: LifetimePolicy) -> TicketTimes {
+    let options = &body.kdc_options.0;
+    let longest = now + policy.max_life;
+    let till = requested_time(&body.till, now).unwrap_or(longest);
+    let end_time = till.min(longest);
+    let mut ticket_flags = ticket_flag::INITIAL | ticket_flag::PRE_AUTHENT;
+    if flag(options, option::FORWARDABLE) {
+        ticket_flags |= ticket_flag::FORWARDABLE;
+    }
+    if flag(options, option::PROXIABLE) {
+        ticket_flags |= ticket_flag::PROXIABLE;
+    }
+    let renew_wanted = if flag(options, option::RENEWABLE) {
+        Some(body.rtime.as_ref().and_then(|r| requested_time(r, now)).unwrap_or(till))
+    } else if flag(options, option::RENEWABLE_OK) && till > end_time {
+        Some(till)
+    } else {
+        None
+    };
+    let renew_till = renew_wanted
+        .map(|wanted| wanted.min(now + policy.max_renewable_life))
+        .filter(|&renew| renew > end_time);
+    if renew_till.is_some() {
+        ticket_flags |= ticket_flag::RENEWABLE;
+    }
+    TicketTimes {
+        auth_time: now,
+        end_time,
+        renew_till,
+        flags: ticket_flags,
+    }
+}
+
+/// A requested time; the epoch (`19700101000000Z`) means "as long as allowed".
+fn requested_time(time: &rasn_kerberos::KerberosTime, now: SystemTime) -> Option<SystemTime> {
+    let t = system_time(time);
+    (t > SystemTime::UNIX_EPOCH).then_some(t.max(now))
+}
+
+/// Encrypts a ticket for `server` under `service_key`.
+pub fn seal_ticket(
+    realm: &str,
+    server: &PrincipalName,
+    client: &PrincipalName,
+    session_key: &Key,
+    times: &TicketTimes,
+    service_key: (u32, &Key),
+) -> Result<Ticket, KdcError> {
+    let (kvno, key) = service_key;
+    let part = EncTicketPart {
+        flags: TicketFlags(flags(times.flags)),
+        key: EncryptionKey {
+            r#type: session_key.enctype().as_i32(),
+            value: session_key.as_bytes().to_vec().into(),
+        },
+        crealm: kerberos_string(realm),
+        cname: client.clone(),
+        transited: TransitedEncoding {
+            r#type: 1,
+            contents: Vec::new().into(),
+        },
+        auth_time: kerberos_time(times.auth_time),
+        start_time: None,
+        end_time: kerberos_time(times.end_time),
+        renew_till: times.renew_till.map(kerberos_time),
+        caddr: None,
+        authorization_data: None,
+    };
+    let plain = zeroize::Zeroizing::new(
+        rasn::der::encode(&part).map_err(|e| KdcError::Internal(format!("EncTicketPart: {e}")))?,
+    );
+    let cipher = key
+        .encrypt(KEY_USAGE_TICKET, &plain)
+        .map_err(|e| KdcError::Internal(format!("ticket encryption: {e}")))?;
+    Ok(Ticket {
+        tkt_vno: 5.into(),
+        realm: kerberos_string(realm),
+        sname: server.clone(),
+        enc_part: EncryptedData {
+            etype: key.enctype().as_i32(),
+            kvno: Some(kvno),
+            cipher: cipher.into(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::kerberos::KdcRequest;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+    const POLICY: LifetimePolicy = LifetimePolicy {
+        max_life: Duration::from_secs(10 * 3600),
+        max_renewable_life: Duration::from_secs(7 * 24 * 3600),
+    };
+
+    fn mit_body() -> (KdcReqBody, SystemTime) {
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/wire/mit_as_req_nopreauth.der")).unwrap();
+        let body = KdcRequest::decode(&bytes).unwrap().req.req_body;
+        // Captured at 2026-11-25T20:02:20Z with till 24 h later, forwardable + renewable-ok.
+        let now = system_time(&body.till) - 24 * HOUR;
+        (body, now)
+    }
+
+    #[test]
+    fn mit_default_request_gets_capped_life_and_renewable_ok() {
+        let (body, now) = mit_body();
+        let times = initial_ticket_times(&body, now, POLICY);
+        assert_eq!(times.end_time, now + 10 * HOUR);
+        assert_eq!(times.renew_till, Some(now + 24 * HOUR));
+        assert_eq!(
+            times.flags,
+            ticket_flag::INITIAL | ticket_flag::PRE_AUTHENT | ticket_flag::FORWARDABLE | ticket_flag::RENEWABLE
+        );
+    }
+
+    #[test]
+    fn short_request_is_not_renewable_and_not_extended() {
+        let (mut body, now) = mit_body();
+        body.till = kerberos_time(now + HOUR);
+        body.kdc_options.0 = flags(0x0000_0010);
+        let times = initial_ticket_times(&body, now, POLICY);
+        assert_eq!(times.end_time, now + HOUR);
+        assert_eq!(times.renew_till, None);
+        assert_eq!(times.flags, ticket_flag::INITIAL | ticket_flag::PRE_AUTHENT);
+    }
+
+    #[test]
+    fn renewable_request_is_capped_by_policy() {
+        let (mut body, now) = mit_body();
+        body.kdc_options.0 = flags(0x0080_0000);
+        body.rtime = Some(kerberos_time(now + 30 * 24 * HOUR));
+        let times = initial_ticket_times(&body, now, POLICY);
+        assert_eq!(times.renew_till, Some(now + 7 * 24 * HOUR));
+        assert!(times.flags & ticket_flag::RENEWABLE != 0);
+    }
+}

@@ -1,0 +1,250 @@
+//! Kerberos wire facts the tests assert on: KRB-ERROR codes (RFC 4120 §7.5.9, RFC 4556
+//! §3.1.3), the TCP record mark (RFC 4120 §7.2.2), and where the PKINIT signature and the
+//! KDC-REQ-BODY nonce sit inside a real AS-REQ (RFC 4120 §5.4.1, RFC 4556 §3.2.1, RFC 5652 §5).
+
+use std::ops::Range;
+
+use anyhow::{Context, Result, bail};
+use rasn_kerberos::{AsReq, KrbError};
+
+use crate::der::{self, Tlv};
+
+pub const KDC_ERR_C_PRINCIPAL_UNKNOWN: i32 = 6;
+pub const KDC_ERR_CLIENT_REVOKED: i32 = 18;
+pub const KDC_ERR_PREAUTH_FAILED: i32 = 24;
+pub const KDC_ERR_PREAUTH_REQUIRED: i32 = 25;
+pub const KRB_AP_ERR_SKEW: i32 = 37;
+pub const KRB_ERR_RESPONSE_TOO_BIG: i32 = 52;
+pub const KRB_ERR_FIELD_TOOLONG: i32 = 53;
+pub const KDC_ERR_CLIENT_NOT_TRUSTED: i32 = 62;
+pub const KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED: i32 = 67;
+pub const KDC_ERR_CLIENT_NAME_MISMATCH: i32 = 75;
+
+/// PA-PK-AS-REQ (RFC 4556 §3.2.1).
+pub const PA_PK_AS_REQ: i32 = 0x10;
+
+/// APPLICATION 10 / 11 / 30, constructed (RFC 4120 §5.4.1, §5.4.2, §5.9.1).
+const TAG_AS_REQ: u8 = 0x6a;
+const TAG_AS_REP: u8 = 0x6b;
+const TAG_KRB_ERROR: u8 = 0x7e;
+
+/// What kind of Kerberos message a buffer holds, judged by its outer tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageKind {
+    AsReq,
+    AsRep,
+    KrbError,
+    Other(u8),
+    Empty,
+}
+
+pub fn message_kind(msg: &[u8]) -> MessageKind {
+    match msg.first() {
+        None => MessageKind::Empty,
+        Some(&TAG_AS_REQ) => MessageKind::AsReq,
+        Some(&TAG_AS_REP) => MessageKind::AsRep,
+        Some(&TAG_KRB_ERROR) => MessageKind::KrbError,
+        Some(other) => MessageKind::Other(*other),
+    }
+}
+
+/// Decodes a KRB-ERROR strictly (DER) with rasn-kerberos.
+pub fn decode_krb_error(msg: &[u8]) -> Result<KrbError> {
+    rasn::der::decode::<KrbError>(msg).map_err(|e| anyhow::anyhow!("not a KRB-ERROR: {e}"))
+}
+
+/// The error-code of a KRB-ERROR, or None when the message is something else.
+pub fn krb_error_code(msg: &[u8]) -> Option<i32> {
+    if message_kind(msg) != MessageKind::KrbError {
+        return None;
+    }
+    decode_krb_error(msg).ok().map(|e| e.error_code)
+}
+
+/// The padata-types of an AS-REQ, in order.
+pub fn as_req_padata_types(msg: &[u8]) -> Result<Vec<i32>> {
+    let req = rasn::der::decode::<AsReq>(msg).map_err(|e| anyhow::anyhow!("not an AS-REQ: {e}"))?;
+    Ok(req
+        .0
+        .padata
+        .unwrap_or_default()
+        .iter()
+        .map(|pa| pa.r#type)
+        .collect())
+}
+
+/// True for an AS-REQ that carries PA-PK-AS-REQ (MIT's second AS-REQ).
+pub fn is_pkinit_as_req(msg: &[u8]) -> bool {
+    message_kind(msg) == MessageKind::AsReq
+        && as_req_padata_types(msg).is_ok_and(|t| t.contains(&PA_PK_AS_REQ))
+}
+
+/// Adds the RFC 4120 §7.2.2 four-byte length prefix.
+pub fn frame(msg: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(msg.len()).unwrap_or(u32::MAX);
+    let mut out = Vec::with_capacity(msg.len() + 4);
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(msg);
+    out
+}
+
+/// The SEQUENCE inside the APPLICATION 10 wrapper, and its context-tagged fields.
+fn kdc_req_fields(msg: &[u8]) -> Result<Vec<Tlv>> {
+    let app = der::parse(msg)?;
+    if app.tag != TAG_AS_REQ {
+        bail!("not an AS-REQ (tag {:#04x})", app.tag);
+    }
+    let seq = app.child(msg, 0x30)?;
+    seq.children(msg)
+}
+
+fn field(fields: &[Tlv], tag: u8) -> Result<Tlv> {
+    fields
+        .iter()
+        .copied()
+        .find(|f| f.tag == tag)
+        .with_context(|| format!("field {tag:#04x} missing"))
+}
+
+/// The TLV of the KDC-REQ-BODY (the bytes paChecksum covers).
+pub fn req_body(msg: &[u8]) -> Result<Tlv> {
+    field(&kdc_req_fields(msg)?, 0xa4)?.child(msg, 0x30)
+}
+
+/// Byte range of the KDC-REQ-BODY nonce's INTEGER content.
+pub fn req_body_nonce_range(msg: &[u8]) -> Result<Range<usize>> {
+    let nonce = req_body(msg)?.child(msg, 0xa7)?.child(msg, 0x02)?;
+    Ok(nonce.content_start()..nonce.end())
+}
+
+/// The PA-PK-AS-REQ value, parsed in place (offsets into `msg`).
+fn pa_pk_as_req(msg: &[u8]) -> Result<Tlv> {
+    let padata = field(&kdc_req_fields(msg)?, 0xa3)?.child(msg, 0x30)?;
+    for pa in padata.children(msg)? {
+        let type_int = pa.child(msg, 0xa1)?.child(msg, 0x02)?;
+        let value = pa.child(msg, 0xa2)?.child(msg, 0x04)?;
+        if type_int.content(msg)? == [0x10] {
+            return der::parse_at(msg, value.content_start(), value.end());
+        }
+    }
+    bail!("no PA-PK-AS-REQ in the AS-REQ")
+}
+
+/// Byte range of the RSA signature in the PA-PK-AS-REQ's SignerInfo (RFC 5652 §5.3).
+pub fn pkinit_signature_range(msg: &[u8]) -> Result<Range<usize>> {
+    let pk = pa_pk_as_req(msg)?;
+    // signedAuthPack [0] IMPLICIT OCTET STRING holding a ContentInfo.
+    let signed_auth_pack = pk.child(msg, 0x80)?;
+    let content_info = der::parse_at(msg, signed_auth_pack.content_start(), signed_auth_pack.end())?;
+    let signed_data = content_info.child(msg, 0xa0)?.child(msg, 0x30)?;
+    let signer_infos = signed_data
+        .children(msg)?
+        .into_iter()
+        .rev()
+        .find(|t| t.tag == 0x31)
+        .context("SignedData without signerInfos")?;
+    let signer_info = signer_infos.child(msg, 0x30)?;
+    let signature = signer_info
+        .children(msg)?
+        .into_iter()
+        .rev()
+        .find(|t| t.tag == 0x04)
+        .context("SignerInfo without signature")?;
+    Ok(signature.content_start()..signature.end())
+}
+
+/// Modulus size in bits of the DH domain parameters the client offered (RFC 4556 §3.2.1,
+/// clientPublicValue.algorithm.parameters = DomainParameters {p, g, q, ...}).
+pub fn pkinit_dh_modulus_bits(msg: &[u8]) -> Result<usize> {
+    let pk = pa_pk_as_req(msg)?;
+    let signed_auth_pack = pk.child(msg, 0x80)?;
+    let content_info = der::parse_at(msg, signed_auth_pack.content_start(), signed_auth_pack.end())?;
+    let signed_data = content_info.child(msg, 0xa0)?.child(msg, 0x30)?;
+    let encap = signed_data
+        .children(msg)?
+        .into_iter()
+        .find(|t| t.tag == 0x30)
+        .context("SignedData without encapContentInfo")?;
+    let econtent = encap.child(msg, 0xa0)?.child(msg, 0x04)?;
+    let auth_pack = der::parse_at(msg, econtent.content_start(), econtent.end())?;
+    // AuthPack { pkAuthenticator [0], clientPublicValue [1] SubjectPublicKeyInfo, ... }
+    let spki = auth_pack.child(msg, 0xa1)?.child(msg, 0x30)?;
+    let algorithm = spki.child(msg, 0x30)?;
+    let domain = algorithm
+        .children(msg)?
+        .into_iter()
+        .find(|t| t.tag == 0x30)
+        .context("DH AlgorithmIdentifier without domain parameters")?;
+    let p = domain.child(msg, 0x02)?;
+    let bytes = p.content(msg)?;
+    let significant: Vec<u8> = bytes.iter().copied().skip_while(|b| *b == 0).collect();
+    let lead = significant.first().copied().unwrap_or(0);
+    Ok(significant.len().saturating_sub(1) * 8 + (8 - lead.leading_zeros() as usize))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn wire(name: &str) -> Vec<u8> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../testdata/wire")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// Offsets and values from testdata/wire/vectors.toml (decoded there with openssl
+    /// asn1parse): req_body_offset 2645, req_body_length 134, nonce 1890141196, ContentInfo at
+    /// 66 of length 2395 ending with the 256-byte signature (no unsigned attributes).
+    #[test]
+    fn finds_the_pieces_of_mit_pkinit_as_req() {
+        let msg = wire("mit_as_req_pkinit_dh2048.der");
+        assert_eq!(message_kind(&msg), MessageKind::AsReq);
+        assert!(is_pkinit_as_req(&msg));
+        assert_eq!(as_req_padata_types(&msg).unwrap(), vec![133, 16, 150, 149]);
+        let body = req_body(&msg).unwrap();
+        assert_eq!((body.offset, body.end() - body.offset), (2645, 134));
+        let nonce = req_body_nonce_range(&msg).unwrap();
+        assert_eq!(msg[nonce].to_vec(), 1_890_141_196u32.to_be_bytes().to_vec());
+        let sig = pkinit_signature_range(&msg).unwrap();
+        assert_eq!((sig.len(), sig.end), (256, 66 + 2395));
+        assert_eq!(pkinit_dh_modulus_bits(&msg).unwrap(), 2048);
+        assert_eq!(
+            pkinit_dh_modulus_bits(&wire("mit_as_req_pkinit_dh4096.der")).unwrap(),
+            4096
+        );
+    }
+
+    /// Heimdal's SignerInfo names the signer by a constructed [0] (README of testdata/wire);
+    /// the signature is still the last OCTET STRING.
+    #[test]
+    fn finds_the_signature_in_heimdal_as_req() {
+        let msg = wire("heimdal_as_req_pkinit_dh2048.der");
+        assert!(is_pkinit_as_req(&msg));
+        assert_eq!(pkinit_signature_range(&msg).unwrap().len(), 256);
+    }
+
+    #[test]
+    fn first_as_req_has_no_pkinit() {
+        let msg = wire("mit_as_req_nopreauth.der");
+        assert_eq!(as_req_padata_types(&msg).unwrap(), vec![150, 149]);
+        assert!(!is_pkinit_as_req(&msg));
+        assert!(pkinit_signature_range(&msg).is_err());
+    }
+
+    #[test]
+    fn decodes_mit_preauth_required() {
+        let msg = wire("mit_krb_error_preauth_required.der");
+        assert_eq!(message_kind(&msg), MessageKind::KrbError);
+        assert_eq!(krb_error_code(&msg), Some(KDC_ERR_PREAUTH_REQUIRED));
+        let truncated = &msg[..msg.len() - 1];
+        assert_eq!(krb_error_code(truncated), None);
+        assert_eq!(krb_error_code(&wire("mit_as_rep_pkinit_dh2048.der")), None);
+    }
+
+    #[test]
+    fn frames_with_a_big_endian_length() {
+        assert_eq!(frame(&[0xaa; 3]), vec![0, 0, 0, 3, 0xaa, 0xaa, 0xaa]);
+    }
+}

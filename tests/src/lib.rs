@@ -1,0 +1,21 @@
+//! Integration test harness for the kdc: free ports, dev realms, real MIT clients, a TCP man in
+//! the middle, and the Kerberos wire facts (RFC 4120, RFC 4556) the tests assert on.
+//!
+//! The `kdc` binary is driven as a process (see [`binary`]); nothing here links the kdc crate.
+
+pub mod binary;
+pub mod conf;
+pub mod der;
+pub mod fuzz;
+pub mod krb;
+pub mod mit;
+pub mod ports;
+pub mod process;
+pub mod proxy;
+pub mod realm;
+pub mod rng;
+
+pub use krb::*;
+pub use mit::{ClientRun, Identity, MitClient};
+pub use proxy::{Exchange, TcpProxy};
+pub use realm::Realm;

@@ -1,0 +1,238 @@
+//! MIT Kerberos clients (kinit, klist from Debian's krb5-user + krb5-pkinit) run as processes
+//! with a private krb5.conf, credential cache and trace file, and client identities made with
+//! openssl (RFC 4556 §3.2.1: the client signs with the key of the certificate it sends).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::conf;
+use crate::process::{RunOutput, read_lossy, run_with_timeout};
+
+/// kinit talks to one KDC at most a few round trips: 30 s is generous even on a loaded CI.
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A certificate and its private key, both PEM files.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Identity {
+    /// The value of MIT's `X509_user_identity` for this pair.
+    pub fn x509_user_identity(&self) -> String {
+        format!("FILE:{},{}", self.cert.display(), self.key.display())
+    }
+
+    /// A fresh self-signed RSA-2048 certificate, as a Windows Hello key's stand-in:
+    /// `DIR/NAME.pem` and `DIR/NAME.key`.
+    pub fn self_signed(dir: &Path, name: &str) -> Result<Identity> {
+        let cert = dir.join(format!("{name}.pem"));
+        let key = dir.join(format!("{name}.key"));
+        let subject = format!("/CN={name}");
+        run_with_timeout(
+            Command::new("openssl")
+                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256"])
+                .args(["-days", "30", "-subj", &subject])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert),
+            dir,
+            &format!("openssl-{name}"),
+            Duration::from_secs(60),
+        )?
+        .ok()
+        .context("openssl could not make a self-signed certificate")?;
+        Ok(Identity { cert, key })
+    }
+}
+
+/// The result of one kinit/klist run, with MIT's KRB5_TRACE output.
+#[derive(Clone, Debug)]
+pub struct ClientRun {
+    pub output: RunOutput,
+    pub trace: String,
+}
+
+impl ClientRun {
+    pub fn success(&self) -> bool {
+        self.output.success()
+    }
+
+    /// Everything a failing assertion should show.
+    pub fn report(&self) -> String {
+        format!("{}\n--- KRB5_TRACE ---\n{}", self.output, self.trace)
+    }
+}
+
+/// One client "machine": its own directory, krb5.conf, credential cache and trace files.
+#[derive(Debug)]
+pub struct MitClient {
+    dir: PathBuf,
+    conf: PathBuf,
+    ccache: PathBuf,
+    wrapper: Vec<OsString>,
+    timeout: Duration,
+    runs: AtomicUsize,
+}
+
+impl MitClient {
+    /// Creates `dir` (if needed) and writes `krb5_conf` there.
+    pub fn new(dir: &Path, krb5_conf: &str) -> Result<MitClient> {
+        std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+        let conf = dir.join("krb5.conf");
+        std::fs::write(&conf, krb5_conf).with_context(|| format!("write {}", conf.display()))?;
+        Ok(MitClient {
+            dir: dir.to_owned(),
+            ccache: dir.join("ccache"),
+            conf,
+            wrapper: Vec::new(),
+            timeout: CLIENT_TIMEOUT,
+            runs: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn krb5_conf_path(&self) -> &Path {
+        &self.conf
+    }
+
+    pub fn krb5_conf(&self) -> Result<String> {
+        std::fs::read_to_string(&self.conf).with_context(|| format!("read {}", self.conf.display()))
+    }
+
+    /// Rewrites this client's krb5.conf through `edit` (see [`conf`]).
+    pub fn edit_krb5_conf(&self, edit: impl FnOnce(&str) -> Result<String>) -> Result<()> {
+        let text = edit(&self.krb5_conf()?)?;
+        std::fs::write(&self.conf, text).with_context(|| format!("write {}", self.conf.display()))
+    }
+
+    /// Makes the client trust `cert` as an anchor: MIT kinit sends a self-signed certificate
+    /// only when it can build a chain for it itself.
+    pub fn trust(&self, cert: &Path) -> Result<()> {
+        let path = cert.display().to_string();
+        self.edit_krb5_conf(|t| conf::add_pkinit_anchor(t, &path))
+    }
+
+    /// Runs every client command under `program args...` (e.g. `faketime -f +1h`).
+    pub fn with_wrapper<I, S>(mut self, wrapper: I) -> MitClient
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.wrapper = wrapper.into_iter().map(Into::into).collect();
+        self
+    }
+
+    pub fn ccache(&self) -> &Path {
+        &self.ccache
+    }
+
+    fn command(&self, program: &str, trace: &Path) -> Command {
+        let mut cmd = match self.wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(program);
+                c
+            }
+            None => Command::new(program),
+        };
+        cmd.current_dir(&self.dir)
+            .env("KRB5_CONFIG", &self.conf)
+            .env("KRB5CCNAME", format!("FILE:{}", self.ccache.display()))
+            .env("KRB5_TRACE", trace)
+            .env_remove("KRB5_KDC_PROFILE")
+            .env_remove("KRB5_CLIENT_KTNAME")
+            .env_remove("KRB5_KTNAME");
+        cmd
+    }
+
+    fn run(&self, program: &str, args: &[String]) -> Result<ClientRun> {
+        let n = self.runs.fetch_add(1, Ordering::Relaxed);
+        let tag = format!("{program}-{n}");
+        let trace = self.dir.join(format!("{tag}.trace"));
+        let mut cmd = self.command(program, &trace);
+        cmd.args(args);
+        let output = run_with_timeout(&mut cmd, &self.dir, &tag, self.timeout)?;
+        Ok(ClientRun {
+            output,
+            trace: read_lossy(&trace),
+        })
+    }
+
+    /// `kinit -X X509_user_identity=FILE:cert,key PRINCIPAL`, starting from an empty cache.
+    pub fn kinit(&self, principal: &str, identity: &Identity) -> Result<ClientRun> {
+        match std::fs::remove_file(&self.ccache) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).context("remove the old credential cache"),
+        }
+        let args = vec![
+            "-X".to_owned(),
+            format!("X509_user_identity={}", identity.x509_user_identity()),
+            principal.to_owned(),
+        ];
+        self.run("kinit", &args)
+    }
+
+    /// `klist` of this client's cache.
+    pub fn klist(&self) -> Result<ClientRun> {
+        self.run("klist", &[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_signed_identity_is_a_certificate_with_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let id = Identity::self_signed(dir.path(), "dave").unwrap();
+        let pem = std::fs::read_to_string(&id.cert).unwrap();
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        // The certificate's public key is the key file's public key.
+        let pub_of = |args: &[&str]| {
+            let out = Command::new("openssl").args(args).output().unwrap();
+            assert!(out.status.success());
+            out.stdout
+        };
+        let from_cert = pub_of(&["x509", "-noout", "-pubkey", "-in", id.cert.to_str().unwrap()]);
+        let from_key = pub_of(&["pkey", "-pubout", "-in", id.key.to_str().unwrap()]);
+        assert_eq!(from_cert, from_key);
+        assert_eq!(
+            id.x509_user_identity(),
+            format!("FILE:{},{}", id.cert.display(), id.key.display())
+        );
+    }
+
+    /// No KDC is listening on the port: kinit must fail, not hang, and leave its trace.
+    #[test]
+    fn kinit_against_nothing_fails_with_a_trace() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = crate::ports::free_port().unwrap();
+        let conf = format!(
+            "[libdefaults]\n    default_realm = NOWHERE.TEST\n    dns_lookup_kdc = false\n\
+             [realms]\n    NOWHERE.TEST = {{\n        kdc = 127.0.0.1:{port}\n    }}\n"
+        );
+        let client = MitClient::new(&dir.path().join("c"), &conf).unwrap();
+        let id = Identity::self_signed(dir.path(), "erin").unwrap();
+        client.trust(&id.cert).unwrap();
+        assert!(client.krb5_conf().unwrap().contains("pkinit_anchors = FILE:"));
+        let run = client.kinit("erin@NOWHERE.TEST", &id).unwrap();
+        assert!(!run.success(), "{}", run.report());
+        assert!(!run.output.timed_out(), "{}", run.report());
+        assert!(run.trace.contains("Sending request"), "{}", run.report());
+        let klist = client.klist().unwrap();
+        assert!(!klist.success());
+    }
+}

@@ -1,0 +1,351 @@
+//! The `Realm` fixture: a throw-away realm made by `kdc dev-realm` in a temporary directory,
+//! served by `kdc serve` on a loopback port free for UDP and TCP (RFC 4120 §7.2.1-2), with
+//! the KDC's stderr kept in a file, and the process killed when the fixture is dropped.
+
+use std::fs::OpenOptions;
+use std::io::{self, ErrorKind};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use tempfile::TempDir;
+
+use crate::binary::kdc_binary;
+use crate::conf;
+use crate::mit::{Identity, MitClient};
+use crate::ports;
+use crate::process::{RunOutput, read_lossy, run_with_timeout};
+
+pub const DEFAULT_REALM: &str = "EXAMPLE.TEST";
+
+/// How long `kdc serve` may take to accept on its TCP port.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long the KDC may take to exit after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// dev-realm generates keys; admin commands read and write the directory.
+const CLI_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct Realm {
+    tmp: TempDir,
+    dir: PathBuf,
+    name: String,
+    port: u16,
+    kdc: PathBuf,
+    child: Option<Child>,
+    log: PathBuf,
+    clients: AtomicUsize,
+    cli_runs: AtomicUsize,
+}
+
+impl Realm {
+    /// `kdc dev-realm` for EXAMPLE.TEST on a fresh port; the KDC is not started yet.
+    pub fn create() -> Result<Realm> {
+        Realm::create_named(DEFAULT_REALM)
+    }
+
+    pub fn create_named(name: &str) -> Result<Realm> {
+        let kdc = kdc_binary()?;
+        let tmp = tempfile::Builder::new()
+            .prefix("kdc-it-")
+            .tempdir()
+            .context("temporary directory")?;
+        let dir = tmp.path().join("realm");
+        std::fs::create_dir(&dir)?;
+        let port = ports::free_port()?;
+        let realm = Realm {
+            log: tmp.path().join("kdc.stderr"),
+            tmp,
+            dir,
+            name: name.to_owned(),
+            port,
+            kdc,
+            child: None,
+            clients: AtomicUsize::new(0),
+            cli_runs: AtomicUsize::new(0),
+        };
+        let mut cmd = Command::new(&realm.kdc);
+        cmd.arg("dev-realm")
+            .arg(&realm.dir)
+            .args(["--realm", name, "--port", &port.to_string()]);
+        run_with_timeout(&mut cmd, realm.tmp.path(), "dev-realm", CLI_TIMEOUT)?
+            .ok()
+            .context("kdc dev-realm")?;
+        for file in ["kdc.toml", "krb5.conf", "alice.pem", "alice.key", "ca.pem"] {
+            if !realm.dir.join(file).is_file() {
+                bail!("kdc dev-realm did not write {file}");
+            }
+        }
+        Ok(realm)
+    }
+
+    /// The temporary directory (holds the realm directory, logs, clients).
+    pub fn tmp(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// The directory dev-realm filled.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        ports::loopback(self.port)
+    }
+
+    /// `user@REALM`.
+    pub fn principal(&self, user: &str) -> String {
+        format!("{user}@{}", self.name)
+    }
+
+    pub fn kdc_toml_path(&self) -> PathBuf {
+        self.dir.join("kdc.toml")
+    }
+
+    pub fn krb5_conf_path(&self) -> PathBuf {
+        self.dir.join("krb5.conf")
+    }
+
+    /// Alice's self-signed certificate and key, registered for her by dev-realm.
+    pub fn alice(&self) -> Identity {
+        Identity {
+            cert: self.dir.join("alice.pem"),
+            key: self.dir.join("alice.key"),
+        }
+    }
+
+    /// A new self-signed identity in the temporary directory (not registered anywhere).
+    pub fn new_identity(&self, name: &str) -> Result<Identity> {
+        Identity::self_signed(self.tmp.path(), name)
+    }
+
+    /// Sets `key = value` in table `[section]` of kdc.toml (takes effect at the next start).
+    pub fn set_kdc_option(&self, section: &str, key: &str, value: &str) -> Result<()> {
+        let path = self.kdc_toml_path();
+        let text = std::fs::read_to_string(&path)?;
+        std::fs::write(&path, conf::set_toml_option(&text, section, key, value)?)?;
+        Ok(())
+    }
+
+    /// A client with its own directory and a copy of the realm's krb5.conf.
+    pub fn client(&self) -> Result<MitClient> {
+        let n = self.clients.fetch_add(1, Ordering::Relaxed);
+        let text = std::fs::read_to_string(self.krb5_conf_path())?;
+        MitClient::new(&self.tmp.path().join(format!("client-{n}")), &text)
+    }
+
+    /// A client whose krb5.conf sends everything over TCP to `host_port` (a proxy):
+    /// `udp_preference_limit = 1` makes MIT try TCP first for every request.
+    pub fn client_via(&self, host_port: &str) -> Result<MitClient> {
+        let client = self.client()?;
+        client.edit_krb5_conf(|t| {
+            let t = conf::set_kdc_address(t, host_port)?;
+            conf::set_libdefault(&t, "udp_preference_limit", "1")
+        })?;
+        Ok(client)
+    }
+
+    /// Runs an operator command: `args[0] args[1]` are the subcommand (`user add`, `key list`,
+    /// ...), `--config kdc.toml` follows them, then the rest of `args`.
+    pub fn admin(&self, args: &[&str]) -> Result<RunOutput> {
+        let (subcommand, rest) = args.split_at_checked(2).context("admin needs a subcommand")?;
+        let n = self.cli_runs.fetch_add(1, Ordering::Relaxed);
+        let mut cmd = Command::new(&self.kdc);
+        cmd.current_dir(&self.dir)
+            .args(subcommand)
+            .arg("--config")
+            .arg(self.kdc_toml_path())
+            .args(rest);
+        run_with_timeout(&mut cmd, self.tmp.path(), &format!("admin-{n}"), CLI_TIMEOUT)
+    }
+
+    /// `kdc serve`, returning once it accepts on TCP and its UDP port is bound.
+    pub fn start(&mut self) -> Result<()> {
+        if self.child.is_some() {
+            bail!("the KDC is already running");
+        }
+        let log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)?;
+        let stdout = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.tmp.path().join("kdc.stdout"))?;
+        let child = Command::new(&self.kdc)
+            .arg("serve")
+            .arg("--config")
+            .arg(self.kdc_toml_path())
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(stdout))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .context("spawn kdc serve")?;
+        self.child = Some(child);
+        let started = Instant::now();
+        loop {
+            let exited = match self.child.as_mut() {
+                Some(child) => child.try_wait()?,
+                None => None,
+            };
+            if let Some(status) = exited {
+                self.child = None;
+                bail!(
+                    "kdc serve exited with {status} before it listened on {}:\n{}",
+                    self.port,
+                    self.log()
+                );
+            }
+            if TcpStream::connect_timeout(&self.addr(), Duration::from_millis(200)).is_ok()
+                && udp_port_bound(self.addr())
+            {
+                return Ok(());
+            }
+            if started.elapsed() > START_TIMEOUT {
+                let _ = self.kill();
+                bail!(
+                    "kdc serve did not listen on 127.0.0.1:{} within {START_TIMEOUT:?}:\n{}",
+                    self.port,
+                    self.log()
+                );
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, then wait (bounded); a KDC that does not exit in time is killed and that is
+    /// an error. Returns the exit status (None if it was not running).
+    pub fn stop(&mut self) -> Result<Option<ExitStatus>> {
+        let Some(child) = self.child.as_mut() else {
+            return Ok(None);
+        };
+        let pid = child.id();
+        // The shell's builtin kill: std has no signal API and procps may be absent.
+        Command::new("sh")
+            .args(["-c", &format!("kill -TERM {pid}")])
+            .status()
+            .context("send SIGTERM")?;
+        let asked = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait()? {
+                self.child = None;
+                return Ok(Some(status));
+            }
+            if asked.elapsed() > STOP_TIMEOUT {
+                let _ = self.kill();
+                bail!("kdc serve ignored SIGTERM for {STOP_TIMEOUT:?}");
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn restart(&mut self) -> Result<()> {
+        self.stop()?;
+        self.start()
+    }
+
+    /// True while the served process has not exited.
+    pub fn is_running(&mut self) -> Result<bool> {
+        match self.child.as_mut() {
+            None => Ok(false),
+            Some(child) => Ok(child.try_wait()?.is_none()),
+        }
+    }
+
+    fn kill(&mut self) -> io::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Everything the KDC wrote to stderr so far (all runs).
+    pub fn log(&self) -> String {
+        read_lossy(&self.log)
+    }
+
+    /// Fails when the KDC's stderr shows a Rust panic.
+    pub fn check_no_panic(&self) -> Result<()> {
+        let log = self.log();
+        if log.contains("panicked") {
+            bail!("the KDC panicked:\n{log}");
+        }
+        Ok(())
+    }
+}
+
+/// A connected UDP socket learns of an unbound port at once on loopback (ICMP port
+/// unreachable -> ECONNREFUSED on the next receive); silence means something is bound.
+fn udp_port_bound(addr: SocketAddr) -> bool {
+    let probe = || -> io::Result<bool> {
+        let socket = UdpSocket::bind("127.0.0.1:0")?;
+        socket.connect(addr)?;
+        socket.set_read_timeout(Some(Duration::from_millis(100)))?;
+        socket.send(&[])?;
+        let mut buf = [0u8; 16];
+        match socket.recv(&mut buf) {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused => Ok(false),
+            Err(e) => Err(e),
+        }
+    };
+    probe().unwrap_or(false)
+}
+
+impl Drop for Realm {
+    fn drop(&mut self) {
+        let _ = self.kill();
+        if thread::panicking() {
+            // The test failed: show where its files are and what the KDC said.
+            self.tmp.disable_cleanup(true);
+            let log = self.log();
+            let tail: String = log
+                .lines()
+                .rev()
+                .take(60)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect::<Vec<_>>()
+                .join("\n");
+            eprintln!(
+                "realm {} kept in {} (KDC port {}); last KDC stderr lines:\n{tail}",
+                self.name,
+                self.tmp.path().display(),
+                self.port
+            );
+        } else if std::env::var_os("KDC_TEST_KEEP").is_some() {
+            self.tmp.disable_cleanup(true);
+            eprintln!("realm {} kept in {}", self.name, self.tmp.path().display());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn udp_probe_tells_bound_from_unbound() {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let bound = socket.local_addr().unwrap();
+        assert!(udp_port_bound(bound));
+        drop(socket);
+        let port = ports::free_port().unwrap();
+        assert!(!udp_port_bound(ports::loopback(port)));
+    }
+}
