@@ -33,9 +33,13 @@ impl DnBinary {
             .strip_prefix("B:")
             .or_else(|| value.strip_prefix("b:"))
             .ok_or(DnBinaryError::MissingPrefix)?;
-        let (count, rest) = rest.split_once(':').ok_or(DnBinaryError::MissingSeparator)?;
+        let (count, rest) = rest
+            .split_once(':')
+            .ok_or(DnBinaryError::MissingSeparator)?;
         // The DN itself may contain ':', so only the first separator after the hex counts.
-        let (hex_digits, dn) = rest.split_once(':').ok_or(DnBinaryError::MissingSeparator)?;
+        let (hex_digits, dn) = rest
+            .split_once(':')
+            .ok_or(DnBinaryError::MissingSeparator)?;
         if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
             return Err(DnBinaryError::BadCount(count.to_string()));
         }
@@ -117,19 +121,37 @@ mod tests {
         assert_eq!(value.to_string(), "B:4:0AFF:CN=a:b,DC=x");
         assert_eq!(
             DnBinary::parse("B:2:0AFF:CN=a"),
-            Err(DnBinaryError::CountMismatch { stated: 2, actual: 4 })
+            Err(DnBinaryError::CountMismatch {
+                stated: 2,
+                actual: 4
+            })
         );
         assert_eq!(DnBinary::parse("B:3:0AF:CN=a"), Err(DnBinaryError::BadHex));
-        assert!(matches!(DnBinary::parse("B:+4:0AFF:CN=a"), Err(DnBinaryError::BadCount(_))));
+        assert!(matches!(
+            DnBinary::parse("B:+4:0AFF:CN=a"),
+            Err(DnBinaryError::BadCount(_))
+        ));
         assert_eq!(DnBinary::parse("B:4:0AFF:"), Err(DnBinaryError::EmptyDn));
-        assert_eq!(DnBinary::parse("X:4:0AFF:CN=a"), Err(DnBinaryError::MissingPrefix));
-        assert_eq!(DnBinary::parse("B:4:0AFF"), Err(DnBinaryError::MissingSeparator));
+        assert_eq!(
+            DnBinary::parse("X:4:0AFF:CN=a"),
+            Err(DnBinaryError::MissingPrefix)
+        );
+        assert_eq!(
+            DnBinary::parse("B:4:0AFF"),
+            Err(DnBinaryError::MissingSeparator)
+        );
     }
 
     #[test]
     fn dn_comparison_tolerates_spacing_and_case_only() {
-        assert!(dn_equivalent("CN = Admin,CN = Users,DC = contoso,DC = com", "cn=admin, cn=users,dc=contoso,dc=com"));
-        assert!(!dn_equivalent("CN=Admin,CN=Users,DC=contoso,DC=com", "CN=Admin2,CN=Users,DC=contoso,DC=com"));
+        assert!(dn_equivalent(
+            "CN = Admin,CN = Users,DC = contoso,DC = com",
+            "cn=admin, cn=users,dc=contoso,dc=com"
+        ));
+        assert!(!dn_equivalent(
+            "CN=Admin,CN=Users,DC=contoso,DC=com",
+            "CN=Admin2,CN=Users,DC=contoso,DC=com"
+        ));
         assert!(!dn_equivalent("CN=a\\,b,DC=x", "CN=a,CN=b,DC=x"));
     }
 }

@@ -2,6 +2,7 @@
 //! indexed by lower-case userPrincipalName and sAMAccountName, so lookups never touch the
 //! disk. Admin writes update memory only after the file has been replaced atomically.
 
+mod admin;
 mod file;
 
 use std::{
@@ -14,8 +15,8 @@ use async_trait::async_trait;
 use file::Entry;
 
 use crate::{
-    Directory, DirectoryAdmin, DirectoryError, KeyCredentialLink, NewUser, PrincipalLookup, RsaPublicKey, UF_ACCOUNTDISABLE,
-    User, dn_equivalent,
+    Directory, DirectoryError, KeyCredentialLink, PrincipalLookup, RsaPublicKey, User,
+    dn_equivalent,
 };
 
 pub struct EmbeddedDirectory {
@@ -45,7 +46,10 @@ impl Record {
     }
 
     fn reparsed(entry: Entry) -> Self {
-        let links = KeyCredentialLink::parse_values(&entry.upn, entry.key_credential_links.iter().map(String::as_str));
+        let links = KeyCredentialLink::parse_values(
+            &entry.upn,
+            entry.key_credential_links.iter().map(String::as_str),
+        );
         Record::new(entry, links)
     }
 }
@@ -85,7 +89,10 @@ impl State {
 
     fn find(&self, lookup: &PrincipalLookup) -> Option<&User> {
         let by_upn = self.by_upn.get(&lookup.user_principal_name.to_lowercase());
-        let by_sam = || self.by_sam.get(&lookup.sam_account_name.as_ref()?.to_lowercase());
+        let by_sam = || {
+            self.by_sam
+                .get(&lookup.sam_account_name.as_ref()?.to_lowercase())
+        };
         let index = by_upn.or_else(by_sam)?;
         self.records.get(*index).map(|r| &r.user)
     }
@@ -104,7 +111,10 @@ fn validate(entry: &Entry) -> Result<(), String> {
     }
     match entry.upn.split_once('@') {
         Some((user, suffix)) if !user.is_empty() && !suffix.is_empty() => Ok(()),
-        _ => Err(format!("userPrincipalName {:?} is not of the form name@suffix", entry.upn)),
+        _ => Err(format!(
+            "userPrincipalName {:?} is not of the form name@suffix",
+            entry.upn
+        )),
     }
 }
 
@@ -184,10 +194,12 @@ async fn blocking(
 }
 
 async fn read_state(path: &Path) -> Result<State, DirectoryError> {
-    let text = tokio::fs::read_to_string(path).await.map_err(|source| DirectoryError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = tokio::fs::read_to_string(path)
+        .await
+        .map_err(|source| DirectoryError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let parse_error = |line, message| DirectoryError::Parse {
         file: path.to_path_buf(),
         line,
@@ -216,11 +228,17 @@ async fn read_state(path: &Path) -> Result<State, DirectoryError> {
 #[async_trait]
 impl Directory for EmbeddedDirectory {
     async fn find_user(&self, name: &str, realm: &str) -> Result<Option<User>, DirectoryError> {
-        Ok(self.snapshot().find(&PrincipalLookup::new(name, realm)).cloned())
+        Ok(self
+            .snapshot()
+            .find(&PrincipalLookup::new(name, realm))
+            .cloned())
     }
 
     // A scan: it runs only when key trust has already failed, never on a successful logon.
-    async fn find_key_owners(&self, public_key: &RsaPublicKey) -> Result<Vec<String>, DirectoryError> {
+    async fn find_key_owners(
+        &self,
+        public_key: &RsaPublicKey,
+    ) -> Result<Vec<String>, DirectoryError> {
         Ok(self
             .snapshot()
             .records
@@ -228,88 +246,5 @@ impl Directory for EmbeddedDirectory {
             .filter(|r| r.user.registered_ngc_key(public_key).is_some())
             .map(|r| r.user.user_principal_name.clone())
             .collect())
-    }
-}
-
-#[async_trait]
-impl DirectoryAdmin for EmbeddedDirectory {
-    async fn list_users(&self) -> Result<Vec<User>, DirectoryError> {
-        Ok(self.snapshot().records.iter().map(|r| r.user.clone()).collect())
-    }
-
-    async fn add_user(&self, new: NewUser) -> Result<User, DirectoryError> {
-        let entry = Entry {
-            dn: new.dn,
-            upn: new.user_principal_name,
-            sam: new.sam_account_name,
-            user_account_control: new.user_account_control,
-            key_credential_links: Vec::new(),
-        };
-        validate(&entry).map_err(DirectoryError::Invalid)?;
-        self.modify(|records, _| {
-            let record = Record::new(entry, Vec::new());
-            let user = record.user.clone();
-            records.push(record);
-            Ok((user, true))
-        })
-        .await
-    }
-
-    async fn set_disabled(&self, upn: &str, disabled: bool) -> Result<(), DirectoryError> {
-        self.modify(|records, state| {
-            let record = records
-                .get_mut(state.position_by_upn(upn)?)
-                .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))?;
-            let before = record.entry.user_account_control;
-            let after = if disabled { before | UF_ACCOUNTDISABLE } else { before & !UF_ACCOUNTDISABLE };
-            record.entry.user_account_control = after;
-            record.user.user_account_control = after;
-            Ok(((), before != after))
-        })
-        .await
-    }
-
-    async fn add_key_credential(&self, upn: &str, link: KeyCredentialLink) -> Result<(), DirectoryError> {
-        self.modify(|records, state| {
-            let record = records
-                .get_mut(state.position_by_upn(upn)?)
-                .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))?;
-            if !dn_equivalent(&link.owner_dn, &record.entry.dn) {
-                return Err(DirectoryError::Invalid(format!(
-                    "key credential names {} but the user is {}",
-                    link.owner_dn, record.entry.dn
-                )));
-            }
-            let key_id = link.credential.key_id();
-            if record.user.key_credentials.iter().any(|k| k.credential.key_id() == key_id) {
-                return Err(DirectoryError::Conflict(format!(
-                    "{upn} already has a key with KeyID {}",
-                    hex::encode(key_id)
-                )));
-            }
-            record.entry.key_credential_links.push(link.to_dn_binary());
-            record.user.key_credentials.push(link);
-            Ok(((), true))
-        })
-        .await
-    }
-
-    async fn remove_key_credential(&self, upn: &str, key_id: &[u8]) -> Result<bool, DirectoryError> {
-        self.modify(|records, state| {
-            let record = records
-                .get_mut(state.position_by_upn(upn)?)
-                .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))?;
-            let before = record.entry.key_credential_links.len();
-            // Values that do not parse have no KeyID we can trust, so they stay.
-            record.entry.key_credential_links.retain(|value| {
-                KeyCredentialLink::parse(value).map_or(true, |link| link.credential.key_id() != key_id)
-            });
-            let removed = record.entry.key_credential_links.len() != before;
-            if removed {
-                *record = Record::reparsed(record.entry.clone());
-            }
-            Ok((removed, removed))
-        })
-        .await
     }
 }

@@ -9,33 +9,26 @@
 //! The KeyID and KeyHash checks are reported, not enforced: FIDO keys carry a credential ID as
 //! KeyID, and real tools write wrong KeyHashes.
 
+mod entries;
 mod fields;
 mod material;
 mod rsa_key;
 mod time;
 
-pub use fields::{CustomKeyFlags, CustomKeyInformation, ExtendedCki, Guid, GuidParseError, KeySource, KeyUsage};
+pub use fields::{
+    CustomKeyFlags, CustomKeyInformation, ExtendedCki, Guid, GuidParseError, KeySource, KeyUsage,
+};
 pub use material::{KeyMaterial, RsaKeyFormat};
 pub use rsa_key::{MAX_MODULUS_BYTES, RsaKeyError, RsaPublicKey};
 pub use time::{KeyTime, filetime_now};
 
+use entries::{Tail, fixed, non_empty, push_entry};
 use sha2::{Digest, Sha256};
+
+use entries as entry;
 
 /// KEY_CREDENTIAL_LINK_VERSION_2, the only version in use.
 pub const KEY_CREDENTIAL_LINK_VERSION_2: u32 = 0x0000_0200;
-
-/// Entry identifiers (MS-ADTS 2.2.20.6).
-mod entry {
-    pub const KEY_ID: u8 = 0x01;
-    pub const KEY_HASH: u8 = 0x02;
-    pub const KEY_MATERIAL: u8 = 0x03;
-    pub const KEY_USAGE: u8 = 0x04;
-    pub const KEY_SOURCE: u8 = 0x05;
-    pub const DEVICE_ID: u8 = 0x06;
-    pub const CUSTOM_KEY_INFORMATION: u8 = 0x07;
-    pub const KEY_APPROXIMATE_LAST_LOGON_TIMESTAMP: u8 = 0x08;
-    pub const KEY_CREATION_TIME: u8 = 0x09;
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum KeyCredentialError {
@@ -50,7 +43,11 @@ pub enum KeyCredentialError {
     #[error("entry {id:#04x} at offset {offset} is out of order or repeated")]
     OutOfOrder { id: u8, offset: usize },
     #[error("entry {id:#04x} has length {len}, expected {expected}")]
-    BadLength { id: u8, len: usize, expected: &'static str },
+    BadLength {
+        id: u8,
+        len: usize,
+        expected: &'static str,
+    },
     #[error("required entry {0} is missing")]
     MissingEntry(&'static str),
 }
@@ -68,25 +65,6 @@ pub struct KeyCredential {
     custom_key_information: Option<CustomKeyInformation>,
     last_logon: Option<u64>,
     creation_time: Option<u64>,
-}
-
-fn fixed<const N: usize>(id: u8, value: &[u8], expected: &'static str) -> Result<[u8; N], KeyCredentialError> {
-    value.try_into().map_err(|_| KeyCredentialError::BadLength { id, len: value.len(), expected })
-}
-
-fn non_empty(id: u8, value: &[u8]) -> Result<Vec<u8>, KeyCredentialError> {
-    if value.is_empty() {
-        return Err(KeyCredentialError::BadLength { id, len: 0, expected: "at least 1" });
-    }
-    Ok(value.to_vec())
-}
-
-fn push_entry(out: &mut Vec<u8>, id: u8, value: &[u8]) {
-    // Values come from a parsed entry or from bounded key encodings, so they always fit.
-    let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.push(id);
-    out.extend_from_slice(value);
 }
 
 impl KeyCredential {
@@ -121,8 +99,12 @@ impl KeyCredential {
             match id {
                 entry::KEY_ID => key_id = Some(non_empty(id, value)?),
                 entry::KEY_HASH => key_hash = Some(fixed::<32>(id, value, "32")?),
-                entry::KEY_MATERIAL => key_material = Some(KeyMaterial::from_bytes(non_empty(id, value)?)),
-                entry::KEY_USAGE => key_usage = Some(KeyUsage::from(fixed::<1>(id, value, "1")?[0])),
+                entry::KEY_MATERIAL => {
+                    key_material = Some(KeyMaterial::from_bytes(non_empty(id, value)?))
+                }
+                entry::KEY_USAGE => {
+                    key_usage = Some(KeyUsage::from(fixed::<1>(id, value, "1")?[0]))
+                }
                 _ => credential_tail.set(id, value)?,
             }
             previous_id = id;
@@ -189,7 +171,11 @@ impl KeyCredential {
             push_entry(&mut out, entry::CUSTOM_KEY_INFORMATION, info.as_bytes());
         }
         if let Some(time) = self.last_logon {
-            push_entry(&mut out, entry::KEY_APPROXIMATE_LAST_LOGON_TIMESTAMP, &time.to_le_bytes());
+            push_entry(
+                &mut out,
+                entry::KEY_APPROXIMATE_LAST_LOGON_TIMESTAMP,
+                &time.to_le_bytes(),
+            );
         }
         if let Some(time) = self.creation_time {
             push_entry(&mut out, entry::KEY_CREATION_TIME, &time.to_le_bytes());
@@ -272,38 +258,5 @@ impl KeyCredential {
             None | Some(KeySource::Ad) => KeyTime::from_filetime(raw),
             Some(_) => KeyTime::from_dotnet_binary(raw),
         }
-    }
-}
-
-/// The optional entries 0x05..=0x09.
-#[derive(Default)]
-struct Tail {
-    key_source: Option<KeySource>,
-    device_id: Option<Guid>,
-    custom_key_information: Option<CustomKeyInformation>,
-    last_logon: Option<u64>,
-    creation_time: Option<u64>,
-}
-
-impl Tail {
-    fn set(&mut self, id: u8, value: &[u8]) -> Result<(), KeyCredentialError> {
-        let timestamp = || fixed::<8>(id, value, "8").map(u64::from_le_bytes);
-        match id {
-            entry::KEY_SOURCE => self.key_source = Some(KeySource::from(fixed::<1>(id, value, "1")?[0])),
-            entry::DEVICE_ID => self.device_id = Some(Guid::from_bytes(fixed::<16>(id, value, "16")?)),
-            entry::CUSTOM_KEY_INFORMATION => {
-                self.custom_key_information = Some(
-                    CustomKeyInformation::from_bytes(value.to_vec()).ok_or(KeyCredentialError::BadLength {
-                        id,
-                        len: 0,
-                        expected: "at least 1",
-                    })?,
-                );
-            }
-            entry::KEY_APPROXIMATE_LAST_LOGON_TIMESTAMP => self.last_logon = Some(timestamp()?),
-            entry::KEY_CREATION_TIME => self.creation_time = Some(timestamp()?),
-            _ => return Err(KeyCredentialError::UnknownIdentifier { id, offset: 0 }),
-        }
-        Ok(())
     }
 }

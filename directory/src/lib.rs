@@ -166,7 +166,10 @@ pub trait Directory: Send + Sync {
 
     /// The userPrincipalNames of every user with this key registered as an NGC key, so a
     /// key presented for the wrong user is told apart from an unknown key.
-    async fn find_key_owners(&self, public_key: &RsaPublicKey) -> Result<Vec<String>, DirectoryError>;
+    async fn find_key_owners(
+        &self,
+        public_key: &RsaPublicKey,
+    ) -> Result<Vec<String>, DirectoryError>;
 }
 
 /// Writes, for admin tools. Users are named by userPrincipalName, case-insensitively.
@@ -178,7 +181,12 @@ pub trait DirectoryAdmin: Directory {
     async fn set_disabled(&self, upn: &str, disabled: bool) -> Result<(), DirectoryError>;
     /// Fails with `Invalid` if the link's DN is not the user's, `Conflict` if a key with
     /// the same KeyID is already registered.
-    async fn add_key_credential(&self, upn: &str, link: KeyCredentialLink) -> Result<(), DirectoryError>;
+    async fn add_key_credential(
+        &self,
+        upn: &str,
+        link: KeyCredentialLink,
+    ) -> Result<(), DirectoryError>;
     /// Removes every value with this KeyID; `false` if there was none.
-    async fn remove_key_credential(&self, upn: &str, key_id: &[u8]) -> Result<bool, DirectoryError>;
+    async fn remove_key_credential(&self, upn: &str, key_id: &[u8])
+    -> Result<bool, DirectoryError>;
 }

@@ -3,6 +3,9 @@
 
 pub mod admin;
 pub mod as_req;
+#[cfg(test)]
+mod as_req_tests;
+pub mod client;
 pub mod crypto;
 pub mod daemon;
 pub mod dev_realm;

@@ -73,7 +73,10 @@ struct UserOut<'a> {
     sam: Option<&'a str>,
     #[serde(rename = "userAccountControl")]
     user_account_control: u32,
-    #[serde(rename = "msDS-KeyCredentialLink", skip_serializing_if = "<[_]>::is_empty")]
+    #[serde(
+        rename = "msDS-KeyCredentialLink",
+        skip_serializing_if = "<[_]>::is_empty"
+    )]
     key_credential_links: &'a [String],
 }
 
@@ -95,13 +98,21 @@ pub(super) fn parse(text: &str) -> Result<Vec<LoadedEntry>, LineError> {
         .into_iter()
         .map(|user| LoadedEntry {
             line: line_of(text, user.upn.span()),
-            link_lines: user.key_credential_links.iter().map(|l| line_of(text, l.span())).collect(),
+            link_lines: user
+                .key_credential_links
+                .iter()
+                .map(|l| line_of(text, l.span()))
+                .collect(),
             entry: Entry {
                 dn: user.dn.into_inner(),
                 upn: user.upn.into_inner(),
                 sam: user.sam,
                 user_account_control: user.user_account_control,
-                key_credential_links: user.key_credential_links.into_iter().map(Spanned::into_inner).collect(),
+                key_credential_links: user
+                    .key_credential_links
+                    .into_iter()
+                    .map(Spanned::into_inner)
+                    .collect(),
             },
         })
         .collect())
@@ -158,7 +169,11 @@ pub(super) fn replace_atomically(path: &Path, contents: &str) -> io::Result<()> 
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let temp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let temp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     // A temp file left by a crash of this same pid would block create_new.
     match fs::remove_file(&temp) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
@@ -198,7 +213,8 @@ mod tests {
 
     #[test]
     fn errors_carry_the_line() {
-        let text = "[[user]]\ndistinguishedName = \"CN=a\"\nuserPrincipalName = \"a@X\"\nmail = \"a@x\"\n";
+        let text =
+            "[[user]]\ndistinguishedName = \"CN=a\"\nuserPrincipalName = \"a@X\"\nmail = \"a@x\"\n";
         let (line, message) = parse(text).err().unwrap();
         assert_eq!(line, 4, "{message}");
         assert!(message.contains("mail"), "{message}");

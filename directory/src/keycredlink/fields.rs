@@ -233,12 +233,28 @@ mod tests {
     #[test]
     fn guid_uses_dotnet_mixed_endian_order() {
         // DeviceId of the DSInternals user key (vectors.toml, dsi_user_ngc_ad_rsa1).
-        let raw: [u8; 16] = hex::decode("e377f547d0d20a4a8acae0501098bde4").unwrap().try_into().unwrap();
+        let raw: [u8; 16] = hex::decode("e377f547d0d20a4a8acae0501098bde4")
+            .unwrap()
+            .try_into()
+            .unwrap();
         let guid = Guid::from_bytes(raw);
         assert_eq!(guid.to_string(), "47f577e3-d2d0-4a0a-8aca-e0501098bde4");
-        assert_eq!("47F577E3-D2D0-4A0A-8ACA-E0501098BDE4".parse::<Guid>().unwrap(), guid);
-        assert!("47f577e3-d2d0-4a0a-8aca-e0501098bde".parse::<Guid>().is_err());
-        assert!("+7f577e3-d2d0-4a0a-8aca-e0501098bde4".parse::<Guid>().is_err());
+        assert_eq!(
+            "47F577E3-D2D0-4A0A-8ACA-E0501098BDE4"
+                .parse::<Guid>()
+                .unwrap(),
+            guid
+        );
+        assert!(
+            "47f577e3-d2d0-4a0a-8aca-e0501098bde"
+                .parse::<Guid>()
+                .is_err()
+        );
+        assert!(
+            "+7f577e3-d2d0-4a0a-8aca-e0501098bde4"
+                .parse::<Guid>()
+                .is_err()
+        );
     }
 
     #[test]

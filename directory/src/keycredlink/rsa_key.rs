@@ -97,7 +97,10 @@ impl RsaPublicKey {
 
     /// The key size: the bit length of n.
     pub fn modulus_bits(&self) -> usize {
-        let leading = self.modulus.first().map_or(8, |b| b.leading_zeros() as usize);
+        let leading = self
+            .modulus
+            .first()
+            .map_or(8, |b| b.leading_zeros() as usize);
         self.modulus.len() * 8 - leading
     }
 
@@ -139,7 +142,9 @@ impl RsaPublicKey {
             return Err(RsaKeyError::Bcrypt("magic is not RSA1"));
         }
         if field(4) != 0 || field(5) != 0 {
-            return Err(RsaKeyError::Bcrypt("prime lengths set in a public key blob"));
+            return Err(RsaKeyError::Bcrypt(
+                "prime lengths set in a public key blob",
+            ));
         }
         let body = blob.get(BCRYPT_HEADER_LEN..).unwrap_or_default();
         let exponent_len = field(2) as usize;
@@ -161,7 +166,8 @@ impl RsaPublicKey {
     pub fn to_bcrypt_rsa1(&self) -> Vec<u8> {
         // Both lengths are bounded by MAX_MODULUS_BYTES, so they fit a u32.
         let as_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        let mut blob = Vec::with_capacity(BCRYPT_HEADER_LEN + self.exponent.len() + self.modulus.len());
+        let mut blob =
+            Vec::with_capacity(BCRYPT_HEADER_LEN + self.exponent.len() + self.modulus.len());
         for field in [
             BCRYPT_RSAPUBLIC_MAGIC,
             as_u32(self.modulus_bits()),
@@ -228,7 +234,12 @@ impl RsaPublicKey {
 
 impl fmt::Debug for RsaPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let head: String = self.modulus.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let head: String = self
+            .modulus
+            .iter()
+            .take(8)
+            .map(|b| format!("{b:02x}"))
+            .collect();
         f.debug_struct("RsaPublicKey")
             .field("bits", &self.modulus_bits())
             .field("exponent", &hex::encode(&self.exponent))
@@ -251,9 +262,18 @@ mod tests {
     #[test]
     fn encodings_round_trip_to_the_same_key() {
         let key = sample();
-        assert_eq!(RsaPublicKey::from_spki_der(&key.to_spki_der().unwrap()).unwrap(), key);
-        assert_eq!(RsaPublicKey::from_pkcs1_der(&key.to_pkcs1_der().unwrap()).unwrap(), key);
-        assert_eq!(RsaPublicKey::from_bcrypt_rsa1(&key.to_bcrypt_rsa1()).unwrap(), key);
+        assert_eq!(
+            RsaPublicKey::from_spki_der(&key.to_spki_der().unwrap()).unwrap(),
+            key
+        );
+        assert_eq!(
+            RsaPublicKey::from_pkcs1_der(&key.to_pkcs1_der().unwrap()).unwrap(),
+            key
+        );
+        assert_eq!(
+            RsaPublicKey::from_bcrypt_rsa1(&key.to_bcrypt_rsa1()).unwrap(),
+            key
+        );
         assert_eq!(key.modulus_bits(), 2048);
     }
 
@@ -262,15 +282,30 @@ mod tests {
         let key = sample();
         let mut padded = vec![0, 0];
         padded.extend_from_slice(key.modulus());
-        assert_eq!(RsaPublicKey::from_components(&padded, &[0, 1, 0, 1]).unwrap(), key);
+        assert_eq!(
+            RsaPublicKey::from_components(&padded, &[0, 1, 0, 1]).unwrap(),
+            key
+        );
     }
 
     #[test]
     fn rejects_degenerate_components() {
-        assert_eq!(RsaPublicKey::from_components(&[0, 0], &[3]), Err(RsaKeyError::BadModulus));
-        assert_eq!(RsaPublicKey::from_components(&[0x0F, 0x02], &[3]), Err(RsaKeyError::BadModulus));
-        assert_eq!(RsaPublicKey::from_components(&[0x0F, 0x01], &[1]), Err(RsaKeyError::BadExponent));
-        assert_eq!(RsaPublicKey::from_components(&[0x0F, 0x01], &[4]), Err(RsaKeyError::BadExponent));
+        assert_eq!(
+            RsaPublicKey::from_components(&[0, 0], &[3]),
+            Err(RsaKeyError::BadModulus)
+        );
+        assert_eq!(
+            RsaPublicKey::from_components(&[0x0F, 0x02], &[3]),
+            Err(RsaKeyError::BadModulus)
+        );
+        assert_eq!(
+            RsaPublicKey::from_components(&[0x0F, 0x01], &[1]),
+            Err(RsaKeyError::BadExponent)
+        );
+        assert_eq!(
+            RsaPublicKey::from_components(&[0x0F, 0x01], &[4]),
+            Err(RsaKeyError::BadExponent)
+        );
         let huge = vec![0xFF; MAX_MODULUS_BYTES + 1];
         assert_eq!(
             RsaPublicKey::from_components(&huge, &[3]),
@@ -298,6 +333,9 @@ mod tests {
         // irrelevant to the algorithm check.
         let mut ec = hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200").unwrap();
         ec.extend_from_slice(&[0x04; 65]);
-        assert!(matches!(RsaPublicKey::from_spki_der(&ec), Err(RsaKeyError::NotRsa(_))));
+        assert!(matches!(
+            RsaPublicKey::from_spki_der(&ec),
+            Err(RsaKeyError::NotRsa(_))
+        ));
     }
 }

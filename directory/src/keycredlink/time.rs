@@ -82,7 +82,8 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let mp = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
@@ -114,21 +115,35 @@ mod tests {
 
     #[test]
     fn epochs_line_up() {
-        assert_eq!(KeyTime::from_filetime(116_444_736_000_000_000).unix_seconds(), 0);
-        assert_eq!(KeyTime::from_filetime(0).to_string(), "1601-01-01T00:00:00.0000000Z");
+        assert_eq!(
+            KeyTime::from_filetime(116_444_736_000_000_000).unix_seconds(),
+            0
+        );
+        assert_eq!(
+            KeyTime::from_filetime(0).to_string(),
+            "1601-01-01T00:00:00.0000000Z"
+        );
         // DateTime.ToBinary of 0001-01-01 with Kind = Utc.
         assert_eq!(
             KeyTime::from_dotnet_binary(0x4000_0000_0000_0000).to_string(),
             "0001-01-01T00:00:00.0000000Z"
         );
-        assert_eq!(KeyTime::from_filetime(filetime_now()).to_filetime().map(|_| ()), Some(()));
+        assert_eq!(
+            KeyTime::from_filetime(filetime_now())
+                .to_filetime()
+                .map(|_| ()),
+            Some(())
+        );
     }
 
     #[test]
     fn leap_day_and_pre_epoch_render() {
         // 2000-02-29T12:00:00Z is 951825600 Unix seconds.
         let ft = 116_444_736_000_000_000 + 951_825_600 * 10_000_000;
-        assert_eq!(KeyTime::from_filetime(ft).to_string(), "2000-02-29T12:00:00.0000000Z");
+        assert_eq!(
+            KeyTime::from_filetime(ft).to_string(),
+            "2000-02-29T12:00:00.0000000Z"
+        );
         let before = KeyTime::from_filetime(116_444_736_000_000_000 - 1);
         assert_eq!(before.to_string(), "1969-12-31T23:59:59.9999999Z");
     }

@@ -48,7 +48,10 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 /// Unix seconds of "YYYY-MM-DD HH:MM:SS +HHMM" (Ruby's Time#to_s).
 pub fn unix_seconds_of_offset_time(text: &str) -> i64 {
     let n = |range: std::ops::Range<usize>| text[range].parse::<i64>().unwrap();
-    let local = days_from_civil(n(0..4), n(5..7), n(8..10)) * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19);
+    let local = days_from_civil(n(0..4), n(5..7), n(8..10)) * 86_400
+        + n(11..13) * 3600
+        + n(14..16) * 60
+        + n(17..19);
     let sign = if &text[20..21] == "-" { -1 } else { 1 };
     local - sign * (n(21..23) * 3600 + n(23..25) * 60)
 }
@@ -68,7 +71,10 @@ pub fn json_string(json: &str, key: &str) -> Option<String> {
 
 pub fn json_number(json: &str, key: &str) -> Option<u64> {
     let start = json.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let digits: String = json[start..].chars().take_while(char::is_ascii_digit).collect();
+    let digits: String = json[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     digits.parse().ok()
 }
 
@@ -98,7 +104,10 @@ pub fn cbor(buf: &[u8]) -> (Cbor, usize) {
         0..=23 => (u64::from(info), 1),
         24 => (u64::from(buf[1]), 2),
         25 => (u64::from(u16::from_be_bytes([buf[1], buf[2]])), 3),
-        26 => (u64::from(u32::from_be_bytes(buf[1..5].try_into().unwrap())), 5),
+        26 => (
+            u64::from(u32::from_be_bytes(buf[1..5].try_into().unwrap())),
+            5,
+        ),
         27 => (u64::from_be_bytes(buf[1..9].try_into().unwrap()), 9),
         _ => panic!("indefinite or reserved CBOR length {info}"),
     };
@@ -165,7 +174,11 @@ pub const FLAG_EXTENSION_DATA: u8 = 0x80;
 impl AuthenticatorData {
     pub fn parse(ad: &[u8]) -> Self {
         let flags = ad[32];
-        assert_ne!(flags & FLAG_ATTESTED_CREDENTIAL_DATA, 0, "no attested credential data");
+        assert_ne!(
+            flags & FLAG_ATTESTED_CREDENTIAL_DATA,
+            0,
+            "no attested credential data"
+        );
         let id_len = usize::from(u16::from_be_bytes([ad[53], ad[54]]));
         let (cose_key, cose_len) = cbor(&ad[55 + id_len..]);
         let after_key = 55 + id_len + cose_len;
@@ -189,12 +202,21 @@ impl AuthenticatorData {
     pub fn from_fido_json(json: &str) -> Self {
         use base64::Engine;
         let b64 = json_string(json, "authData").expect("authData");
-        Self::parse(&base64::engine::general_purpose::STANDARD.decode(b64).unwrap())
+        Self::parse(
+            &base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+        )
     }
 
     pub fn cose_param(&self, label: i128) -> Option<&Cbor> {
-        let Cbor::Map(entries) = &self.cose_key else { panic!("COSE key is not a map") };
-        entries.iter().find(|(k, _)| *k == Cbor::Int(label)).map(|(_, v)| v)
+        let Cbor::Map(entries) = &self.cose_key else {
+            panic!("COSE key is not a map")
+        };
+        entries
+            .iter()
+            .find(|(k, _)| *k == Cbor::Int(label))
+            .map(|(_, v)| v)
     }
 }
 
@@ -206,7 +228,10 @@ pub fn cbor_to_json(value: &Cbor) -> String {
         Cbor::Null => "null".into(),
         Cbor::Text(t) => format!("\"{t}\""),
         Cbor::Bytes(b) => format!("\"{}\"", hex::encode(b)),
-        Cbor::Array(items) => format!("[{}]", items.iter().map(cbor_to_json).collect::<Vec<_>>().join(",")),
+        Cbor::Array(items) => format!(
+            "[{}]",
+            items.iter().map(cbor_to_json).collect::<Vec<_>>().join(",")
+        ),
         Cbor::Map(entries) => format!(
             "{{{}}}",
             entries
@@ -221,5 +246,12 @@ pub fn cbor_to_json(value: &Cbor) -> String {
 /// A GUID in RFC 4122 (big-endian) text form, as WebAuthn AAGUIDs are written.
 pub fn uuid_be(bytes: &[u8]) -> String {
     let h = hex::encode(bytes);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }

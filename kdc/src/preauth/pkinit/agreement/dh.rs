@@ -20,9 +20,9 @@ const RANDOM_ATTEMPTS: usize = 4;
 
 const WORD_BYTES: usize = core::mem::size_of::<Word>();
 
-/// Private exponent length in bits. NIST SP 800-56A Rev. 3 §5.6.1.1.4 draws x from
+/// Private exponent length in bits. NIST SP 800-56A Rev. 3 §5.6.1.1 draws x from
 /// [1, 2^N - 1] with N >= 2s, s being the group's security strength (SP 800-57 Part 1:
-/// 80 bits for 1024-bit p, 112 for 2048-bit; SP 800-56A Appendix D: 152 for MODP-4096).
+/// 80 bits for 1024-bit p, 112 for 2048-bit; SP 800-56A Rev. 3 App. D: 152 for MODP-4096).
 /// 256 bits covers groups 2 and 14 (and the 128-bit strength of the AES reply key);
 /// 320 bits (>= 304, a whole number of 64-bit words) covers group 16. A short exponent
 /// is safe here because g generates the prime-order subgroup of a safe prime, and it

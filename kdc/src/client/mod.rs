@@ -1,0 +1,283 @@
+//! A PKINIT client (RFC 4556 §3.2.1 request, §3.2.3-§3.2.4 reply processing) that signs with
+//! a software key and always includes its certificate, as Windows does. It drives the KDC in
+//! tests and is the core of the load generator; it is not a general Kerberos library.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rasn::types::{Any, BitString, ObjectIdentifier};
+use rasn_kerberos::{
+    AsRep, AsReq, EncAsRepPart, KdcReq, KdcReqBody, KdcOptions, KrbError, PaData, PrincipalName, Ticket,
+};
+use rasn_pkix::{AlgorithmIdentifier, SubjectPublicKeyInfo};
+
+use crate::crypto::{Enctype, Key};
+use crate::preauth::pkinit::agreement::{self, DhPrivateKey, ModpGroup, PkinitKdf};
+use crate::preauth::pkinit::cms;
+use crate::proto::codes::{oid, padata};
+use crate::proto::der::{self, Tlv, tag};
+use crate::proto::kerberos::{
+    NT_PRINCIPAL, flags, kerberos_string, kerberos_time, krbtgt_name, principal,
+};
+use crate::proto::pkinit::{AuthPack, KdcDhKeyInfo, KdfAlgorithmId, PaPkAsRep, PaPkAsReq, PkAuthenticator};
+use crate::signer::KdcSigner;
+
+/// Why a request could not be made or a reply not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("the KDC answered KRB-ERROR {0}")]
+    KrbError(i32),
+    #[error("reply unusable: {0}")]
+    BadReply(String),
+    #[error("cannot build the request: {0}")]
+    Build(String),
+}
+
+/// How the client asks.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    pub realm: String,
+    pub user: String,
+    pub group: ModpGroup,
+    /// RFC 8636 KDFs offered, in order; empty = none (RFC 4556 octetstring2key).
+    pub kdfs: Vec<PkinitKdf>,
+    pub etypes: Vec<i32>,
+    pub send_client_dh_nonce: bool,
+    /// Added to the client's clock, to test skew handling.
+    pub clock_offset_secs: i64,
+}
+
+impl ClientOptions {
+    pub fn new(realm: &str, user: &str) -> Self {
+        Self {
+            realm: realm.to_owned(),
+            user: user.to_owned(),
+            group: ModpGroup::Modp14,
+            kdfs: vec![PkinitKdf::Sha256, PkinitKdf::Sha1, PkinitKdf::Sha512],
+            etypes: vec![18, 17, 20, 19],
+            send_client_dh_nonce: false,
+            clock_offset_secs: 0,
+        }
+    }
+}
+
+/// A signed AS-REQ and what is needed to read its reply.
+pub struct PreparedRequest {
+    pub message: Vec<u8>,
+    dh_private: DhPrivateKey,
+    client_dh_nonce: Option<Vec<u8>>,
+    pk_nonce: u32,
+    body_nonce: u32,
+    client_name: PrincipalName,
+}
+
+/// What a successful AS exchange yields.
+pub struct AsReply {
+    pub session_key: Key,
+    pub ticket: Ticket,
+    pub enc_part: EncAsRepPart,
+    pub reply_key: Key,
+}
+
+/// Builds a signed PKINIT AS-REQ.
+pub async fn build_request(options: &ClientOptions, signer: &dyn KdcSigner) -> Result<PreparedRequest, ClientError> {
+    let build = |what: &str, e: &dyn std::fmt::Display| ClientError::Build(format!("{what}: {e}"));
+    let now = shifted_now(options.clock_offset_secs);
+    let body_nonce = random_u32()?;
+    let pk_nonce = random_u32()?;
+    let client_name = principal(NT_PRINCIPAL, &[options.user.as_str()]);
+    let body = KdcReqBody {
+        kdc_options: KdcOptions(flags(0x4000_0010)),
+        cname: Some(client_name.clone()),
+        realm: kerberos_string(&options.realm),
+        sname: Some(krbtgt_name(&options.realm)),
+        from: None,
+        till: kerberos_time(now + std::time::Duration::from_secs(86_400)),
+        rtime: None,
+        nonce: body_nonce,
+        etype: options.etypes.clone(),
+        addresses: None,
+        enc_authorization_data: None,
+        additional_tickets: None,
+    };
+    let body_der = rasn::der::encode(&body).map_err(|e| build("body", &e))?;
+    let (dh_private, public) = agreement::generate(options.group).map_err(|e| build("DH", &e))?;
+    let client_dh_nonce = match options.send_client_dh_nonce {
+        true => Some(random_bytes(32)?),
+        false => None,
+    };
+    let cusec = now.duration_since(UNIX_EPOCH).map(|d| d.subsec_micros()).unwrap_or(0);
+    let auth_pack = AuthPack {
+        pk_authenticator: PkAuthenticator {
+            cusec,
+            ctime: kerberos_time(now),
+            nonce: pk_nonce,
+            pa_checksum: Some(
+                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &body_der)
+                    .as_ref()
+                    .to_vec()
+                    .into(),
+            ),
+            freshness_token: None,
+            pa_checksum2: None,
+        },
+        client_public_value: Some(dh_spki(options.group, &public)?),
+        supported_cms_types: None,
+        client_dh_nonce: client_dh_nonce.clone().map(Into::into),
+        supported_kdfs: (!options.kdfs.is_empty()).then(|| {
+            options
+                .kdfs
+                .iter()
+                .map(|k| KdfAlgorithmId { kdf_id: k.oid().to_owned() })
+                .collect()
+        }),
+    };
+    let auth_pack_der = rasn::der::encode(&auth_pack).map_err(|e| build("AuthPack", &e))?;
+    let signed = cms::sign(oid::PKINIT_AUTH_DATA, &auth_pack_der, signer)
+        .await
+        .map_err(|e| build("signing", &e))?;
+    let pa = PaPkAsReq {
+        signed_auth_pack: signed.into(),
+        trusted_certifiers: None,
+        kdc_pk_id: None,
+    };
+    let request = AsReq(KdcReq {
+        pvno: 5.into(),
+        msg_type: 10.into(),
+        padata: Some(vec![PaData {
+            r#type: padata::PK_AS_REQ,
+            value: rasn::der::encode(&pa).map_err(|e| build("PA-PK-AS-REQ", &e))?.into(),
+        }]),
+        req_body: body,
+    });
+    Ok(PreparedRequest {
+        message: rasn::der::encode(&request).map_err(|e| build("AS-REQ", &e))?,
+        dh_private,
+        client_dh_nonce,
+        pk_nonce,
+        body_nonce,
+        client_name,
+    })
+}
+
+/// Reads the KDC's answer: checks the KDC's signature (by `kdc_certificate`), the nonces,
+/// derives the reply key and decrypts the enc-part.
+pub fn read_reply(
+    options: &ClientOptions,
+    request: &PreparedRequest,
+    reply: &[u8],
+    kdc_certificate: &[u8],
+) -> Result<AsReply, ClientError> {
+    let bad = |what: &str| ClientError::BadReply(what.to_owned());
+    if reply.first() == Some(&0x7e) {
+        let error: KrbError = rasn::der::decode(reply).map_err(|_| bad("undecodable KRB-ERROR"))?;
+        return Err(ClientError::KrbError(error.error_code));
+    }
+    let rep: AsRep = rasn::der::decode(reply).map_err(|e| ClientError::BadReply(format!("AS-REP: {e}")))?;
+    let pa_value = rep
+        .0
+        .padata
+        .iter()
+        .flatten()
+        .find(|pa| pa.r#type == padata::PK_AS_REP)
+        .map(|pa| pa.value.to_vec())
+        .ok_or_else(|| bad("no PA-PK-AS-REP"))?;
+    let PaPkAsRep::DhInfo(info) = rasn::der::decode(&pa_value).map_err(|_| bad("PA-PK-AS-REP"))? else {
+        return Err(bad("not dhInfo"));
+    };
+    let verified = cms::verify(&info.dh_signed_data, oid::PKINIT_DH_KEY_DATA)
+        .map_err(|e| ClientError::BadReply(format!("KDC signature: {e}")))?;
+    if verified.signer_certificate != kdc_certificate {
+        return Err(bad("signed by another certificate than the KDC's"));
+    }
+    let key_info: KdcDhKeyInfo = rasn::der::decode(verified.content).map_err(|_| bad("KDCDHKeyInfo"))?;
+    if key_info.nonce != request.pk_nonce {
+        return Err(bad("KDCDHKeyInfo nonce is not the PKAuthenticator nonce"));
+    }
+    let kdc_y = Tlv::read_only(key_info.subject_public_key.as_raw_slice(), tag::INTEGER)
+        .map_err(|_| bad("KDC public value"))?;
+    let shared = agreement::agree(&request.dh_private, der::unsigned_integer_bytes(kdc_y.value))
+        .map_err(|e| ClientError::BadReply(format!("KDC DH value: {e}")))?;
+    let enctype = Enctype::from_i32(rep.0.enc_part.etype).ok_or_else(|| bad("enc-part enctype"))?;
+    let key_bytes = match info.kdf.as_ref() {
+        Some(kdf) => {
+            let kdf = PkinitKdf::from_oid(&kdf.kdf_id).ok_or_else(|| bad("unknown KDF"))?;
+            if !options.kdfs.contains(&kdf) {
+                return Err(bad("KDF not offered"));
+            }
+            agreement::rfc8636_kdf(
+                kdf,
+                &shared,
+                &options.realm,
+                &request.client_name,
+                &options.realm,
+                &krbtgt_name(&options.realm),
+                enctype.as_i32(),
+                &request.message,
+                &pa_value,
+                enctype.key_len(),
+            )
+            .map_err(|e| ClientError::BadReply(format!("KDF: {e}")))?
+        }
+        None => agreement::octetstring2key(
+            &shared,
+            request.client_dh_nonce.as_deref(),
+            info.server_dh_nonce.as_deref(),
+            enctype.key_len(),
+        ),
+    };
+    let reply_key = Key::new(enctype, &key_bytes).map_err(|e| ClientError::BadReply(e.to_string()))?;
+    let plain = reply_key
+        .decrypt(3, &rep.0.enc_part.cipher)
+        .map_err(|e| ClientError::BadReply(format!("enc-part: {e}")))?;
+    let enc_part: EncAsRepPart = rasn::der::decode(&plain).map_err(|_| bad("EncASRepPart"))?;
+    if enc_part.0.nonce != request.body_nonce {
+        return Err(bad("EncASRepPart nonce is not the request nonce"));
+    }
+    let session_enctype = Enctype::from_i32(enc_part.0.key.r#type).ok_or_else(|| bad("session key enctype"))?;
+    let session_key = Key::new(session_enctype, &enc_part.0.key.value).map_err(|e| ClientError::BadReply(e.to_string()))?;
+    Ok(AsReply {
+        session_key,
+        ticket: rep.0.ticket,
+        enc_part,
+        reply_key,
+    })
+}
+
+/// SubjectPublicKeyInfo for a DH public value: dhpublicnumber with (p, g, q) (RFC 3279 §2.3.3).
+fn dh_spki(group: ModpGroup, public: &[u8]) -> Result<SubjectPublicKeyInfo, ClientError> {
+    let params = der::encode_parts(
+        tag::SEQUENCE,
+        &[
+            &der::encode_unsigned_integer(group.prime_bytes()),
+            &der::encode_unsigned_integer(group.generator()),
+            &der::encode_unsigned_integer(&group.subgroup_order()),
+        ],
+    );
+    let algorithm = ObjectIdentifier::new(oid::DH_PUBLIC_NUMBER.to_vec())
+        .ok_or_else(|| ClientError::Build("dhpublicnumber OID".into()))?;
+    Ok(SubjectPublicKeyInfo {
+        algorithm: AlgorithmIdentifier {
+            algorithm,
+            parameters: Some(Any::new(params)),
+        },
+        subject_public_key: BitString::from_vec(der::encode_unsigned_integer(public)),
+    })
+}
+
+fn shifted_now(offset_secs: i64) -> SystemTime {
+    let now = SystemTime::now();
+    let shift = std::time::Duration::from_secs(offset_secs.unsigned_abs());
+    if offset_secs >= 0 { now + shift } else { now - shift }
+}
+
+fn random_bytes(len: usize) -> Result<Vec<u8>, ClientError> {
+    let mut bytes = vec![0u8; len];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| ClientError::Build("random generator failed".into()))?;
+    Ok(bytes)
+}
+
+fn random_u32() -> Result<u32, ClientError> {
+    let mut bytes = [0u8; 4];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| ClientError::Build("random generator failed".into()))?;
+    Ok(u32::from_be_bytes(bytes) & 0x7fff_ffff)
+}
