@@ -223,10 +223,7 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
-            line: e
-                .span()
-                .map(|span| line_of(text, span.start))
-                .unwrap_or(0),
+            line: e.span().map(|span| line_of(text, span.start)).unwrap_or(0),
             message: e.message().to_owned(),
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
@@ -256,7 +253,10 @@ impl Config {
             message: message.to_owned(),
         };
         if self.realm.name.is_empty() || self.realm.name.contains(['/', '@']) {
-            return Err(invalid("realm.name", "must be a realm name like EXAMPLE.TEST"));
+            return Err(invalid(
+                "realm.name",
+                "must be a realm name like EXAMPLE.TEST",
+            ));
         }
         if self.listen.udp.is_empty() && self.listen.tcp.is_empty() {
             return Err(invalid("listen", "no udp or tcp address to listen on"));
@@ -265,10 +265,16 @@ impl Config {
             return Err(invalid("listen.max_request_bytes", "must be at least 1024"));
         }
         if self.listen.max_udp_reply_bytes < 512 {
-            return Err(invalid("listen.max_udp_reply_bytes", "must be at least 512"));
+            return Err(invalid(
+                "listen.max_udp_reply_bytes",
+                "must be at least 512",
+            ));
         }
         if self.tickets.enctypes.is_empty() {
-            return Err(invalid("tickets.enctypes", "must name at least one enctype"));
+            return Err(invalid(
+                "tickets.enctypes",
+                "must name at least one enctype",
+            ));
         }
         if !matches!(self.pkinit.min_dh_bits, 1024 | 2048 | 4096) {
             return Err(invalid("pkinit.min_dh_bits", "must be 1024, 2048 or 4096"));

@@ -11,12 +11,24 @@ use kdc_directory::{DirectoryAdmin, NewUser, UF_NORMAL_ACCOUNT, User};
 
 use crate::daemon::open_directory;
 
-pub async fn user_add(config: &Path, upn: &str, sam: Option<String>, dn: Option<String>) -> Result<()> {
+pub async fn user_add(
+    config: &Path,
+    upn: &str,
+    sam: Option<String>,
+    dn: Option<String>,
+) -> Result<()> {
     let config = Config::load(config)?;
     let directory = open_directory(&config).await?;
-    let (name, suffix) = upn.split_once('@').with_context(|| format!("{upn:?} is not name@REALM"))?;
+    let (name, suffix) = upn
+        .split_once('@')
+        .with_context(|| format!("{upn:?} is not name@REALM"))?;
     let dn = dn.unwrap_or_else(|| {
-        let base = suffix.to_lowercase().split('.').map(|p| format!("DC={p}")).collect::<Vec<_>>().join(",");
+        let base = suffix
+            .to_lowercase()
+            .split('.')
+            .map(|p| format!("DC={p}"))
+            .collect::<Vec<_>>()
+            .join(",");
         format!("CN={name},CN=Users,{base}")
     });
     let user = directory
@@ -33,7 +45,10 @@ pub async fn user_add(config: &Path, upn: &str, sam: Option<String>, dn: Option<
 
 pub async fn user_set_disabled(config: &Path, upn: &str, disabled: bool) -> Result<()> {
     let config = Config::load(config)?;
-    open_directory(&config).await?.set_disabled(upn, disabled).await?;
+    open_directory(&config)
+        .await?
+        .set_disabled(upn, disabled)
+        .await?;
     println!("{upn} {}", if disabled { "disabled" } else { "enabled" });
     Ok(())
 }
@@ -45,7 +60,11 @@ pub async fn user_list(config: &Path) -> Result<()> {
             "{}\t{}\t{}\tkeys={}\t{}",
             user.user_principal_name,
             user.sam_account_name.as_deref().unwrap_or("-"),
-            if user.is_disabled() { "disabled" } else { "enabled" },
+            if user.is_disabled() {
+                "disabled"
+            } else {
+                "enabled"
+            },
             user.key_credentials.len(),
             user.dn
         );
@@ -65,7 +84,10 @@ pub fn read_public_key(path: &Path) -> Result<RsaPublicKey> {
         }
         "PUBLIC KEY" => RsaPublicKey::from_spki_der(block.contents())?,
         "RSA PUBLIC KEY" => RsaPublicKey::from_pkcs1_der(block.contents())?,
-        other => bail!("{}: PEM block {other:?} is not a certificate or public key", path.display()),
+        other => bail!(
+            "{}: PEM block {other:?} is not a certificate or public key",
+            path.display()
+        ),
     };
     Ok(key)
 }
@@ -75,14 +97,20 @@ pub async fn key_add(config: &Path, upn: &str, key_file: &Path) -> Result<()> {
     let directory = open_directory(&config).await?;
     let key = read_public_key(key_file)?;
     let key_id = crate::dev_realm::register_key(&*directory, upn, &key).await?;
-    println!("{}", base64::engine::general_purpose::STANDARD.encode(key_id));
+    println!(
+        "{}",
+        base64::engine::general_purpose::STANDARD.encode(key_id)
+    );
     Ok(())
 }
 
 pub async fn key_list(config: &Path, upn: Option<&str>) -> Result<()> {
     let config = Config::load(config)?;
     let users: Vec<User> = open_directory(&config).await?.list_users().await?;
-    for user in users.iter().filter(|u| upn.is_none_or(|upn| u.user_principal_name.eq_ignore_ascii_case(upn))) {
+    for user in users
+        .iter()
+        .filter(|u| upn.is_none_or(|upn| u.user_principal_name.eq_ignore_ascii_case(upn)))
+    {
         for link in &user.key_credentials {
             let credential = &link.credential;
             println!(
@@ -94,7 +122,10 @@ pub async fn key_list(config: &Path, upn: Option<&str>) -> Result<()> {
                     .rsa_public_key()
                     .map(|k| format!("rsa{}", k.modulus_bits()))
                     .unwrap_or_else(|| "unusable".into()),
-                credential.device_id().map(|d| d.to_string()).unwrap_or_else(|| "-".into()),
+                credential
+                    .device_id()
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 link.owner_dn
             );
         }

@@ -5,8 +5,8 @@
 use std::time::SystemTime;
 
 use rasn_kerberos::{
-    AsRep, EncAsRepPart, EncKdcRepPart, EncryptedData, EncryptionKey, KdcRep, LastReqValue,
-    PaData, PrincipalName, TicketFlags,
+    AsRep, EncAsRepPart, EncKdcRepPart, EncryptedData, EncryptionKey, KdcRep, LastReqValue, PaData,
+    PrincipalName, TicketFlags,
 };
 
 use crate::crypto::{Enctype, Key};
@@ -31,7 +31,12 @@ pub struct AsOutcome {
     pub device_id: Option<String>,
 }
 
-pub async fn handle(kdc: &Kdc, request: &KdcRequest<'_>, message: &[u8], now: SystemTime) -> Result<AsOutcome, KdcError> {
+pub async fn handle(
+    kdc: &Kdc,
+    request: &KdcRequest<'_>,
+    message: &[u8],
+    now: SystemTime,
+) -> Result<AsOutcome, KdcError> {
     let body = &request.req.req_body;
     let realm = kdc.realm();
     let requested_realm = String::from_utf8_lossy(body.realm.as_bytes());
@@ -77,13 +82,21 @@ pub async fn handle(kdc: &Kdc, request: &KdcRequest<'_>, message: &[u8], now: Sy
         )
         .await?;
 
-    let session_key = Key::random(enctype).map_err(|e| KdcError::Internal(format!("session key: {e}")))?;
+    let session_key =
+        Key::random(enctype).map_err(|e| KdcError::Internal(format!("session key: {e}")))?;
     let times = initial_ticket_times(body, now, kdc.lifetime_policy());
     let (kvno, krbtgt_key) = kdc
         .krbtgt()
         .current()
         .ok_or_else(|| KdcError::Internal("no krbtgt key".into()))?;
-    let ticket = seal_ticket(realm, &server_name, client_name, &session_key, &times, (kvno, krbtgt_key))?;
+    let ticket = seal_ticket(
+        realm,
+        &server_name,
+        client_name,
+        &session_key,
+        &times,
+        (kvno, krbtgt_key),
+    )?;
 
     let enc_part = EncAsRepPart(EncKdcRepPart {
         key: EncryptionKey {
@@ -107,7 +120,8 @@ pub async fn handle(kdc: &Kdc, request: &KdcRequest<'_>, message: &[u8], now: Sy
         encrypted_pa_data: None,
     });
     let plain = zeroize::Zeroizing::new(
-        rasn::der::encode(&enc_part).map_err(|e| KdcError::Internal(format!("EncASRepPart: {e}")))?,
+        rasn::der::encode(&enc_part)
+            .map_err(|e| KdcError::Internal(format!("EncASRepPart: {e}")))?,
     );
     let cipher = pkinit
         .reply_key
@@ -129,7 +143,8 @@ pub async fn handle(kdc: &Kdc, request: &KdcRequest<'_>, message: &[u8], now: Sy
             cipher: cipher.into(),
         },
     });
-    let reply = rasn::der::encode(&reply).map_err(|e| KdcError::Internal(format!("AS-REP: {e}")))?;
+    let reply =
+        rasn::der::encode(&reply).map_err(|e| KdcError::Internal(format!("AS-REP: {e}")))?;
     Ok(AsOutcome {
         reply,
         client: user.user_principal_name,

@@ -26,9 +26,14 @@ struct Realm {
 }
 
 impl Realm {
-    async fn new(edit_config: impl FnOnce(String) -> String, setup: impl AsyncFnOnce(&Path)) -> Realm {
+    async fn new(
+        edit_config: impl FnOnce(String) -> String,
+        setup: impl AsyncFnOnce(&Path),
+    ) -> Realm {
         let dir = tempfile::tempdir().unwrap();
-        crate::dev_realm::create(dir.path(), REALM, 1).await.unwrap();
+        crate::dev_realm::create(dir.path(), REALM, 1)
+            .await
+            .unwrap();
         let config = dir.path().join("kdc.toml");
         let text = std::fs::read_to_string(&config).unwrap();
         std::fs::write(&config, edit_config(text)).unwrap();
@@ -42,11 +47,17 @@ impl Realm {
     }
 
     fn signer(&self, name: &str) -> SoftwareSigner {
-        SoftwareSigner::load(&self.dir.path().join(format!("{name}.key")), &self.dir.path().join(format!("{name}.pem"))).unwrap()
+        SoftwareSigner::load(
+            &self.dir.path().join(format!("{name}.key")),
+            &self.dir.path().join(format!("{name}.pem")),
+        )
+        .unwrap()
     }
 
     fn kdc_certificate(&self) -> Vec<u8> {
-        pem::parse(std::fs::read(self.dir.path().join("kdc.pem")).unwrap()).unwrap().into_contents()
+        pem::parse(std::fs::read(self.dir.path().join("kdc.pem")).unwrap())
+            .unwrap()
+            .into_contents()
     }
 
     async fn send(&self, message: &[u8]) -> Vec<u8> {
@@ -54,10 +65,17 @@ impl Realm {
             peer: SocketAddr::from(([127, 0, 0, 1], 40000)),
             transport: Transport::Tcp,
         };
-        self.kdc.answer(message, ctx).await.expect("the KDC answers every request")
+        self.kdc
+            .answer(message, ctx)
+            .await
+            .expect("the KDC answers every request")
     }
 
-    async fn login(&self, options: &ClientOptions, signer: &SoftwareSigner) -> Result<client::AsReply, ClientError> {
+    async fn login(
+        &self,
+        options: &ClientOptions,
+        signer: &SoftwareSigner,
+    ) -> Result<client::AsReply, ClientError> {
         let request = client::build_request(options, signer).await.unwrap();
         let reply = self.send(&request.message).await;
         client::read_reply(options, &request, &reply, &self.kdc_certificate())
@@ -68,16 +86,22 @@ impl Realm {
 fn self_signed(dir: &Path, name: &str) {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
     let mut params = rcgen::CertificateParams::default();
-    params.distinguished_name.push(rcgen::DnType::CommonName, name);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
     let cert = params.self_signed(&key).unwrap();
     std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
     std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
 }
 
 async fn register(dir: &Path, upn: &str, cert: &str) {
-    let directory = EmbeddedDirectory::load(&dir.join("directory.toml")).await.unwrap();
+    let directory = EmbeddedDirectory::load(&dir.join("directory.toml"))
+        .await
+        .unwrap();
     let key = crate::admin::read_public_key(&dir.join(cert)).unwrap();
-    crate::dev_realm::register_key(&directory, upn, &key).await.unwrap();
+    crate::dev_realm::register_key(&directory, upn, &key)
+        .await
+        .unwrap();
 }
 
 fn code(result: Result<client::AsReply, ClientError>) -> i32 {
@@ -92,20 +116,43 @@ fn code(result: Result<client::AsReply, ClientError>) -> i32 {
 async fn alice_gets_a_tgt_with_every_kdf_and_with_octetstring2key() {
     let realm = Realm::dev().await;
     let alice = realm.signer("alice");
-    for kdfs in [vec![PkinitKdf::Sha256], vec![PkinitKdf::Sha1], vec![PkinitKdf::Sha512], vec![]] {
-        let options = ClientOptions { kdfs: kdfs.clone(), ..ClientOptions::new(REALM, "alice") };
-        let reply = realm.login(&options, &alice).await.unwrap_or_else(|e| panic!("{kdfs:?}: {e}"));
-        assert_eq!(name_to_string(&reply.enc_part.0.sname), format!("krbtgt/{REALM}"));
-        assert_eq!(reply.reply_key.enctype().as_i32(), 18, "first of the client's etypes");
+    for kdfs in [
+        vec![PkinitKdf::Sha256],
+        vec![PkinitKdf::Sha1],
+        vec![PkinitKdf::Sha512],
+        vec![],
+    ] {
+        let options = ClientOptions {
+            kdfs: kdfs.clone(),
+            ..ClientOptions::new(REALM, "alice")
+        };
+        let reply = realm
+            .login(&options, &alice)
+            .await
+            .unwrap_or_else(|e| panic!("{kdfs:?}: {e}"));
+        assert_eq!(
+            name_to_string(&reply.enc_part.0.sname),
+            format!("krbtgt/{REALM}")
+        );
+        assert_eq!(
+            reply.reply_key.enctype().as_i32(),
+            18,
+            "first of the client's etypes"
+        );
 
         let keys = KrbtgtKeys::load(&realm.dir.path().join("krbtgt.keys")).unwrap();
         let (kvno, krbtgt) = keys.current().unwrap();
         assert_eq!(reply.ticket.enc_part.kvno, Some(kvno));
-        let part: EncTicketPart = rasn::der::decode(&krbtgt.decrypt(2, &reply.ticket.enc_part.cipher).unwrap()).unwrap();
+        let part: EncTicketPart =
+            rasn::der::decode(&krbtgt.decrypt(2, &reply.ticket.enc_part.cipher).unwrap()).unwrap();
         assert_eq!(name_to_string(&part.cname), "alice");
         assert_eq!(part.key.value.as_ref(), reply.session_key.as_bytes());
         let flag_bits = u32::from_be_bytes(part.flags.0.as_raw_slice().try_into().unwrap());
-        assert_eq!(flag_bits & 0x0060_0000, 0x0060_0000, "initial and pre-authent");
+        assert_eq!(
+            flag_bits & 0x0060_0000,
+            0x0060_0000,
+            "initial and pre-authent"
+        );
     }
 }
 
@@ -113,9 +160,16 @@ async fn alice_gets_a_tgt_with_every_kdf_and_with_octetstring2key() {
 async fn client_dh_nonce_gets_a_server_nonce_and_modp16_works() {
     let realm = Realm::dev().await;
     let alice = realm.signer("alice");
-    let options = ClientOptions { kdfs: vec![], send_client_dh_nonce: true, ..ClientOptions::new(REALM, "alice") };
+    let options = ClientOptions {
+        kdfs: vec![],
+        send_client_dh_nonce: true,
+        ..ClientOptions::new(REALM, "alice")
+    };
     realm.login(&options, &alice).await.unwrap();
-    let options = ClientOptions { group: ModpGroup::Modp16, ..ClientOptions::new(REALM, "alice") };
+    let options = ClientOptions {
+        group: ModpGroup::Modp16,
+        ..ClientOptions::new(REALM, "alice")
+    };
     realm.login(&options, &alice).await.unwrap();
 }
 
@@ -123,31 +177,54 @@ async fn client_dh_nonce_gets_a_server_nonce_and_modp16_works() {
 async fn modp2_is_refused_with_the_acceptable_groups_unless_allowed() {
     let realm = Realm::dev().await;
     let alice = realm.signer("alice");
-    let options = ClientOptions { group: ModpGroup::Modp2, ..ClientOptions::new(REALM, "alice") };
+    let options = ClientOptions {
+        group: ModpGroup::Modp2,
+        ..ClientOptions::new(REALM, "alice")
+    };
     let request = client::build_request(&options, &alice).await.unwrap();
     let reply = realm.send(&request.message).await;
     let error: KrbError = rasn::der::decode(&reply).unwrap();
-    assert_eq!(error.error_code, ErrorCode::DH_KEY_PARAMETERS_NOT_ACCEPTED.0);
+    assert_eq!(
+        error.error_code,
+        ErrorCode::DH_KEY_PARAMETERS_NOT_ACCEPTED.0
+    );
     // e-data: TYPED-DATA with TD-DH-PARAMETERS holding two AlgorithmIdentifiers (groups 14, 16).
-    let typed: Vec<crate::proto::pkinit::TypedDataEntry> = rasn::der::decode(&error.e_data.unwrap()).unwrap();
+    let typed: Vec<crate::proto::pkinit::TypedDataEntry> =
+        rasn::der::decode(&error.e_data.unwrap()).unwrap();
     assert_eq!(typed[0].data_type, 109);
     let groups = Tlv::read_only(typed[0].data_value.as_ref().unwrap(), tag::SEQUENCE).unwrap();
     assert_eq!(groups.children().count(), 2);
 
-    let lenient = Realm::new(|c| c.replace("min_dh_bits = 2048", "min_dh_bits = 1024"), async |_| {}).await;
-    lenient.login(&options, &lenient.signer("alice")).await.unwrap();
+    let lenient = Realm::new(
+        |c| c.replace("min_dh_bits = 2048", "min_dh_bits = 1024"),
+        async |_| {},
+    )
+    .await;
+    lenient
+        .login(&options, &lenient.signer("alice"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn no_preauth_gets_preauth_required_listing_pkinit() {
     let realm = Realm::dev().await;
-    let message = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/wire/mit_as_req_nopreauth.der")).unwrap();
+    let message = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/wire/mit_as_req_nopreauth.der"
+    ))
+    .unwrap();
     let message = rewrite_realm(&message, REALM);
     let error: KrbError = rasn::der::decode(&realm.send(&message).await).unwrap();
     assert_eq!(error.error_code, ErrorCode::PREAUTH_REQUIRED.0);
     let methods: Vec<rasn_kerberos::PaData> = rasn::der::decode(&error.e_data.unwrap()).unwrap();
-    assert_eq!(methods.iter().map(|m| m.r#type).collect::<Vec<_>>(), vec![16]);
-    let skew = std::time::SystemTime::now().duration_since(crate::proto::kerberos::system_time(&error.stime)).unwrap();
+    assert_eq!(
+        methods.iter().map(|m| m.r#type).collect::<Vec<_>>(),
+        vec![16]
+    );
+    let skew = std::time::SystemTime::now()
+        .duration_since(crate::proto::kerberos::system_time(&error.stime))
+        .unwrap();
     assert!(skew.as_secs() < 5, "stime is the KDC's clock");
 }
 
@@ -161,31 +238,64 @@ fn rewrite_realm(message: &[u8], to: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn unknown_and_disabled_users_are_refused() {
-    let realm = Realm::new(|c| c, async |dir| {
-        let directory = EmbeddedDirectory::load(&dir.join("directory.toml")).await.unwrap();
-        use kdc_directory::DirectoryAdmin;
-        directory.set_disabled(&format!("bob@{REALM}"), true).await.unwrap();
-    })
+    let realm = Realm::new(
+        |c| c,
+        async |dir| {
+            let directory = EmbeddedDirectory::load(&dir.join("directory.toml"))
+                .await
+                .unwrap();
+            use kdc_directory::DirectoryAdmin;
+            directory
+                .set_disabled(&format!("bob@{REALM}"), true)
+                .await
+                .unwrap();
+        },
+    )
     .await;
     let alice = realm.signer("alice");
-    assert_eq!(code(realm.login(&ClientOptions::new(REALM, "carol"), &alice).await), ErrorCode::C_PRINCIPAL_UNKNOWN.0);
-    assert_eq!(code(realm.login(&ClientOptions::new(REALM, "bob"), &alice).await), ErrorCode::CLIENT_REVOKED.0);
+    assert_eq!(
+        code(
+            realm
+                .login(&ClientOptions::new(REALM, "carol"), &alice)
+                .await
+        ),
+        ErrorCode::C_PRINCIPAL_UNKNOWN.0
+    );
+    assert_eq!(
+        code(realm.login(&ClientOptions::new(REALM, "bob"), &alice).await),
+        ErrorCode::CLIENT_REVOKED.0
+    );
     let wrong_realm = ClientOptions::new("OTHER.TEST", "alice");
-    assert_eq!(code(realm.login(&wrong_realm, &alice).await), ErrorCode::WRONG_REALM.0);
+    assert_eq!(
+        code(realm.login(&wrong_realm, &alice).await),
+        ErrorCode::WRONG_REALM.0
+    );
 }
 
 #[tokio::test]
 async fn unregistered_key_is_not_trusted_and_another_users_key_is_a_name_mismatch() {
-    let realm = Realm::new(|c| c, async |dir| {
-        self_signed(dir, "stranger");
-        self_signed(dir, "bob");
-        register(dir, &format!("bob@{REALM}"), "bob.pem").await;
-    })
+    let realm = Realm::new(
+        |c| c,
+        async |dir| {
+            self_signed(dir, "stranger");
+            self_signed(dir, "bob");
+            register(dir, &format!("bob@{REALM}"), "bob.pem").await;
+        },
+    )
     .await;
     let alice = ClientOptions::new(REALM, "alice");
-    assert_eq!(code(realm.login(&alice, &realm.signer("stranger")).await), ErrorCode::CLIENT_NOT_TRUSTED.0);
-    assert_eq!(code(realm.login(&alice, &realm.signer("bob")).await), ErrorCode::CLIENT_NAME_MISMATCH.0);
-    realm.login(&ClientOptions::new(REALM, "bob"), &realm.signer("bob")).await.unwrap();
+    assert_eq!(
+        code(realm.login(&alice, &realm.signer("stranger")).await),
+        ErrorCode::CLIENT_NOT_TRUSTED.0
+    );
+    assert_eq!(
+        code(realm.login(&alice, &realm.signer("bob")).await),
+        ErrorCode::CLIENT_NAME_MISMATCH.0
+    );
+    realm
+        .login(&ClientOptions::new(REALM, "bob"), &realm.signer("bob"))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -193,10 +303,20 @@ async fn clock_skew_is_refused_both_ways() {
     let realm = Realm::dev().await;
     let alice = realm.signer("alice");
     for offset in [3600, -3600] {
-        let options = ClientOptions { clock_offset_secs: offset, ..ClientOptions::new(REALM, "alice") };
-        assert_eq!(code(realm.login(&options, &alice).await), ErrorCode::SKEW.0, "offset {offset}");
+        let options = ClientOptions {
+            clock_offset_secs: offset,
+            ..ClientOptions::new(REALM, "alice")
+        };
+        assert_eq!(
+            code(realm.login(&options, &alice).await),
+            ErrorCode::SKEW.0,
+            "offset {offset}"
+        );
     }
-    let options = ClientOptions { clock_offset_secs: 200, ..ClientOptions::new(REALM, "alice") };
+    let options = ClientOptions {
+        clock_offset_secs: 200,
+        ..ClientOptions::new(REALM, "alice")
+    };
     realm.login(&options, &alice).await.unwrap();
 }
 
@@ -224,16 +344,24 @@ async fn tampered_body_or_signature_fails_preauth() {
     signed[near_end] ^= 0x01;
     pa.signed_auth_pack = signed.into();
     padata[0].value = rasn::der::encode(&pa).unwrap().into();
-    let error: KrbError = rasn::der::decode(&realm.send(&rasn::der::encode(&as_req).unwrap()).await).unwrap();
+    let error: KrbError =
+        rasn::der::decode(&realm.send(&rasn::der::encode(&as_req).unwrap()).await).unwrap();
     assert_eq!(error.error_code, ErrorCode::PREAUTH_FAILED.0);
 }
 
 #[tokio::test]
 async fn garbage_is_dropped_and_tgs_is_refused_not_crashed() {
     let realm = Realm::dev().await;
-    let ctx = RequestContext { peer: SocketAddr::from(([127, 0, 0, 1], 1)), transport: Transport::Udp };
+    let ctx = RequestContext {
+        peer: SocketAddr::from(([127, 0, 0, 1], 1)),
+        transport: Transport::Udp,
+    };
     assert!(realm.kdc.answer(b"\x00\x01garbage", ctx).await.is_none());
-    let tgs = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/wire/mit_tgs_req_host.der")).unwrap();
+    let tgs = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/wire/mit_tgs_req_host.der"
+    ))
+    .unwrap();
     let error: KrbError = rasn::der::decode(&realm.kdc.answer(&tgs, ctx).await.unwrap()).unwrap();
     assert_eq!(error.error_code, ErrorCode::GENERIC.0);
 }

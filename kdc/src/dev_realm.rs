@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use kdc_directory::keycredlink::{Guid, RsaPublicKey, filetime_now};
-use kdc_directory::{DirectoryAdmin, EmbeddedDirectory, KeyCredential, KeyCredentialLink, NewUser, UF_NORMAL_ACCOUNT};
+use kdc_directory::{
+    DirectoryAdmin, EmbeddedDirectory, KeyCredential, KeyCredentialLink, NewUser, UF_NORMAL_ACCOUNT,
+};
 use rcgen::{
-    PublicKeyData,
     BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_RSA_SHA256,
+    PublicKeyData,
 };
 
 use crate::krbtgt::{KrbtgtKeys, write_private};
@@ -44,7 +46,9 @@ impl DevRealm {
 /// Creates the realm in `dir` (which must not hold one already).
 pub async fn create(dir: &Path, realm: &str, port: u16) -> Result<DevRealm> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let dir = dir.canonicalize().with_context(|| format!("resolving {}", dir.display()))?;
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("resolving {}", dir.display()))?;
     if dir.join("kdc.toml").exists() {
         anyhow::bail!("{} already holds a realm (kdc.toml exists)", dir.display());
     }
@@ -53,13 +57,20 @@ pub async fn create(dir: &Path, realm: &str, port: u16) -> Result<DevRealm> {
     let ca_key = KeyPair::generate_for(&PKCS_RSA_SHA256)?;
     let mut ca_params = base_params(&format!("{realm} development CA"), realm)?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(1));
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_cert = ca_params.self_signed(&ca_key)?;
     let ca = Issuer::new(ca_params, &ca_key);
 
     let kdc_key = KeyPair::generate_for(&PKCS_RSA_SHA256)?;
     let mut kdc_params = base_params(&format!("kdc.{domain}"), realm)?;
-    kdc_params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    kdc_params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
     kdc_params.extended_key_usages = vec![
         ExtendedKeyUsagePurpose::Other(vec![1, 3, 6, 1, 5, 2, 3, 5]),
         ExtendedKeyUsagePurpose::ServerAuth,
@@ -82,7 +93,11 @@ pub async fn create(dir: &Path, realm: &str, port: u16) -> Result<DevRealm> {
     KrbtgtKeys::generate_file(&dir.join("krbtgt.keys"))?;
 
     let directory = EmbeddedDirectory::create_empty(&dir.join("directory.toml")).await?;
-    let base_dn = domain.split('.').map(|part| format!("DC={part}")).collect::<Vec<_>>().join(",");
+    let base_dn = domain
+        .split('.')
+        .map(|part| format!("DC={part}"))
+        .collect::<Vec<_>>()
+        .join(",");
     for name in ["alice", "bob"] {
         directory
             .add_user(NewUser {
@@ -106,7 +121,11 @@ pub async fn create(dir: &Path, realm: &str, port: u16) -> Result<DevRealm> {
 }
 
 /// Registers an NGC key for a user, as Windows Hello for Business enrolment would.
-pub async fn register_key(directory: &dyn DirectoryAdmin, upn: &str, key: &RsaPublicKey) -> Result<Vec<u8>> {
+pub async fn register_key(
+    directory: &dyn DirectoryAdmin,
+    upn: &str,
+    key: &RsaPublicKey,
+) -> Result<Vec<u8>> {
     let user = directory
         .list_users()
         .await?
@@ -118,11 +137,16 @@ pub async fn register_key(directory: &dyn DirectoryAdmin, upn: &str, key: &RsaPu
     let credential = KeyCredential::new_ngc(key, Guid::from_bytes(device), filetime_now());
     let key_id = credential.key_id().to_vec();
     directory
-        .add_key_credential(upn, KeyCredentialLink { owner_dn: user.dn, credential })
+        .add_key_credential(
+            upn,
+            KeyCredentialLink {
+                owner_dn: user.dn,
+                credential,
+            },
+        )
         .await?;
     Ok(key_id)
 }
-
 
 fn base_params(common_name: &str, realm: &str) -> Result<CertificateParams> {
     let mut params = CertificateParams::default();
@@ -146,14 +170,21 @@ fn base_params(common_name: &str, realm: &str) -> Result<CertificateParams> {
 /// subjectAltName with otherName id-pkinit-san = krbtgt/REALM@REALM and a dNSName.
 fn kdc_san(realm: &str, dns_name: &str) -> Result<CustomExtension> {
     let krbtgt = Krb5PrincipalName::new(realm, principal(NT_SRV_INST, &["krbtgt", realm]));
-    let krbtgt_der = rasn::der::encode(&krbtgt).map_err(|e| anyhow::anyhow!("KRB5PrincipalName: {e}"))?;
+    let krbtgt_der =
+        rasn::der::encode(&krbtgt).map_err(|e| anyhow::anyhow!("KRB5PrincipalName: {e}"))?;
     let other_name = der::encode_parts(
         tag::context(0),
-        &[&der::encode_oid(crate::proto::codes::oid::PKINIT_SAN), &der::encode(tag::context(0), &krbtgt_der)],
+        &[
+            &der::encode_oid(crate::proto::codes::oid::PKINIT_SAN),
+            &der::encode(tag::context(0), &krbtgt_der),
+        ],
     );
     let dns = der::encode(tag::context_primitive(2), dns_name.as_bytes());
     let general_names = der::encode_parts(tag::SEQUENCE, &[&other_name, &dns]);
-    Ok(CustomExtension::from_oid_content(&[2, 5, 29, 17], general_names))
+    Ok(CustomExtension::from_oid_content(
+        &[2, 5, 29, 17],
+        general_names,
+    ))
 }
 
 fn kdc_toml(realm: &str, port: u16) -> String {

@@ -30,7 +30,10 @@ pub enum KdcError {
     #[error("client clock skew {skew_secs} s exceeds the allowed {allowed_secs} s")]
     Skew { skew_secs: u64, allowed_secs: u64 },
     #[error("DH parameters not accepted: {reason}")]
-    DhParametersNotAccepted { reason: String, td_dh_parameters: Vec<u8> },
+    DhParametersNotAccepted {
+        reason: String,
+        td_dh_parameters: Vec<u8>,
+    },
     #[error("directory unavailable: {0}")]
     DirectoryUnavailable(String),
     #[error("KDC signer unavailable: {0}")]
@@ -90,9 +93,9 @@ impl KdcError {
     pub fn e_data(&self) -> Option<Vec<u8>> {
         match self {
             KdcError::PreauthRequired { method_data } => Some(method_data.clone()),
-            KdcError::DhParametersNotAccepted { td_dh_parameters, .. } => {
-                Some(td_dh_parameters.clone())
-            }
+            KdcError::DhParametersNotAccepted {
+                td_dh_parameters, ..
+            } => Some(td_dh_parameters.clone()),
             _ => None,
         }
     }

@@ -46,8 +46,9 @@ impl Kdc {
             .enctypes
             .iter()
             .map(|name| {
-                Enctype::from_name(name)
-                    .ok_or_else(|| SetupError(format!("tickets.enctypes: unknown enctype {name:?}")))
+                Enctype::from_name(name).ok_or_else(|| {
+                    SetupError(format!("tickets.enctypes: unknown enctype {name:?}"))
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Kdc {
@@ -85,7 +86,8 @@ impl Kdc {
     }
 
     pub fn choose_enctype(&self, client: &[i32]) -> Result<Enctype, KdcError> {
-        as_req::choose_enctype(client, &self.enctypes).ok_or_else(|| KdcError::NoCommonEnctype(client.to_vec()))
+        as_req::choose_enctype(client, &self.enctypes)
+            .ok_or_else(|| KdcError::NoCommonEnctype(client.to_vec()))
     }
 
     /// Answers one message; `None` means drop it (not a Kerberos request at all).

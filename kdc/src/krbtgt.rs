@@ -12,7 +12,11 @@ pub enum KrbtgtError {
     #[error("{path}: {message}")]
     File { path: String, message: String },
     #[error("{path}:{line}: {message}")]
-    Line { path: String, line: usize, message: String },
+    Line {
+        path: String,
+        line: usize,
+        message: String,
+    },
 }
 
 /// The krbtgt keys by version.
@@ -44,13 +48,18 @@ impl KrbtgtKeys {
             else {
                 return Err(line_error(line_no, "expected `kvno enctype hex-key`"));
             };
-            let kvno: u32 = kvno.parse().map_err(|_| line_error(line_no, "kvno is not a number"))?;
-            let enctype = Enctype::from_name(enctype).ok_or_else(|| line_error(line_no, "unknown enctype"))?;
-            let bytes = zeroize::Zeroizing::new(hex::decode(key).map_err(|_| line_error(line_no, "key is not hex"))?);
+            let kvno: u32 = kvno
+                .parse()
+                .map_err(|_| line_error(line_no, "kvno is not a number"))?;
+            let enctype = Enctype::from_name(enctype)
+                .ok_or_else(|| line_error(line_no, "unknown enctype"))?;
+            let bytes = zeroize::Zeroizing::new(
+                hex::decode(key).map_err(|_| line_error(line_no, "key is not hex"))?,
+            );
             let key = Key::new(enctype, &bytes).map_err(|e| line_error(line_no, &e.to_string()))?;
             keys.push((kvno, key));
         }
-        keys.sort_by(|a, b| b.0.cmp(&a.0));
+        keys.sort_by_key(|(kvno, _)| std::cmp::Reverse(*kvno));
         if keys.is_empty() {
             return Err(KrbtgtError::File {
                 path: path.display().to_string(),
@@ -107,7 +116,10 @@ mod tests {
         assert_eq!(kvno, 1);
         assert_eq!(key.enctype(), Enctype::Aes256CtsHmacSha196);
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
 
         let bad = dir.path().join("bad.keys");
         std::fs::write(&bad, "# c\n1 aes256-cts-hmac-sha1-96 zz\n").unwrap();

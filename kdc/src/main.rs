@@ -80,7 +80,11 @@ enum KeyCommand {
         config: PathBuf,
         #[arg(long)]
         user: String,
-        #[arg(long, conflicts_with = "public_key", required_unless_present = "public_key")]
+        #[arg(
+            long,
+            conflicts_with = "public_key",
+            required_unless_present = "public_key"
+        )]
         cert: Option<PathBuf>,
         #[arg(long)]
         public_key: Option<PathBuf>,
@@ -104,7 +108,10 @@ enum KeyCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("kdc: cannot start the runtime: {e}");
@@ -129,11 +136,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     let config = dir.join("kdc.toml");
                     if !config.exists() {
                         let realm = dev_realm::create(&dir, "EXAMPLE.TEST", 8888).await?;
-                        println!("made a development realm in {}; in another shell:\n  {}", realm.dir.display(), realm.kinit_command());
+                        println!(
+                            "made a development realm in {}; in another shell:\n  {}",
+                            realm.dir.display(),
+                            realm.kinit_command()
+                        );
                     }
                     config
                 }
-                (None, None) => anyhow::bail!("give --config FILE, or --dev DIR for a development realm"),
+                (None, None) => {
+                    anyhow::bail!("give --config FILE, or --dev DIR for a development realm")
+                }
             };
             let log = kdc_config::Config::load(&config)?.log;
             daemon::init_logging(&log);
@@ -142,23 +155,46 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::DevRealm { dir, realm, port } => {
             let made = dev_realm::create(&dir, &realm, port).await?;
             println!("development realm {} in {}", made.realm, made.dir.display());
-            println!("start it:   kdc serve --config {}", made.config_path().display());
+            println!(
+                "start it:   kdc serve --config {}",
+                made.config_path().display()
+            );
             println!("get a TGT:  {}", made.kinit_command());
             Ok(())
         }
         Command::User { command } => match command {
-            UserCommand::Add { config, upn, sam, dn } => admin::user_add(&config, &upn, sam, dn).await,
-            UserCommand::Disable { config, upn } => admin::user_set_disabled(&config, &upn, true).await,
-            UserCommand::Enable { config, upn } => admin::user_set_disabled(&config, &upn, false).await,
+            UserCommand::Add {
+                config,
+                upn,
+                sam,
+                dn,
+            } => admin::user_add(&config, &upn, sam, dn).await,
+            UserCommand::Disable { config, upn } => {
+                admin::user_set_disabled(&config, &upn, true).await
+            }
+            UserCommand::Enable { config, upn } => {
+                admin::user_set_disabled(&config, &upn, false).await
+            }
             UserCommand::List { config } => admin::user_list(&config).await,
         },
         Command::Key { command } => match command {
-            KeyCommand::Add { config, user, cert, public_key } => {
-                let file = cert.or(public_key).ok_or_else(|| anyhow::anyhow!("give --cert or --public-key"))?;
+            KeyCommand::Add {
+                config,
+                user,
+                cert,
+                public_key,
+            } => {
+                let file = cert
+                    .or(public_key)
+                    .ok_or_else(|| anyhow::anyhow!("give --cert or --public-key"))?;
                 admin::key_add(&config, &user, &file).await
             }
             KeyCommand::List { config, user } => admin::key_list(&config, user.as_deref()).await,
-            KeyCommand::Remove { config, user, key_id } => admin::key_remove(&config, &user, &key_id).await,
+            KeyCommand::Remove {
+                config,
+                user,
+                key_id,
+            } => admin::key_remove(&config, &user, &key_id).await,
         },
     }
 }

@@ -49,7 +49,11 @@ pub struct TicketTimes {
 }
 
 /// Times and flags for an initial, pre-authenticated ticket as the request asks, within policy.
-pub fn initial_ticket_times(body: &KdcReqBody, now: SystemTime, policy: LifetimePolicy) -> TicketTimes {
+pub fn initial_ticket_times(
+    body: &KdcReqBody,
+    now: SystemTime,
+    policy: LifetimePolicy,
+) -> TicketTimes {
     let options = &body.kdc_options.0;
     let longest = now + policy.max_life;
     let till = requested_time(&body.till, now).unwrap_or(longest);
@@ -62,7 +66,12 @@ pub fn initial_ticket_times(body: &KdcReqBody, now: SystemTime, policy: Lifetime
         ticket_flags |= ticket_flag::PROXIABLE;
     }
     let renew_wanted = if flag(options, option::RENEWABLE) {
-        Some(body.rtime.as_ref().and_then(|r| requested_time(r, now)).unwrap_or(till))
+        Some(
+            body.rtime
+                .as_ref()
+                .and_then(|r| requested_time(r, now))
+                .unwrap_or(till),
+        )
     } else if flag(options, option::RENEWABLE_OK) && till > end_time {
         Some(till)
     } else {
@@ -147,7 +156,11 @@ mod tests {
     };
 
     fn mit_body() -> (KdcReqBody, SystemTime) {
-        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/wire/mit_as_req_nopreauth.der")).unwrap();
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../testdata/wire/mit_as_req_nopreauth.der"
+        ))
+        .unwrap();
         let body = KdcRequest::decode(&bytes).unwrap().req.req_body;
         // Captured at 2026-11-25T20:02:20Z with till 24 h later, forwardable + renewable-ok.
         let now = system_time(&body.till) - 24 * HOUR;
@@ -162,7 +175,10 @@ mod tests {
         assert_eq!(times.renew_till, Some(now + 24 * HOUR));
         assert_eq!(
             times.flags,
-            ticket_flag::INITIAL | ticket_flag::PRE_AUTHENT | ticket_flag::FORWARDABLE | ticket_flag::RENEWABLE
+            ticket_flag::INITIAL
+                | ticket_flag::PRE_AUTHENT
+                | ticket_flag::FORWARDABLE
+                | ticket_flag::RENEWABLE
         );
     }
 

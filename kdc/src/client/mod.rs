@@ -6,7 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rasn::types::{Any, BitString, ObjectIdentifier};
 use rasn_kerberos::{
-    AsRep, AsReq, EncAsRepPart, KdcReq, KdcReqBody, KdcOptions, KrbError, PaData, PrincipalName, Ticket,
+    AsRep, AsReq, EncAsRepPart, KdcOptions, KdcReq, KdcReqBody, KrbError, PaData, PrincipalName,
+    Ticket,
 };
 use rasn_pkix::{AlgorithmIdentifier, SubjectPublicKeyInfo};
 
@@ -18,7 +19,9 @@ use crate::proto::der::{self, Tlv, tag};
 use crate::proto::kerberos::{
     NT_PRINCIPAL, flags, kerberos_string, kerberos_time, krbtgt_name, principal,
 };
-use crate::proto::pkinit::{AuthPack, KdcDhKeyInfo, KdfAlgorithmId, PaPkAsRep, PaPkAsReq, PkAuthenticator};
+use crate::proto::pkinit::{
+    AuthPack, KdcDhKeyInfo, KdfAlgorithmId, PaPkAsRep, PaPkAsReq, PkAuthenticator,
+};
 use crate::signer::KdcSigner;
 
 /// Why a request could not be made or a reply not be used.
@@ -79,7 +82,10 @@ pub struct AsReply {
 }
 
 /// Builds a signed PKINIT AS-REQ.
-pub async fn build_request(options: &ClientOptions, signer: &dyn KdcSigner) -> Result<PreparedRequest, ClientError> {
+pub async fn build_request(
+    options: &ClientOptions,
+    signer: &dyn KdcSigner,
+) -> Result<PreparedRequest, ClientError> {
     let build = |what: &str, e: &dyn std::fmt::Display| ClientError::Build(format!("{what}: {e}"));
     let now = shifted_now(options.clock_offset_secs);
     let body_nonce = random_u32()?;
@@ -105,7 +111,10 @@ pub async fn build_request(options: &ClientOptions, signer: &dyn KdcSigner) -> R
         true => Some(random_bytes(32)?),
         false => None,
     };
-    let cusec = now.duration_since(UNIX_EPOCH).map(|d| d.subsec_micros()).unwrap_or(0);
+    let cusec = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_micros())
+        .unwrap_or(0);
     let auth_pack = AuthPack {
         pk_authenticator: PkAuthenticator {
             cusec,
@@ -127,7 +136,9 @@ pub async fn build_request(options: &ClientOptions, signer: &dyn KdcSigner) -> R
             options
                 .kdfs
                 .iter()
-                .map(|k| KdfAlgorithmId { kdf_id: k.oid().to_owned() })
+                .map(|k| KdfAlgorithmId {
+                    kdf_id: k.oid().to_owned(),
+                })
                 .collect()
         }),
     };
@@ -145,7 +156,9 @@ pub async fn build_request(options: &ClientOptions, signer: &dyn KdcSigner) -> R
         msg_type: 10.into(),
         padata: Some(vec![PaData {
             r#type: padata::PK_AS_REQ,
-            value: rasn::der::encode(&pa).map_err(|e| build("PA-PK-AS-REQ", &e))?.into(),
+            value: rasn::der::encode(&pa)
+                .map_err(|e| build("PA-PK-AS-REQ", &e))?
+                .into(),
         }]),
         req_body: body,
     });
@@ -172,7 +185,8 @@ pub fn read_reply(
         let error: KrbError = rasn::der::decode(reply).map_err(|_| bad("undecodable KRB-ERROR"))?;
         return Err(ClientError::KrbError(error.error_code));
     }
-    let rep: AsRep = rasn::der::decode(reply).map_err(|e| ClientError::BadReply(format!("AS-REP: {e}")))?;
+    let rep: AsRep =
+        rasn::der::decode(reply).map_err(|e| ClientError::BadReply(format!("AS-REP: {e}")))?;
     let pa_value = rep
         .0
         .padata
@@ -181,7 +195,8 @@ pub fn read_reply(
         .find(|pa| pa.r#type == padata::PK_AS_REP)
         .map(|pa| pa.value.to_vec())
         .ok_or_else(|| bad("no PA-PK-AS-REP"))?;
-    let PaPkAsRep::DhInfo(info) = rasn::der::decode(&pa_value).map_err(|_| bad("PA-PK-AS-REP"))? else {
+    let PaPkAsRep::DhInfo(info) = rasn::der::decode(&pa_value).map_err(|_| bad("PA-PK-AS-REP"))?
+    else {
         return Err(bad("not dhInfo"));
     };
     let verified = cms::verify(&info.dh_signed_data, oid::PKINIT_DH_KEY_DATA)
@@ -189,14 +204,18 @@ pub fn read_reply(
     if verified.signer_certificate != kdc_certificate {
         return Err(bad("signed by another certificate than the KDC's"));
     }
-    let key_info: KdcDhKeyInfo = rasn::der::decode(verified.content).map_err(|_| bad("KDCDHKeyInfo"))?;
+    let key_info: KdcDhKeyInfo =
+        rasn::der::decode(verified.content).map_err(|_| bad("KDCDHKeyInfo"))?;
     if key_info.nonce != request.pk_nonce {
         return Err(bad("KDCDHKeyInfo nonce is not the PKAuthenticator nonce"));
     }
     let kdc_y = Tlv::read_only(key_info.subject_public_key.as_raw_slice(), tag::INTEGER)
         .map_err(|_| bad("KDC public value"))?;
-    let shared = agreement::agree(&request.dh_private, der::unsigned_integer_bytes(kdc_y.value))
-        .map_err(|e| ClientError::BadReply(format!("KDC DH value: {e}")))?;
+    let shared = agreement::agree(
+        &request.dh_private,
+        der::unsigned_integer_bytes(kdc_y.value),
+    )
+    .map_err(|e| ClientError::BadReply(format!("KDC DH value: {e}")))?;
     let enctype = Enctype::from_i32(rep.0.enc_part.etype).ok_or_else(|| bad("enc-part enctype"))?;
     let key_bytes = match info.kdf.as_ref() {
         Some(kdf) => {
@@ -225,7 +244,8 @@ pub fn read_reply(
             enctype.key_len(),
         ),
     };
-    let reply_key = Key::new(enctype, &key_bytes).map_err(|e| ClientError::BadReply(e.to_string()))?;
+    let reply_key =
+        Key::new(enctype, &key_bytes).map_err(|e| ClientError::BadReply(e.to_string()))?;
     let plain = reply_key
         .decrypt(3, &rep.0.enc_part.cipher)
         .map_err(|e| ClientError::BadReply(format!("enc-part: {e}")))?;
@@ -233,8 +253,10 @@ pub fn read_reply(
     if enc_part.0.nonce != request.body_nonce {
         return Err(bad("EncASRepPart nonce is not the request nonce"));
     }
-    let session_enctype = Enctype::from_i32(enc_part.0.key.r#type).ok_or_else(|| bad("session key enctype"))?;
-    let session_key = Key::new(session_enctype, &enc_part.0.key.value).map_err(|e| ClientError::BadReply(e.to_string()))?;
+    let session_enctype =
+        Enctype::from_i32(enc_part.0.key.r#type).ok_or_else(|| bad("session key enctype"))?;
+    let session_key = Key::new(session_enctype, &enc_part.0.key.value)
+        .map_err(|e| ClientError::BadReply(e.to_string()))?;
     Ok(AsReply {
         session_key,
         ticket: rep.0.ticket,
@@ -267,17 +289,23 @@ fn dh_spki(group: ModpGroup, public: &[u8]) -> Result<SubjectPublicKeyInfo, Clie
 fn shifted_now(offset_secs: i64) -> SystemTime {
     let now = SystemTime::now();
     let shift = std::time::Duration::from_secs(offset_secs.unsigned_abs());
-    if offset_secs >= 0 { now + shift } else { now - shift }
+    if offset_secs >= 0 {
+        now + shift
+    } else {
+        now - shift
+    }
 }
 
 fn random_bytes(len: usize) -> Result<Vec<u8>, ClientError> {
     let mut bytes = vec![0u8; len];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| ClientError::Build("random generator failed".into()))?;
+    aws_lc_rs::rand::fill(&mut bytes)
+        .map_err(|_| ClientError::Build("random generator failed".into()))?;
     Ok(bytes)
 }
 
 fn random_u32() -> Result<u32, ClientError> {
     let mut bytes = [0u8; 4];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| ClientError::Build("random generator failed".into()))?;
+    aws_lc_rs::rand::fill(&mut bytes)
+        .map_err(|_| ClientError::Build("random generator failed".into()))?;
     Ok(u32::from_be_bytes(bytes) & 0x7fff_ffff)
 }

@@ -230,7 +230,10 @@ mod tests {
     fn reads_short_and_long_lengths() {
         let short = [0x04, 0x02, 0xaa, 0xbb, 0xff];
         let (tlv, rest) = Tlv::read(&short).unwrap();
-        assert_eq!((tlv.tag, tlv.value, rest), (0x04, &[0xaa, 0xbb][..], &[0xff][..]));
+        assert_eq!(
+            (tlv.tag, tlv.value, rest),
+            (0x04, &[0xaa, 0xbb][..], &[0xff][..])
+        );
         let mut long = vec![0x04, 0x81, 0x80];
         long.extend(std::iter::repeat_n(7u8, 0x80));
         let (tlv, rest) = Tlv::read(&long).unwrap();
@@ -241,10 +244,19 @@ mod tests {
 
     #[test]
     fn rejects_non_der_lengths_and_truncation() {
-        assert_eq!(Tlv::read(&[0x04, 0x81, 0x05, 1, 2, 3, 4, 5]).unwrap_err(), DerError::Unsupported);
+        assert_eq!(
+            Tlv::read(&[0x04, 0x81, 0x05, 1, 2, 3, 4, 5]).unwrap_err(),
+            DerError::Unsupported
+        );
         assert_eq!(Tlv::read(&[0x04, 0x80]).unwrap_err(), DerError::Unsupported);
-        assert_eq!(Tlv::read(&[0x04, 0x05, 1]).unwrap_err(), DerError::Truncated);
-        assert_eq!(Tlv::read(&[0x1f, 0x01, 0]).unwrap_err(), DerError::Unsupported);
+        assert_eq!(
+            Tlv::read(&[0x04, 0x05, 1]).unwrap_err(),
+            DerError::Truncated
+        );
+        assert_eq!(
+            Tlv::read(&[0x1f, 0x01, 0]).unwrap_err(),
+            DerError::Unsupported
+        );
         assert_eq!(Tlv::read(&[]).unwrap_err(), DerError::Truncated);
     }
 
@@ -263,9 +275,18 @@ mod tests {
 
     #[test]
     fn encodes_oids_integers_and_lengths() {
-        assert_eq!(encode_oid(&[1, 2, 840, 113_549, 1, 7, 2]), hex::decode("06092a864886f70d010702").unwrap());
-        assert_eq!(encode_unsigned_integer(&[0x80]), vec![0x02, 0x02, 0x00, 0x80]);
-        assert_eq!(encode_unsigned_integer(&[0x00, 0x01]), vec![0x02, 0x01, 0x01]);
+        assert_eq!(
+            encode_oid(&[1, 2, 840, 113_549, 1, 7, 2]),
+            hex::decode("06092a864886f70d010702").unwrap()
+        );
+        assert_eq!(
+            encode_unsigned_integer(&[0x80]),
+            vec![0x02, 0x02, 0x00, 0x80]
+        );
+        assert_eq!(
+            encode_unsigned_integer(&[0x00, 0x01]),
+            vec![0x02, 0x01, 0x01]
+        );
         assert_eq!(encode_unsigned_integer(&[]), vec![0x02, 0x01, 0x00]);
         let big = encode(0x04, &[0u8; 300]);
         assert_eq!(&big[..4], &[0x04, 0x82, 0x01, 0x2c]);

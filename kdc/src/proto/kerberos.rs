@@ -159,9 +159,7 @@ pub fn krb_error(code: ErrorCode, context: ErrorContext, now: SystemTime) -> Vec
         .duration_since(UNIX_EPOCH)
         .map(|d| d.subsec_micros())
         .unwrap_or(0);
-    let sname = context
-        .sname
-        .unwrap_or_else(|| krbtgt_name(&context.realm));
+    let sname = context.sname.unwrap_or_else(|| krbtgt_name(&context.realm));
     let error = KrbError {
         pvno: 5.into(),
         msg_type: 30.into(),
@@ -170,7 +168,10 @@ pub fn krb_error(code: ErrorCode, context: ErrorContext, now: SystemTime) -> Vec
         stime: kerberos_time(now),
         susec: micros.into(),
         error_code: code.0,
-        crealm: context.cname.as_ref().map(|_| kerberos_string(&context.realm)),
+        crealm: context
+            .cname
+            .as_ref()
+            .map(|_| kerberos_string(&context.realm)),
         cname: context.cname,
         realm: kerberos_string(&context.realm),
         sname,
@@ -185,7 +186,11 @@ mod tests {
     use super::*;
 
     fn wire(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/../testdata/wire/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!(
+            "{}/../testdata/wire/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -201,7 +206,10 @@ mod tests {
             "fdca2a16e7faadebd081b91aa21d247f6eb5f427"
         );
         assert_eq!(request.req.req_body.nonce, 131_403_650);
-        assert_eq!(request.req.req_body.etype, vec![18, 17, 20, 19, 16, 23, 25, 26]);
+        assert_eq!(
+            request.req.req_body.etype,
+            vec![18, 17, 20, 19, 16, 23, 25, 26]
+        );
         assert!(flag(&request.req.req_body.kdc_options.0, 1));
         assert!(flag(&request.req.req_body.kdc_options.0, 27));
         assert!(!flag(&request.req.req_body.kdc_options.0, 8));
@@ -239,7 +247,10 @@ mod tests {
         let decoded: KrbError = rasn::der::decode(&bytes).unwrap();
         assert_eq!(decoded.error_code, 25);
         assert_eq!(decoded.susec, 123_456.into());
-        assert_eq!(system_time(&decoded.stime), UNIX_EPOCH + Duration::from_secs(1_800_000_000));
+        assert_eq!(
+            system_time(&decoded.stime),
+            UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+        );
         assert_eq!(name_to_string(&decoded.sname), "krbtgt/EXAMPLE.TEST");
     }
 

@@ -166,7 +166,11 @@ mod tests {
     use crate::proto::kerberos::KdcRequest;
 
     fn wire(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{}/../testdata/wire/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read(format!(
+            "{}/../testdata/wire/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     fn auth_pack_of(name: &str) -> (PaPkAsReq, Vec<u8>) {
@@ -205,6 +209,13 @@ mod tests {
         let kdf = info.kdf.unwrap();
         assert_eq!(kdf.kdf_id.to_string(), "1.3.6.1.5.2.3.6.2");
         assert!(info.server_dh_nonce.is_none());
-        assert_eq!(rasn::der::encode(&PaPkAsRep::DhInfo(DhRepInfo { kdf: Some(kdf), ..info })).unwrap(), pa.value.to_vec());
+        assert_eq!(
+            rasn::der::encode(&PaPkAsRep::DhInfo(DhRepInfo {
+                kdf: Some(kdf),
+                ..info
+            }))
+            .unwrap(),
+            pa.value.to_vec()
+        );
     }
 }

@@ -41,7 +41,9 @@ fn check_checksums(authenticator: &PkAuthenticator, body_der: &[u8]) -> Result<(
     if let Some(sum) = &authenticator.pa_checksum {
         let expected = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, body_der);
         if !bool::from(sum.as_ref().ct_eq(expected.as_ref())) {
-            return Err(KdcError::PreauthFailed("paChecksum does not match the request body".into()));
+            return Err(KdcError::PreauthFailed(
+                "paChecksum does not match the request body".into(),
+            ));
         }
         checked = true;
     }
@@ -54,18 +56,24 @@ fn check_checksums(authenticator: &PkAuthenticator, body_der: &[u8]) -> Result<(
         } else if algorithm == der::encode_oid(oid::SHA512) {
             &digest::SHA512
         } else {
-            return Err(KdcError::PreauthFailed("paChecksum2 digest not supported".into()));
+            return Err(KdcError::PreauthFailed(
+                "paChecksum2 digest not supported".into(),
+            ));
         };
         let expected = digest::digest(digest_alg, body_der);
         if !bool::from(sum2.checksum.as_ref().ct_eq(expected.as_ref())) {
-            return Err(KdcError::PreauthFailed("paChecksum2 does not match the request body".into()));
+            return Err(KdcError::PreauthFailed(
+                "paChecksum2 does not match the request body".into(),
+            ));
         }
         checked = true;
     }
     if checked {
         Ok(())
     } else {
-        Err(KdcError::PreauthFailed("PKAuthenticator carries no request checksum".into()))
+        Err(KdcError::PreauthFailed(
+            "PKAuthenticator carries no request checksum".into(),
+        ))
     }
 }
 
@@ -76,13 +84,17 @@ fn oid_arcs(oid: &rasn::types::ObjectIdentifier) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::preauth::pkinit::cms;
     use crate::proto::codes::padata;
     use crate::proto::kerberos::KdcRequest;
     use crate::proto::pkinit::{AuthPack, PaPkAsReq};
-    use crate::preauth::pkinit::cms;
 
     fn capture(name: &str) -> (Vec<u8>, AuthPack) {
-        let bytes = std::fs::read(format!("{}/../testdata/wire/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let bytes = std::fs::read(format!(
+            "{}/../testdata/wire/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         let request = KdcRequest::decode(&bytes).unwrap();
         let pa: PaPkAsReq = rasn::der::decode(request.padata(padata::PK_AS_REQ).unwrap()).unwrap();
         let verified = cms::verify(&pa.signed_auth_pack, oid::PKINIT_AUTH_DATA).unwrap();
@@ -92,14 +104,35 @@ mod tests {
 
     #[test]
     fn real_captures_pass_at_their_own_time_and_fail_an_hour_later() {
-        for name in ["mit_as_req_pkinit_dh2048.der", "heimdal_as_req_pkinit_dh2048.der"] {
+        for name in [
+            "mit_as_req_pkinit_dh2048.der",
+            "heimdal_as_req_pkinit_dh2048.der",
+        ] {
             let (body, pack) = capture(name);
             let then = system_time(&pack.pk_authenticator.ctime);
             let skew = Duration::from_secs(300);
-            check(&pack.pk_authenticator, &body, then + Duration::from_secs(10), skew).unwrap();
-            let err = check(&pack.pk_authenticator, &body, then + Duration::from_secs(3600), skew).unwrap_err();
+            check(
+                &pack.pk_authenticator,
+                &body,
+                then + Duration::from_secs(10),
+                skew,
+            )
+            .unwrap();
+            let err = check(
+                &pack.pk_authenticator,
+                &body,
+                then + Duration::from_secs(3600),
+                skew,
+            )
+            .unwrap_err();
             assert!(matches!(err, KdcError::Skew { .. }), "{name}: {err}");
-            let err = check(&pack.pk_authenticator, &body, then - Duration::from_secs(3600), skew).unwrap_err();
+            let err = check(
+                &pack.pk_authenticator,
+                &body,
+                then - Duration::from_secs(3600),
+                skew,
+            )
+            .unwrap_err();
             assert!(matches!(err, KdcError::Skew { .. }), "{name}: {err}");
         }
     }

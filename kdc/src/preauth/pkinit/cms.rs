@@ -55,7 +55,10 @@ enum SignerId<'a> {
 
 /// Reads a DER ContentInfo holding SignedData whose eContentType is `content_type`, with
 /// exactly one SignerInfo whose contentType and messageDigest attributes match the content.
-pub fn parse<'a>(content_info: &'a [u8], content_type: &[u32]) -> Result<SignedContent<'a>, CmsError> {
+pub fn parse<'a>(
+    content_info: &'a [u8],
+    content_type: &[u32],
+) -> Result<SignedContent<'a>, CmsError> {
     let info = Tlv::read_only(content_info, tag::SEQUENCE)?;
     let mut fields = info.children();
     if fields.next_required()?.expect(tag::OID)?.raw != der::encode_oid(oid::SIGNED_DATA) {
@@ -68,7 +71,10 @@ pub fn parse<'a>(content_info: &'a [u8], content_type: &[u32]) -> Result<SignedC
     fields.next_required()?.expect(tag::SET)?;
     let encap = fields.next_required()?.expect(tag::SEQUENCE)?;
     let certificates: Vec<&[u8]> = match fields.next_if(tag::context(0))? {
-        Some(set) => set.children().map(|c| c.map(|c| c.raw)).collect::<Result<_, _>>()?,
+        Some(set) => set
+            .children()
+            .map(|c| c.map(|c| c.raw))
+            .collect::<Result<_, _>>()?,
         None => Vec::new(),
     };
     fields.next_if(tag::context(1))?;
@@ -84,7 +90,10 @@ pub fn parse<'a>(content_info: &'a [u8], content_type: &[u32]) -> Result<SignedC
     if econtent_type.raw != der::encode_oid(content_type) {
         return Err(CmsError::ContentType);
     }
-    let econtent = Tlv::read_only(encap_fields.next_required()?.expect(tag::context(0))?.value, tag::OCTET_STRING)?;
+    let econtent = Tlv::read_only(
+        encap_fields.next_required()?.expect(tag::context(0))?.value,
+        tag::OCTET_STRING,
+    )?;
 
     let mut si = signer_info.children();
     si.next_required()?.expect(tag::INTEGER)?;
@@ -97,7 +106,11 @@ pub fn parse<'a>(content_info: &'a [u8], content_type: &[u32]) -> Result<SignedC
     let signature = si.next_required()?.expect(tag::OCTET_STRING)?.value;
 
     let digest_alg = digest_algorithm_for(digest_oid)?;
-    check_signed_attributes(signed_attrs, econtent_type.raw, &digest::digest(digest_alg, econtent.value))?;
+    check_signed_attributes(
+        signed_attrs,
+        econtent_type.raw,
+        &digest::digest(digest_alg, econtent.value),
+    )?;
     // The signature covers the attributes as a SET OF: the [0] IMPLICIT tag becomes 0x31.
     let mut signed_attributes = signed_attrs.raw.to_vec();
     if let Some(first) = signed_attributes.first_mut() {
@@ -158,9 +171,14 @@ pub struct VerifiedContent<'a> {
 }
 
 /// Parses and verifies a SignedData signed by a certificate it carries.
-pub fn verify<'a>(content_info: &'a [u8], content_type: &[u32]) -> Result<VerifiedContent<'a>, CmsError> {
+pub fn verify<'a>(
+    content_info: &'a [u8],
+    content_type: &[u32],
+) -> Result<VerifiedContent<'a>, CmsError> {
     let signed = parse(content_info, content_type)?;
-    let signer_certificate = signed.signer_certificate().ok_or(CmsError::NoSignerCertificate)?;
+    let signer_certificate = signed
+        .signer_certificate()
+        .ok_or(CmsError::NoSignerCertificate)?;
     signed.verify_with_certificate(signer_certificate)?;
     Ok(VerifiedContent {
         content: signed.content,
@@ -236,36 +254,44 @@ fn verification_algorithm(
         .ok_or(CmsError::Algorithm)?;
     let rsa_key = key_algorithm == "1.2.840.113549.1.1.1";
     let ec_key = key_algorithm == "1.2.840.10045.2.1";
-    let named_rsa = [oid::SHA1_WITH_RSA, oid::SHA256_WITH_RSA, oid::SHA384_WITH_RSA, oid::SHA512_WITH_RSA]
-        .into_iter()
-        .position(|s| is(signature_oid, s));
+    let named_rsa = [
+        oid::SHA1_WITH_RSA,
+        oid::SHA256_WITH_RSA,
+        oid::SHA384_WITH_RSA,
+        oid::SHA512_WITH_RSA,
+    ]
+    .into_iter()
+    .position(|s| is(signature_oid, s));
     let named_ec = [oid::ECDSA_WITH_SHA256, oid::ECDSA_WITH_SHA384]
         .into_iter()
         .position(|s| is(signature_oid, s))
         .map(|i| i + 1);
-    let algorithm: &'static dyn VerificationAlgorithm = if rsa_key
-        && (is(signature_oid, oid::RSA_ENCRYPTION) || named_rsa == Some(hash))
-    {
-        match hash {
-            0 => &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
-            1 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            2 => &signature::RSA_PKCS1_2048_8192_SHA384,
-            _ => &signature::RSA_PKCS1_2048_8192_SHA512,
-        }
-    } else if ec_key && named_ec == Some(hash) {
-        match hash {
-            1 => &signature::ECDSA_P256_SHA256_ASN1,
-            _ => &signature::ECDSA_P384_SHA384_ASN1,
-        }
-    } else {
-        return Err(CmsError::Algorithm);
-    };
+    let algorithm: &'static dyn VerificationAlgorithm =
+        if rsa_key && (is(signature_oid, oid::RSA_ENCRYPTION) || named_rsa == Some(hash)) {
+            match hash {
+                0 => &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+                1 => &signature::RSA_PKCS1_2048_8192_SHA256,
+                2 => &signature::RSA_PKCS1_2048_8192_SHA384,
+                _ => &signature::RSA_PKCS1_2048_8192_SHA512,
+            }
+        } else if ec_key && named_ec == Some(hash) {
+            match hash {
+                1 => &signature::ECDSA_P256_SHA256_ASN1,
+                _ => &signature::ECDSA_P384_SHA384_ASN1,
+            }
+        } else {
+            return Err(CmsError::Algorithm);
+        };
     Ok(algorithm)
 }
 
 /// RFC 5652 §5.3: contentType must equal the eContentType and messageDigest the content's
 /// digest, each present once.
-fn check_signed_attributes(attrs: Tlv<'_>, econtent_type: &[u8], content_digest: &digest::Digest) -> Result<(), CmsError> {
+fn check_signed_attributes(
+    attrs: Tlv<'_>,
+    econtent_type: &[u8],
+    content_digest: &digest::Digest,
+) -> Result<(), CmsError> {
     let content_type_oid = der::encode_oid(oid::CONTENT_TYPE);
     let message_digest_oid = der::encode_oid(oid::MESSAGE_DIGEST);
     let (mut content_type_ok, mut digest_ok) = (None, None);
@@ -302,25 +328,37 @@ fn check_signed_attributes(attrs: Tlv<'_>, econtent_type: &[u8], content_digest:
 
 /// Signs `content` as a DER ContentInfo with SignedData (v3 per RFC 5652 §5.1, signer by
 /// issuerAndSerialNumber, SignerInfo v1), carrying the signer's certificate chain.
-pub async fn sign(content_type: &[u32], content: &[u8], signer: &dyn KdcSigner) -> Result<Vec<u8>, CmsError> {
+pub async fn sign(
+    content_type: &[u32],
+    content: &[u8],
+    signer: &dyn KdcSigner,
+) -> Result<Vec<u8>, CmsError> {
     let scheme = signer.scheme();
     let chain = signer.certificate_chain();
     let leaf = chain.first().ok_or(CmsError::NoSignerCertificate)?;
-    let (_, cert) = x509_parser::parse_x509_certificate(leaf).map_err(|e| CmsError::Certificate(e.to_string()))?;
-    let digest_algorithm = der::encode_parts(tag::SEQUENCE, &[&der::encode_oid(scheme.digest_oid())]);
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf)
+        .map_err(|e| CmsError::Certificate(e.to_string()))?;
+    let digest_algorithm =
+        der::encode_parts(tag::SEQUENCE, &[&der::encode_oid(scheme.digest_oid())]);
     let signature_algorithm = der::encode_parts(
         tag::SEQUENCE,
         &[&der::encode_oid(scheme.signature_oid()), &[tag::NULL, 0]],
     );
     let content_type_oid = der::encode_oid(content_type);
     let attribute = |kind: &[u32], value: Vec<u8>| {
-        der::encode_parts(tag::SEQUENCE, &[&der::encode_oid(kind), &der::encode(tag::SET, &value)])
+        der::encode_parts(
+            tag::SEQUENCE,
+            &[&der::encode_oid(kind), &der::encode(tag::SET, &value)],
+        )
     };
     let signed_attrs = der::encode_set_of(
         tag::SET,
         vec![
             attribute(oid::CONTENT_TYPE, content_type_oid.clone()),
-            attribute(oid::MESSAGE_DIGEST, der::encode(tag::OCTET_STRING, &scheme.digest(content))),
+            attribute(
+                oid::MESSAGE_DIGEST,
+                der::encode(tag::OCTET_STRING, &scheme.digest(content)),
+            ),
         ],
     );
     let signature = signer.sign(&signed_attrs).await?;
@@ -330,7 +368,10 @@ pub async fn sign(content_type: &[u32], content: &[u8], signer: &dyn KdcSigner) 
     }
     let issuer_and_serial = der::encode_parts(
         tag::SEQUENCE,
-        &[cert.issuer().as_raw(), &der::encode(tag::INTEGER, cert.raw_serial())],
+        &[
+            cert.issuer().as_raw(),
+            &der::encode(tag::INTEGER, cert.raw_serial()),
+        ],
     );
     let signer_info = der::encode_parts(
         tag::SEQUENCE,
@@ -345,7 +386,10 @@ pub async fn sign(content_type: &[u32], content: &[u8], signer: &dyn KdcSigner) 
     );
     let encap = der::encode_parts(
         tag::SEQUENCE,
-        &[&content_type_oid, &der::encode(tag::context(0), &der::encode(tag::OCTET_STRING, content))],
+        &[
+            &content_type_oid,
+            &der::encode(tag::context(0), &der::encode(tag::OCTET_STRING, content)),
+        ],
     );
     let signed_data = der::encode_parts(
         tag::SEQUENCE,
@@ -359,6 +403,9 @@ pub async fn sign(content_type: &[u32], content: &[u8], signer: &dyn KdcSigner) 
     );
     Ok(der::encode_parts(
         tag::SEQUENCE,
-        &[&der::encode_oid(oid::SIGNED_DATA), &der::encode(tag::context(0), &signed_data)],
+        &[
+            &der::encode_oid(oid::SIGNED_DATA),
+            &der::encode(tag::context(0), &signed_data),
+        ],
     ))
 }

@@ -8,14 +8,22 @@ use crate::proto::pkinit::PaPkAsReq;
 use crate::signer::software::SoftwareSigner;
 
 fn signed_auth_pack(name: &str) -> Vec<u8> {
-    let bytes = std::fs::read(format!("{}/../testdata/wire/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let bytes = std::fs::read(format!(
+        "{}/../testdata/wire/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     let request = KdcRequest::decode(&bytes).unwrap();
     let pa: PaPkAsReq = rasn::der::decode(request.padata(padata::PK_AS_REQ).unwrap()).unwrap();
     pa.signed_auth_pack.to_vec()
 }
 
 fn alice_certificate_der() -> Vec<u8> {
-    let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/wire/alice.pem")).unwrap();
+    let pem = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/wire/alice.pem"
+    ))
+    .unwrap();
     pem::parse(pem).unwrap().into_contents()
 }
 
@@ -27,8 +35,13 @@ fn real_mit_and_heimdal_signatures_verify() {
         "heimdal_as_req_pkinit_dh2048.der",
     ] {
         let content_info = signed_auth_pack(name);
-        let verified = cms::verify(&content_info, oid::PKINIT_AUTH_DATA).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(verified.signer_certificate, alice_certificate_der().as_slice(), "{name}");
+        let verified = cms::verify(&content_info, oid::PKINIT_AUTH_DATA)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            verified.signer_certificate,
+            alice_certificate_der().as_slice(),
+            "{name}"
+        );
         assert!(verified.content.len() > 500);
     }
 }
@@ -36,7 +49,9 @@ fn real_mit_and_heimdal_signatures_verify() {
 #[test]
 fn flipped_signed_bytes_fail_verification() {
     let original = signed_auth_pack("mit_as_req_pkinit_dh2048.der");
-    let content = cms::verify(&original, oid::PKINIT_AUTH_DATA).unwrap().content;
+    let content = cms::verify(&original, oid::PKINIT_AUTH_DATA)
+        .unwrap()
+        .content;
     let content_start = content.as_ptr() as usize - original.as_ptr() as usize;
     let content_range = content_start..content_start + content.len();
     // The signature is the last 256 bytes (RSA-2048, no unsigned attributes).
@@ -44,22 +59,33 @@ fn flipped_signed_bytes_fail_verification() {
     for i in content_range.step_by(5).chain(signature_range.step_by(3)) {
         let mut tampered = original.clone();
         tampered[i] ^= 0x01;
-        assert!(cms::verify(&tampered, oid::PKINIT_AUTH_DATA).is_err(), "byte {i} changed yet verified");
+        assert!(
+            cms::verify(&tampered, oid::PKINIT_AUTH_DATA).is_err(),
+            "byte {i} changed yet verified"
+        );
     }
 }
 
 #[test]
 fn wrong_content_type_is_refused() {
     let content_info = signed_auth_pack("mit_as_req_pkinit_dh2048.der");
-    assert!(matches!(cms::verify(&content_info, oid::PKINIT_DH_KEY_DATA), Err(CmsError::ContentType)));
+    assert!(matches!(
+        cms::verify(&content_info, oid::PKINIT_DH_KEY_DATA),
+        Err(CmsError::ContentType)
+    ));
 }
 
 #[tokio::test]
 async fn kdc_signature_verifies_with_its_own_verifier() {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["kdc.example.test".into()]).unwrap().self_signed(&key).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["kdc.example.test".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
     let signer = SoftwareSigner::from_der(&key.serialize_der(), vec![cert.der().to_vec()]).unwrap();
-    let signed = cms::sign(oid::PKINIT_DH_KEY_DATA, b"key info", &signer).await.unwrap();
+    let signed = cms::sign(oid::PKINIT_DH_KEY_DATA, b"key info", &signer)
+        .await
+        .unwrap();
     let verified = cms::verify(&signed, oid::PKINIT_DH_KEY_DATA).unwrap();
     assert_eq!(verified.content, b"key info");
     assert_eq!(verified.signer_certificate, cert.der().as_ref());

@@ -11,7 +11,10 @@ use crate::proto::der::{self, Tlv, tag};
 use crate::proto::pkinit::TypedDataEntry;
 
 /// The group and the client's public value y (unsigned big-endian).
-pub fn client_public_value(spki: &SubjectPublicKeyInfo, min_bits: u32) -> Result<(ModpGroup, Vec<u8>), KdcError> {
+pub fn client_public_value(
+    spki: &SubjectPublicKeyInfo,
+    min_bits: u32,
+) -> Result<(ModpGroup, Vec<u8>), KdcError> {
     let algorithm: Vec<u32> = spki.algorithm.algorithm.iter().copied().collect();
     if algorithm != oid::DH_PUBLIC_NUMBER {
         return Err(KdcError::PreauthFailed(
@@ -23,13 +26,27 @@ pub fn client_public_value(spki: &SubjectPublicKeyInfo, min_bits: u32) -> Result
         .parameters
         .as_ref()
         .ok_or_else(|| KdcError::PreauthFailed("DH domain parameters absent".into()))?;
-    let malformed = |what: &str| KdcError::PreauthFailed(format!("DH domain parameters malformed: {what}"));
-    let domain = Tlv::read_only(params.as_bytes(), tag::SEQUENCE).map_err(|e| malformed(&e.to_string()))?;
+    let malformed =
+        |what: &str| KdcError::PreauthFailed(format!("DH domain parameters malformed: {what}"));
+    let domain =
+        Tlv::read_only(params.as_bytes(), tag::SEQUENCE).map_err(|e| malformed(&e.to_string()))?;
     let mut fields = domain.children();
-    let p = fields.next_required().and_then(|t| t.expect(tag::INTEGER)).map_err(|e| malformed(&e.to_string()))?;
-    let g = fields.next_required().and_then(|t| t.expect(tag::INTEGER)).map_err(|e| malformed(&e.to_string()))?;
-    let Some(group) = ModpGroup::from_params(der::unsigned_integer_bytes(p.value), der::unsigned_integer_bytes(g.value)) else {
-        return Err(not_accepted("DH domain parameters are not a known MODP group".into(), min_bits));
+    let p = fields
+        .next_required()
+        .and_then(|t| t.expect(tag::INTEGER))
+        .map_err(|e| malformed(&e.to_string()))?;
+    let g = fields
+        .next_required()
+        .and_then(|t| t.expect(tag::INTEGER))
+        .map_err(|e| malformed(&e.to_string()))?;
+    let Some(group) = ModpGroup::from_params(
+        der::unsigned_integer_bytes(p.value),
+        der::unsigned_integer_bytes(g.value),
+    ) else {
+        return Err(not_accepted(
+            "DH domain parameters are not a known MODP group".into(),
+            min_bits,
+        ));
     };
     let y = Tlv::read_only(spki.subject_public_key.as_raw_slice(), tag::INTEGER)
         .map_err(|e| KdcError::PreauthFailed(format!("DH public value malformed: {e}")))?;
@@ -51,7 +68,10 @@ pub fn not_accepted(reason: String, min_bits: u32) -> KdcError {
                     &der::encode_unsigned_integer(&group.subgroup_order()),
                 ],
             );
-            der::encode_parts(tag::SEQUENCE, &[&der::encode_oid(oid::DH_PUBLIC_NUMBER), &params])
+            der::encode_parts(
+                tag::SEQUENCE,
+                &[&der::encode_oid(oid::DH_PUBLIC_NUMBER), &params],
+            )
         })
         .collect();
     let td_dh_parameters = der::encode(tag::SEQUENCE, &groups);

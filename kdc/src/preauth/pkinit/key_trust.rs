@@ -22,7 +22,11 @@ pub struct KeyTrustMatch {
 /// among the user's keys, and a key registered to someone else is a name mismatch. Without
 /// it (MIT kinit omits a self-signed certificate) the user's registered keys are tried in
 /// turn; whose key it is cannot be named then, so any failure is "not trusted".
-pub async fn check(directory: &dyn Directory, user: &User, signed: &SignedContent<'_>) -> Result<KeyTrustMatch, KdcError> {
+pub async fn check(
+    directory: &dyn Directory,
+    user: &User,
+    signed: &SignedContent<'_>,
+) -> Result<KeyTrustMatch, KdcError> {
     match signed.signer_certificate() {
         Some(certificate) => check_certificate_key(directory, user, signed, certificate).await,
         None => find_signing_key(user, signed),

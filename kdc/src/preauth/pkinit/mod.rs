@@ -58,7 +58,11 @@ pub struct PkinitReply {
 }
 
 impl Pkinit {
-    pub async fn process(&self, request: PkinitRequest<'_>, now: SystemTime) -> Result<PkinitReply, KdcError> {
+    pub async fn process(
+        &self,
+        request: PkinitRequest<'_>,
+        now: SystemTime,
+    ) -> Result<PkinitReply, KdcError> {
         let pa: PaPkAsReq = rasn::der::decode(request.pa_value)
             .map_err(|e| KdcError::PreauthFailed(format!("PA-PK-AS-REQ undecodable: {e}")))?;
         let signed = cms::parse(&pa.signed_auth_pack, oid::PKINIT_AUTH_DATA)
@@ -66,15 +70,26 @@ impl Pkinit {
         let key_trust = key_trust::check(&*self.directory, request.user, &signed).await?;
         let auth_pack: AuthPack = rasn::der::decode(signed.content)
             .map_err(|e| KdcError::PreauthFailed(format!("AuthPack undecodable: {e}")))?;
-        authenticator::check(&auth_pack.pk_authenticator, request.body_der, now, self.clock_skew)?;
+        authenticator::check(
+            &auth_pack.pk_authenticator,
+            request.body_der,
+            now,
+            self.clock_skew,
+        )?;
 
         let client_value = auth_pack.client_public_value.as_ref().ok_or_else(|| {
-            KdcError::PreauthFailed("no clientPublicValue (RSA key transport is not offered)".into())
+            KdcError::PreauthFailed(
+                "no clientPublicValue (RSA key transport is not offered)".into(),
+            )
         })?;
         let (group, client_y) = dh_params::client_public_value(client_value, self.min_dh_bits)?;
         if group.bits() < self.min_dh_bits {
             return Err(dh_params::not_accepted(
-                format!("MODP group of {} bits below the minimum {}", group.bits(), self.min_dh_bits),
+                format!(
+                    "MODP group of {} bits below the minimum {}",
+                    group.bits(),
+                    self.min_dh_bits
+                ),
                 self.min_dh_bits,
             ));
         }
@@ -151,6 +166,7 @@ impl Pkinit {
 
 fn random_bytes(len: usize) -> Result<Vec<u8>, KdcError> {
     let mut bytes = vec![0u8; len];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| KdcError::Internal("random generator failed".into()))?;
+    aws_lc_rs::rand::fill(&mut bytes)
+        .map_err(|_| KdcError::Internal("random generator failed".into()))?;
     Ok(bytes)
 }
