@@ -330,6 +330,14 @@ path = "directory.toml"
     }
 
     #[test]
+    fn shipped_example_config_is_valid() {
+        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/kdc.toml.example"));
+        let config = Config::load(path).unwrap();
+        assert_eq!(config.realm.name, "CORP.EXAMPLE.COM");
+        assert_eq!(config.log.format, "json");
+    }
+
+    #[test]
     fn bad_value_names_the_key() {
         let text = MINIMAL.replace("EXAMPLE.TEST", "a/b");
         let err = Config::parse(&text, Path::new("k.toml")).unwrap_err();
