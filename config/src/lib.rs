@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod ldap;
+pub use ldap::{LdapAttributeNames, LdapConfig};
+
 /// A loaded configuration, with every path made absolute.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -16,6 +19,7 @@ pub struct Config {
     pub tickets: TicketConfig,
     pub pkinit: PkinitConfig,
     pub directory: DirectoryConfig,
+    pub keys: KeysConfig,
     #[serde(default)]
     pub log: LogConfig,
 }
@@ -25,8 +29,16 @@ pub struct Config {
 pub struct RealmConfig {
     /// The Kerberos realm served, e.g. `EXAMPLE.TEST`. Required.
     pub name: String,
-    /// File holding the krbtgt long-term keys (one `kvno enctype hex-key` line each). Required.
-    pub krbtgt_keys: PathBuf,
+}
+
+/// Where the long-term keys of krbtgt and the services live.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// File with the master key (one hex line, mode 0600) that seals every principal key. Required.
+    pub master_key: PathBuf,
+    /// The principal key store file (krbtgt and services, sealed). Required.
+    pub store: PathBuf,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -78,14 +90,81 @@ pub struct TicketConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PkinitConfig {
-    /// PEM file: the KDC certificate first, then its chain (without the root). Required.
-    pub certificate: PathBuf,
-    /// PEM PKCS#8 private key of the KDC certificate (software signer). Required.
-    pub key: PathBuf,
+    /// Where the KDC's signing key lives: `software` (a PKCS#8 file, `key` below) or `tpm`
+    /// (a TPM 2.0 key, the `[pkinit.tpm]` table). Default `software`.
+    #[serde(default)]
+    pub signer: SignerKind,
+    /// PEM file: the KDC certificate first, then its chain (without the root). Required with
+    /// `signer = "software"`; unused with `tpm` (see `pkinit.tpm.certificate`).
+    pub certificate: Option<PathBuf>,
+    /// PEM PKCS#8 private key (RSA or ECDSA P-256) of the KDC certificate. Required with
+    /// `signer = "software"`; unused with `tpm`.
+    pub key: Option<PathBuf>,
+    /// The TPM-held key. Required with `signer = "tpm"`.
+    pub tpm: Option<TpmConfig>,
     /// Smallest MODP group accepted, in bits: 2048 (groups 14, 16) by default; 1024 also
     /// admits group 2, which is weak.
     #[serde(default = "default_min_dh_bits")]
     pub min_dh_bits: u32,
+}
+
+/// `[pkinit] signer`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignerKind {
+    #[default]
+    Software,
+    Tpm,
+}
+
+/// `[pkinit.tpm]`: the KDC key in a TPM 2.0 (made by `kdc tpm provision`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TpmConfig {
+    /// TSS2 TCTI: `device:/dev/tpmrm0` (the kernel resource manager), `tabrmd`, or
+    /// `swtpm:host=127.0.0.1,port=2321`. Default `device:/dev/tpmrm0`.
+    #[serde(default = "default_tcti")]
+    pub tcti: String,
+    /// Persistent handle of the key (TPM 2.0 Part 2 §7.2: 0x81000000-0x81FFFFFF; the owner
+    /// range starts at 0x81000000). Default 0x81010001.
+    #[serde(default = "default_tpm_handle")]
+    pub handle: u32,
+    /// File holding the key's auth value (its bytes, a trailing newline dropped). Default:
+    /// none, an empty auth value.
+    pub auth_file: Option<PathBuf>,
+    /// `direct`: every reply is signed inside the TPM (throughput = the TPM's).
+    /// `delegated`: the TPM key is a CA (pathLen 0) that certifies a fresh in-memory KDC key
+    /// every `period_secs`; replies carry both certificates. Default `delegated`.
+    #[serde(default)]
+    pub mode: TpmMode,
+    /// Delegated mode: seconds between two in-memory KDC keys. Each KDC certificate is valid
+    /// for two periods (notBefore backdated by `tickets.clock_skew_secs`), so a TPM outage
+    /// shorter than about one period goes unnoticed. Default 600, at least 10.
+    #[serde(default = "default_tpm_period_secs")]
+    pub period_secs: u64,
+    /// Delegated mode: algorithm of the in-memory KDC key, `rsa2048` or `p256`. Default
+    /// `rsa2048` (every PKINIT client verifies RSA).
+    #[serde(default = "default_delegated_key")]
+    pub delegated_key: String,
+    /// Delegated mode: the dNSName (and subject CN) of each KDC certificate. Default
+    /// `kdc.` followed by the realm name in lower case.
+    pub dns_name: Option<String>,
+    /// PEM file: the TPM key's certificate, then its chain (without the root). In direct mode
+    /// it is the KDC certificate; in delegated mode a CA certificate with pathLen 0. Required.
+    pub certificate: PathBuf,
+    /// Signing requests waiting for the TPM at most; more are refused at once
+    /// (KDC_ERR_SVC_UNAVAILABLE) instead of queueing without bound. Default 256.
+    #[serde(default = "default_tpm_queue_depth")]
+    pub queue_depth: usize,
+}
+
+/// `[pkinit.tpm] mode`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TpmMode {
+    Direct,
+    #[default]
+    Delegated,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -93,6 +172,9 @@ pub struct PkinitConfig {
 pub enum DirectoryConfig {
     /// The embedded file directory (AD attribute names), loaded at start.
     Embedded { path: PathBuf },
+    /// An LDAP directory: Active Directory, or OpenLDAP with deploy/ldap/kdc.schema. See
+    /// [`LdapConfig`] for the options and their defaults.
+    Ldap(Box<LdapConfig>),
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -145,6 +227,21 @@ fn default_enctypes() -> Vec<String> {
 }
 fn default_min_dh_bits() -> u32 {
     2048
+}
+fn default_tcti() -> String {
+    "device:/dev/tpmrm0".to_owned()
+}
+fn default_tpm_handle() -> u32 {
+    0x8101_0001
+}
+fn default_tpm_period_secs() -> u64 {
+    600
+}
+fn default_delegated_key() -> String {
+    "rsa2048".to_owned()
+}
+fn default_tpm_queue_depth() -> usize {
+    256
 }
 fn default_log_format() -> String {
     "text".to_owned()
@@ -238,11 +335,23 @@ impl Config {
                 *p = base.join(&*p);
             }
         };
-        resolve(&mut self.realm.krbtgt_keys);
-        resolve(&mut self.pkinit.certificate);
-        resolve(&mut self.pkinit.key);
+        resolve(&mut self.keys.master_key);
+        resolve(&mut self.keys.store);
+        for path in [&mut self.pkinit.certificate, &mut self.pkinit.key]
+            .into_iter()
+            .flatten()
+        {
+            resolve(path);
+        }
+        if let Some(tpm) = &mut self.pkinit.tpm {
+            resolve(&mut tpm.certificate);
+            if let Some(auth) = &mut tpm.auth_file {
+                resolve(auth);
+            }
+        }
         match &mut self.directory {
             DirectoryConfig::Embedded { path } => resolve(path),
+            DirectoryConfig::Ldap(ldap) => ldap.resolve_paths(resolve),
         }
     }
 
@@ -279,6 +388,59 @@ impl Config {
         if !matches!(self.pkinit.min_dh_bits, 1024 | 2048 | 4096) {
             return Err(invalid("pkinit.min_dh_bits", "must be 1024, 2048 or 4096"));
         }
+        self.check_signer(path)?;
+        if let DirectoryConfig::Ldap(ldap) = &self.directory {
+            ldap.check()
+                .map_err(|(key, message)| invalid(key, &message))?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    fn check_signer(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key, message: &str| ConfigError::Invalid {
+            path: path.to_owned(),
+            key,
+            message: message.to_owned(),
+        };
+        let pkinit = &self.pkinit;
+        match (pkinit.signer, &pkinit.tpm) {
+            (SignerKind::Software, _) => {
+                if pkinit.certificate.is_none() || pkinit.key.is_none() {
+                    return Err(invalid(
+                        "pkinit",
+                        "signer = \"software\" needs `certificate` and `key`",
+                    ));
+                }
+            }
+            (SignerKind::Tpm, None) => {
+                return Err(invalid(
+                    "pkinit.tpm",
+                    "signer = \"tpm\" needs a [pkinit.tpm] table",
+                ));
+            }
+            (SignerKind::Tpm, Some(tpm)) => {
+                if !(0x8100_0000..=0x81FF_FFFF).contains(&tpm.handle) {
+                    return Err(invalid(
+                        "pkinit.tpm.handle",
+                        "must be a persistent handle, 0x81000000-0x81FFFFFF",
+                    ));
+                }
+                if tpm.period_secs < 10 {
+                    return Err(invalid("pkinit.tpm.period_secs", "must be at least 10"));
+                }
+                if !matches!(tpm.delegated_key.as_str(), "rsa2048" | "p256") {
+                    return Err(invalid(
+                        "pkinit.tpm.delegated_key",
+                        "must be \"rsa2048\" or \"p256\"",
+                    ));
+                }
+                if tpm.queue_depth == 0 {
+                    return Err(invalid("pkinit.tpm.queue_depth", "must be at least 1"));
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -296,7 +458,6 @@ mod tests {
     const MINIMAL: &str = r#"
 [realm]
 name = "EXAMPLE.TEST"
-krbtgt_keys = "krbtgt.keys"
 
 [pkinit]
 certificate = "kdc.pem"
@@ -305,6 +466,10 @@ key = "/etc/kdc/kdc.key"
 [directory]
 type = "embedded"
 path = "directory.toml"
+
+[keys]
+master_key = "master.key"
+store = "principals.toml"
 "#;
 
     #[test]
@@ -316,8 +481,12 @@ path = "directory.toml"
         assert_eq!(config.tickets.renewable_lifetime_secs, 604_800);
         assert_eq!(config.tickets.clock_skew_secs, 300);
         assert_eq!(config.pkinit.min_dh_bits, 2048);
-        assert_eq!(config.realm.krbtgt_keys, Path::new("/etc/kdc/krbtgt.keys"));
-        assert_eq!(config.pkinit.key, Path::new("/etc/kdc/kdc.key"));
+        assert_eq!(config.keys.store, Path::new("/etc/kdc/principals.toml"));
+        assert_eq!(
+            config.pkinit.key.as_deref(),
+            Some(Path::new("/etc/kdc/kdc.key"))
+        );
+        assert_eq!(config.pkinit.signer, SignerKind::Software);
     }
 
     #[test]
@@ -325,16 +494,48 @@ path = "directory.toml"
         let text = format!("{MINIMAL}\n[tickets]\nlifetime = 5\n");
         let err = Config::parse(&text, Path::new("k.toml")).unwrap_err();
         let message = err.to_string();
-        assert!(message.starts_with("k.toml:15:"), "{message}");
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("lifetime"))
+            .unwrap()
+            + 1;
+        assert!(message.starts_with(&format!("k.toml:{line}:")), "{message}");
         assert!(message.contains("lifetime"), "{message}");
     }
 
     #[test]
     fn shipped_example_config_is_valid() {
-        let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/kdc.toml.example"));
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../deploy/kdc.toml.example"
+        ));
         let config = Config::load(path).unwrap();
         assert_eq!(config.realm.name, "CORP.EXAMPLE.COM");
         assert_eq!(config.log.format, "json");
+    }
+
+    #[test]
+    fn tpm_signer_defaults_and_checks() {
+        let base = MINIMAL.replace("[pkinit]\n", "[pkinit]\nsigner = \"tpm\"\n");
+        let err = Config::parse(&base, Path::new("k.toml")).unwrap_err();
+        assert!(err.to_string().contains("pkinit.tpm"), "{err}");
+        let text = format!("{base}\n[pkinit.tpm]\ncertificate = \"tpm.pem\"\n");
+        let config = Config::parse(&text, Path::new("/etc/kdc/kdc.toml")).unwrap();
+        let tpm = config.pkinit.tpm.unwrap();
+        assert_eq!(tpm.tcti, "device:/dev/tpmrm0");
+        assert_eq!(tpm.handle, 0x8101_0001);
+        assert_eq!(tpm.mode, TpmMode::Delegated);
+        assert_eq!(tpm.period_secs, 600);
+        assert_eq!(tpm.delegated_key, "rsa2048");
+        assert_eq!(tpm.queue_depth, 256);
+        assert_eq!(tpm.certificate, Path::new("/etc/kdc/tpm.pem"));
+        assert!(tpm.auth_file.is_none());
+        let bad = text.replace("[pkinit.tpm]\n", "[pkinit.tpm]\nhandle = 0x01000001\n");
+        let err = Config::parse(&bad, Path::new("k.toml")).unwrap_err();
+        assert!(err.to_string().contains("pkinit.tpm.handle"), "{err}");
+        let software = MINIMAL.replace("key = \"/etc/kdc/kdc.key\"\n", "");
+        let err = Config::parse(&software, Path::new("k.toml")).unwrap_err();
+        assert!(err.to_string().contains("software"), "{err}");
     }
 
     #[test]

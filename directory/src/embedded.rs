@@ -3,7 +3,7 @@
 //! disk. Admin writes update memory only after the file has been replaced atomically.
 
 mod admin;
-mod file;
+pub(crate) mod file;
 
 use std::{
     collections::HashMap,
@@ -41,6 +41,8 @@ impl Record {
             sam_account_name: entry.sam.clone(),
             user_account_control: entry.user_account_control,
             key_credentials: links,
+            alt_security_identities: entry.alt_security_identities.clone(),
+            object_sid: entry.object_sid.clone(),
         };
         Record { entry, user }
     }
@@ -108,6 +110,11 @@ impl State {
 fn validate(entry: &Entry) -> Result<(), String> {
     if entry.dn.trim().is_empty() {
         return Err("distinguishedName is empty".into());
+    }
+    if let Some(sid) = &entry.object_sid
+        && !crate::sid::is_sid_string(sid)
+    {
+        return Err(format!("objectSid {sid:?} is not of the form S-1-5-21-..."));
     }
     match entry.upn.split_once('@') {
         Some((user, suffix)) if !user.is_empty() && !suffix.is_empty() => Ok(()),

@@ -4,6 +4,9 @@
 pub mod dn_binary;
 pub mod embedded;
 pub mod keycredlink;
+pub mod ldap;
+pub mod services;
+pub mod sid;
 
 use std::path::PathBuf;
 
@@ -12,6 +15,7 @@ use async_trait::async_trait;
 pub use dn_binary::{DnBinary, DnBinaryError, dn_equivalent};
 pub use embedded::EmbeddedDirectory;
 pub use keycredlink::{KeyCredential, KeyCredentialError, KeyUsage, RsaPublicKey};
+pub use ldap::{LdapDirectory, LdapSettings};
 
 /// userAccountControl bit ACCOUNTDISABLE (MS-ADTS 2.2.16).
 pub const UF_ACCOUNTDISABLE: u32 = 0x0000_0002;
@@ -27,6 +31,12 @@ pub struct User {
     pub user_account_control: u32,
     /// The values of msDS-KeyCredentialLink that parsed; the others were logged and skipped.
     pub key_credentials: Vec<KeyCredentialLink>,
+    /// altSecurityIdentities: explicit certificate mappings such as `X509:<SKI>...`
+    /// (MS-PKCA 3.1.5.2.1.3), as written; certificate trust reads the strong forms.
+    pub alt_security_identities: Vec<String>,
+    /// objectSid in its string form `S-1-5-21-...` (MS-DTYP 2.4.2.1), for the KB5014754
+    /// SID extension of CA-issued certificates.
+    pub object_sid: Option<String>,
 }
 
 impl User {

@@ -134,6 +134,8 @@ fn a_key_registered_under_another_dn_never_matches() {
         sam_account_name: None,
         user_account_control: UF_NORMAL_ACCOUNT,
         key_credentials: vec![ngc_link(BOB_DN, &key)],
+        alt_security_identities: Vec::new(),
+        object_sid: None,
     };
     assert!(alice.registered_ngc_key(&key).is_none());
     let spaced = kdc_directory::User {

@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use base64::Engine;
 use kdc_config::Config;
 use kdc_directory::keycredlink::RsaPublicKey;
-use kdc_directory::{DirectoryAdmin, NewUser, UF_NORMAL_ACCOUNT, User};
+use kdc_directory::{NewUser, UF_NORMAL_ACCOUNT, User};
 
 use crate::daemon::open_directory;
 

@@ -86,9 +86,9 @@ pub async fn handle(
         Key::random(enctype).map_err(|e| KdcError::Internal(format!("session key: {e}")))?;
     let times = initial_ticket_times(body, now, kdc.lifetime_policy());
     let (kvno, krbtgt_key) = kdc
-        .krbtgt()
-        .current()
-        .ok_or_else(|| KdcError::Internal("no krbtgt key".into()))?;
+        .keys()
+        .current(&kdc.krbtgt_principal())
+        .ok_or_else(|| KdcError::Internal("no krbtgt key in the key store".into()))?;
     let ticket = seal_ticket(
         realm,
         &server_name,

@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use kdc_config::{Config, DirectoryConfig};
-use kdc_directory::{Directory, EmbeddedDirectory};
+use kdc_config::{Config, DirectoryConfig, LdapConfig};
+use kdc_directory::ldap::LdapAttributes;
+use kdc_directory::{Directory, DirectoryAdmin, EmbeddedDirectory, LdapDirectory, LdapSettings};
 
 use crate::kdc::Kdc;
-use crate::krbtgt::KrbtgtKeys;
+use crate::keys::{KeyRing, MasterKey};
 use crate::server::{self, ServerLimits, ServerStats};
-use crate::signer::software::SoftwareSigner;
+use kdc_directory::services::FileServiceStore;
 
 /// Sets up logging from the configuration; RUST_LOG, when set, wins.
 pub fn init_logging(config: &kdc_config::LogConfig) {
@@ -29,14 +30,57 @@ pub fn init_logging(config: &kdc_config::LogConfig) {
     };
 }
 
-/// Opens the configured directory.
-pub async fn open_directory(config: &Config) -> Result<Arc<EmbeddedDirectory>> {
+/// Opens the configured directory, for `kdc serve` (as `Arc<dyn Directory>`) and the admin
+/// commands alike. An LDAP directory connects lazily: a server down now is logged, and
+/// requests get KDC_ERR_SVC_UNAVAILABLE until it is back.
+pub async fn open_directory(config: &Config) -> Result<Arc<dyn DirectoryAdmin>> {
     match &config.directory {
         DirectoryConfig::Embedded { path } => {
             Ok(Arc::new(EmbeddedDirectory::load(path).await.with_context(
                 || format!("loading the embedded directory {}", path.display()),
             )?))
         }
+        DirectoryConfig::Ldap(ldap) => {
+            let directory = LdapDirectory::new(ldap_settings(ldap))
+                .context("configuring the LDAP directory")?;
+            match directory.check().await {
+                Ok(()) => {
+                    tracing::info!(urls = ?ldap.urls, base_dn = %ldap.base_dn, "LDAP directory reachable")
+                }
+                Err(error) => tracing::warn!(%error, "LDAP directory not reachable yet"),
+            }
+            Ok(Arc::new(directory))
+        }
+    }
+}
+
+fn ldap_settings(ldap: &LdapConfig) -> LdapSettings {
+    let names = &ldap.attributes;
+    LdapSettings {
+        urls: ldap.urls.clone(),
+        starttls: ldap.starttls,
+        ca_file: ldap.ca_file.clone(),
+        bind_dn: ldap.bind_dn.clone(),
+        bind_password_file: ldap.bind_password_file.clone(),
+        base_dn: ldap.base_dn.clone(),
+        user_filter: ldap.user_filter.clone(),
+        attributes: LdapAttributes {
+            user_principal_name: names.user_principal_name.clone(),
+            sam_account_name: names.sam_account_name.clone(),
+            key_credential_link: names.key_credential_link.clone(),
+            user_account_control: names.user_account_control.clone(),
+            alt_security_identities: names.alt_security_identities.clone(),
+            object_sid: names.object_sid.clone(),
+        },
+        timeout: Duration::from_millis(ldap.timeout_ms),
+        pool_size: ldap.pool_size,
+        cache_ttl: Duration::from_secs(ldap.cache_ttl_secs),
+        negative_cache_ttl: Duration::from_secs(ldap.negative_cache_ttl_secs),
+        cache_max_entries: ldap.cache_max_entries,
+        reconnect_backoff: Duration::from_millis(ldap.reconnect_backoff_ms),
+        reconnect_backoff_max: Duration::from_millis(ldap.reconnect_backoff_max_ms),
+        key_owner_search_limit: ldap.key_owner_search_limit,
+        new_user_object_classes: ldap.new_user_object_classes.clone(),
     }
 }
 
@@ -44,12 +88,13 @@ pub async fn open_directory(config: &Config) -> Result<Arc<EmbeddedDirectory>> {
 pub async fn build(config_path: &Path) -> Result<(Config, Arc<Kdc>)> {
     let config = Config::load(config_path)?;
     let directory: Arc<dyn Directory> = open_directory(&config).await?;
-    let signer = Arc::new(SoftwareSigner::load(
-        &config.pkinit.key,
-        &config.pkinit.certificate,
-    )?);
-    let krbtgt = KrbtgtKeys::load(&config.realm.krbtgt_keys)?;
-    let kdc = Kdc::new(&config, directory, signer, krbtgt)?;
+    let signer = crate::signer::from_config::build(&config).await?;
+    let master = MasterKey::load(&config.keys.master_key)?;
+    let store = FileServiceStore::load(&config.keys.store)
+        .await
+        .with_context(|| format!("loading the key store {}", config.keys.store.display()))?;
+    let keys = KeyRing::load(&store, &master).await?;
+    let kdc = Kdc::new(&config, directory, signer, keys)?;
     Ok((config, Arc::new(kdc)))
 }
 

@@ -16,10 +16,12 @@ use rcgen::{
     PublicKeyData,
 };
 
-use crate::krbtgt::{KrbtgtKeys, write_private};
+use crate::crypto::Enctype;
+use crate::keys::{MasterKey, new_key_version, write_private};
 use crate::proto::der::{self, tag};
 use crate::proto::kerberos::{NT_SRV_INST, principal};
 use crate::proto::pkinit::Krb5PrincipalName;
+use kdc_directory::services::{FileServiceStore, ServiceStore};
 
 /// What `dev-realm` made, for the caller to print.
 pub struct DevRealm {
@@ -90,7 +92,16 @@ pub async fn create(dir: &Path, realm: &str, port: u16) -> Result<DevRealm> {
     write_private(&dir.join("kdc.key"), kdc_key.serialize_pem().as_bytes())?;
     std::fs::write(dir.join("alice.pem"), alice_cert.pem())?;
     write_private(&dir.join("alice.key"), alice_key.serialize_pem().as_bytes())?;
-    KrbtgtKeys::generate_file(&dir.join("krbtgt.keys"))?;
+    MasterKey::generate_file(&dir.join("master.key"))?;
+    let master = MasterKey::load(&dir.join("master.key"))?;
+    let store = FileServiceStore::create_empty(&dir.join("principals.toml")).await?;
+    let (krbtgt, _) = new_key_version(
+        &master,
+        None,
+        &format!("krbtgt/{realm}"),
+        &[Enctype::Aes256CtsHmacSha196],
+    )?;
+    store.put_service(krbtgt).await?;
 
     let directory = EmbeddedDirectory::create_empty(&dir.join("directory.toml")).await?;
     let base_dn = domain
@@ -194,7 +205,6 @@ fn kdc_toml(realm: &str, port: u16) -> String {
 
 [realm]
 name = "{realm}"
-krbtgt_keys = "krbtgt.keys"
 
 [listen]
 udp = ["127.0.0.1:{port}"]
@@ -219,6 +229,10 @@ min_dh_bits = 2048
 [directory]
 type = "embedded"
 path = "directory.toml"
+
+[keys]
+master_key = "master.key"
+store = "principals.toml"
 
 [log]
 format = "text"

@@ -38,6 +38,10 @@ pub enum KdcError {
     DirectoryUnavailable(String),
     #[error("KDC signer unavailable: {0}")]
     SignerUnavailable(String),
+    #[error("TGS authentication failed: {reason}")]
+    ApFailed { code: ErrorCode, reason: String },
+    #[error("option not allowed: {0}")]
+    BadOption(String),
     #[error("{0} is not implemented yet")]
     NotImplemented(&'static str),
     #[error("internal error: {0}")]
@@ -62,6 +66,8 @@ impl KdcError {
             KdcError::DirectoryUnavailable(_) | KdcError::SignerUnavailable(_) => {
                 ErrorCode::SVC_UNAVAILABLE
             }
+            KdcError::ApFailed { code, .. } => *code,
+            KdcError::BadOption(_) => ErrorCode::BADOPTION,
             KdcError::NotImplemented(_) | KdcError::Internal(_) => ErrorCode::GENERIC,
         }
     }
@@ -83,6 +89,8 @@ impl KdcError {
             KdcError::DirectoryUnavailable(_) | KdcError::SignerUnavailable(_) => {
                 "SERVICE_UNAVAILABLE"
             }
+            KdcError::ApFailed { .. } => "TGS_AUTHENTICATION_FAILED",
+            KdcError::BadOption(_) => "BAD_OPTION",
             KdcError::NotImplemented(_) => "NOT_IMPLEMENTED",
             KdcError::Internal(_) => "INTERNAL_ERROR",
         }

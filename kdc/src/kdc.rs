@@ -12,7 +12,7 @@ use tracing::Instrument;
 use crate::as_req;
 use crate::crypto::Enctype;
 use crate::error::KdcError;
-use crate::krbtgt::KrbtgtKeys;
+use crate::keys::KeyRing;
 use crate::preauth::pkinit::Pkinit;
 use crate::proto::codes::ErrorCode;
 use crate::proto::kerberos::{ErrorContext, KdcRequest, RequestKind, krb_error, name_to_string};
@@ -25,9 +25,10 @@ pub struct Kdc {
     realm: String,
     directory: Arc<dyn Directory>,
     pkinit: Pkinit,
-    krbtgt: KrbtgtKeys,
+    keys: KeyRing,
     enctypes: Vec<Enctype>,
     lifetime: LifetimePolicy,
+    clock_skew: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +40,7 @@ impl Kdc {
         config: &Config,
         directory: Arc<dyn Directory>,
         signer: Arc<dyn KdcSigner>,
-        krbtgt: KrbtgtKeys,
+        keys: KeyRing,
     ) -> Result<Kdc, SetupError> {
         let enctypes = config
             .tickets
@@ -60,12 +61,13 @@ impl Kdc {
                 clock_skew: Duration::from_secs(config.tickets.clock_skew_secs),
             },
             directory,
-            krbtgt,
+            keys,
             enctypes,
             lifetime: LifetimePolicy {
                 max_life: Duration::from_secs(config.tickets.lifetime_secs),
                 max_renewable_life: Duration::from_secs(config.tickets.renewable_lifetime_secs),
             },
+            clock_skew: Duration::from_secs(config.tickets.clock_skew_secs),
         })
     }
 
@@ -78,11 +80,23 @@ impl Kdc {
     pub fn pkinit(&self) -> &Pkinit {
         &self.pkinit
     }
-    pub fn krbtgt(&self) -> &KrbtgtKeys {
-        &self.krbtgt
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+    /// The krbtgt principal's name in the key ring.
+    pub fn krbtgt_principal(&self) -> String {
+        format!("krbtgt/{}", self.realm)
     }
     pub fn lifetime_policy(&self) -> LifetimePolicy {
         self.lifetime
+    }
+
+    pub fn clock_skew(&self) -> Duration {
+        self.clock_skew
+    }
+
+    pub fn allows_enctype(&self, enctype: Enctype) -> bool {
+        self.enctypes.contains(&enctype)
     }
 
     pub fn choose_enctype(&self, client: &[i32]) -> Result<Enctype, KdcError> {
@@ -111,15 +125,18 @@ impl Kdc {
             let started = std::time::Instant::now();
             let now = SystemTime::now();
             let result = match request.kind {
-                RequestKind::As => as_req::handle(self, &request, message, now).await,
-                RequestKind::Tgs => Err(KdcError::NotImplemented("the TGS exchange")),
+                RequestKind::As => as_req::handle(self, &request, message, now).await.map(|outcome| {
+                    tracing::info!(client = %outcome.client, trust = "key", key_id = %outcome.key_id, device_id = outcome.device_id.as_deref().unwrap_or("-"), elapsed_us = started.elapsed().as_micros(), "issued TGT");
+                    outcome.reply
+                }),
+                RequestKind::Tgs => crate::tgs::handle(self, &request, now).await.map(|outcome| {
+                    tracing::info!(client = %outcome.client, service = %outcome.service, renewed = outcome.renewed, elapsed_us = started.elapsed().as_micros(), "issued service ticket");
+                    outcome.reply
+                }),
             };
             let elapsed_us = started.elapsed().as_micros();
             match result {
-                Ok(outcome) => {
-                    tracing::info!(client = %outcome.client, trust = "key", key_id = %outcome.key_id, device_id = outcome.device_id.as_deref().unwrap_or("-"), elapsed_us, "issued TGT");
-                    Some(outcome.reply)
-                }
+                Ok(reply) => Some(reply),
                 Err(error) => {
                     let code = error.code();
                     if code == ErrorCode::PREAUTH_REQUIRED {

@@ -11,9 +11,18 @@ pub mod daemon;
 pub mod dev_realm;
 pub mod error;
 pub mod kdc;
-pub mod krbtgt;
+pub mod keys;
+pub mod keytab;
 pub mod preauth;
 pub mod proto;
 pub mod server;
+pub mod service_admin;
 pub mod signer;
+#[cfg(test)]
+mod testing;
+pub mod tgs;
+#[cfg(test)]
+mod tgs_tests;
 pub mod ticket;
+#[cfg(feature = "tpm")]
+pub mod tpm_cli;

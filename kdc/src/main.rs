@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use kdc::{admin, daemon, dev_realm};
+use kdc::{admin, daemon, dev_realm, service_admin};
 
 #[derive(Parser)]
 #[command(name = "kdc", version, about = "A Kerberos KDC for PKINIT key trust")]
@@ -42,6 +42,64 @@ enum Command {
     Key {
         #[command(subcommand)]
         command: KeyCommand,
+    },
+    /// Manage service principals and their keys.
+    Service {
+        #[command(subcommand)]
+        command: ServiceCommand,
+    },
+    /// Export keytabs for services.
+    Keytab {
+        #[command(subcommand)]
+        command: KeytabCommand,
+    },
+    /// Manage the krbtgt key.
+    Krbtgt {
+        #[command(subcommand)]
+        command: KrbtgtCommand,
+    },
+    /// Manage the TPM-held KDC signing key (built with the `tpm` feature).
+    #[cfg(feature = "tpm")]
+    Tpm {
+        #[command(subcommand)]
+        command: kdc::tpm_cli::TpmCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ServiceCommand {
+    /// Add a service principal with random keys of the realm's enctypes.
+    Add {
+        #[arg(long)]
+        config: PathBuf,
+        /// e.g. host/web.example@EXAMPLE.TEST
+        principal: String,
+    },
+    List {
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeytabCommand {
+    /// Write every key version of a principal to a new keytab file (mode 0600).
+    Export {
+        #[arg(long)]
+        config: PathBuf,
+        #[arg(long)]
+        principal: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum KrbtgtCommand {
+    /// Add a new krbtgt key version; tickets under older versions stay valid.
+    Rotate {
+        #[arg(long)]
+        config: PathBuf,
     },
 }
 
@@ -129,6 +187,8 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
+        #[cfg(feature = "tpm")]
+        Command::Tpm { command } => kdc::tpm_cli::run(command).await,
         Command::Serve { config, dev } => {
             let config = match (config, dev) {
                 (Some(config), _) => config,
@@ -196,5 +256,22 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 key_id,
             } => admin::key_remove(&config, &user, &key_id).await,
         },
+        Command::Service { command } => match command {
+            ServiceCommand::Add { config, principal } => {
+                service_admin::service_add(&config, &principal).await
+            }
+            ServiceCommand::List { config } => service_admin::service_list(&config).await,
+        },
+        Command::Keytab {
+            command:
+                KeytabCommand::Export {
+                    config,
+                    principal,
+                    out,
+                },
+        } => service_admin::keytab_export(&config, &principal, &out).await,
+        Command::Krbtgt {
+            command: KrbtgtCommand::Rotate { config },
+        } => service_admin::krbtgt_rotate(&config).await,
     }
 }

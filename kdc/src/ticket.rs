@@ -13,16 +13,20 @@ use crate::error::KdcError;
 use crate::proto::kerberos::{flag, flags, kerberos_string, kerberos_time, system_time};
 
 /// KDCOptions bits (RFC 4120 §5.4.1).
-mod option {
+pub(crate) mod option {
     pub const FORWARDABLE: usize = 1;
     pub const PROXIABLE: usize = 3;
     pub const RENEWABLE: usize = 8;
+    pub const FORWARDED: usize = 2;
     pub const RENEWABLE_OK: usize = 27;
+    pub const RENEW: usize = 30;
+    pub const VALIDATE: usize = 31;
 }
 
 /// TicketFlags bits (RFC 4120 §5.3), as masks of the 32-bit field (bit 0 most significant).
-mod ticket_flag {
+pub(crate) mod ticket_flag {
     pub const FORWARDABLE: u32 = 0x4000_0000;
+    pub const FORWARDED: u32 = 0x2000_0000;
     pub const PROXIABLE: u32 = 0x1000_0000;
     pub const RENEWABLE: u32 = 0x0080_0000;
     pub const INITIAL: u32 = 0x0040_0000;
@@ -43,6 +47,8 @@ pub struct LifetimePolicy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TicketTimes {
     pub auth_time: SystemTime,
+    /// Absent when it equals the authtime (initial tickets).
+    pub start_time: Option<SystemTime>,
     pub end_time: SystemTime,
     pub renew_till: Option<SystemTime>,
     pub flags: u32,
@@ -85,6 +91,7 @@ pub fn initial_ticket_times(
     }
     TicketTimes {
         auth_time: now,
+        start_time: None,
         end_time,
         renew_till,
         flags: ticket_flags,
@@ -92,7 +99,10 @@ pub fn initial_ticket_times(
 }
 
 /// A requested time; the epoch (`19700101000000Z`) means "as long as allowed".
-fn requested_time(time: &rasn_kerberos::KerberosTime, now: SystemTime) -> Option<SystemTime> {
+pub(crate) fn requested_time(
+    time: &rasn_kerberos::KerberosTime,
+    now: SystemTime,
+) -> Option<SystemTime> {
     let t = system_time(time);
     (t > SystemTime::UNIX_EPOCH).then_some(t.max(now))
 }
@@ -120,7 +130,7 @@ pub fn seal_ticket(
             contents: Vec::new().into(),
         },
         auth_time: kerberos_time(times.auth_time),
-        start_time: None,
+        start_time: times.start_time.map(kerberos_time),
         end_time: kerberos_time(times.end_time),
         renew_till: times.renew_till.map(kerberos_time),
         caddr: None,

@@ -101,7 +101,10 @@ pub fn add_pkinit_anchor(text: &str, pem_path: &str) -> Result<String> {
                 .get(index)
                 .map(|l| indentation(l).to_owned())
                 .unwrap_or_default();
-            lines.insert(index + 1, format!("{indent}pkinit_anchors = FILE:{pem_path}"));
+            lines.insert(
+                index + 1,
+                format!("{indent}pkinit_anchors = FILE:{pem_path}"),
+            );
         }
         None => {
             let Some((start, _)) = section_body(&lines, "libdefaults") else {

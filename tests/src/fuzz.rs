@@ -175,11 +175,16 @@ pub fn random_message(rng: &mut Rng) -> Vec<u8> {
 /// `count` inputs: a mix of mutated seeds, pure truncations and random messages.
 pub fn generate(rng: &mut Rng, seeds: &[Vec<u8>], count: usize) -> Vec<Vec<u8>> {
     (0..count)
-        .map(|_| match (rng.below(10), seeds.get(rng.index(seeds.len()))) {
-            (0..=6, Some(seed)) => mutate(rng, seed),
-            (7, Some(seed)) => seed.get(..rng.index(seed.len() + 1)).unwrap_or(&[]).to_vec(),
-            _ => random_message(rng),
-        })
+        .map(
+            |_| match (rng.below(10), seeds.get(rng.index(seeds.len()))) {
+                (0..=6, Some(seed)) => mutate(rng, seed),
+                (7, Some(seed)) => seed
+                    .get(..rng.index(seed.len() + 1))
+                    .unwrap_or(&[])
+                    .to_vec(),
+                _ => random_message(rng),
+            },
+        )
         .collect()
 }
 
@@ -199,9 +204,7 @@ impl Replies {
             .iter()
             .filter(|r| match krb::message_kind(r) {
                 krb::MessageKind::KrbError => krb::decode_krb_error(r).is_err(),
-                krb::MessageKind::AsRep => {
-                    rasn::der::decode::<rasn_kerberos::AsRep>(r).is_err()
-                }
+                krb::MessageKind::AsRep => rasn::der::decode::<rasn_kerberos::AsRep>(r).is_err(),
                 krb::MessageKind::Other(0x6d) => {
                     rasn::der::decode::<rasn_kerberos::TgsRep>(r).is_err()
                 }
@@ -375,7 +378,10 @@ mod tests {
         let b = generate(&mut Rng::new(7), &seeds, 300);
         assert_eq!(a, b);
         let changed = a.iter().filter(|m| !seeds.contains(m)).count();
-        assert!(changed > 270, "only {changed} of 300 inputs differ from every seed");
+        assert!(
+            changed > 270,
+            "only {changed} of 300 inputs differ from every seed"
+        );
         assert!(a.iter().any(Vec::is_empty) || a.iter().any(|m| m.len() < 10));
     }
 
@@ -401,7 +407,12 @@ mod tests {
         .unwrap();
         let replies = Replies {
             sent: 3,
-            replies: vec![error.clone(), rep, error[..error.len() - 2].to_vec(), vec![0x30]],
+            replies: vec![
+                error.clone(),
+                rep,
+                error[..error.len() - 2].to_vec(),
+                vec![0x30],
+            ],
             lingering: 0,
         };
         assert_eq!(replies.malformed().len(), 2);

@@ -9,16 +9,19 @@ use rasn_kerberos::{AsReq, KrbError};
 
 use crate::der::{self, Tlv};
 
-pub const KDC_ERR_C_PRINCIPAL_UNKNOWN: i32 = 6;
-pub const KDC_ERR_CLIENT_REVOKED: i32 = 18;
-pub const KDC_ERR_PREAUTH_FAILED: i32 = 24;
-pub const KDC_ERR_PREAUTH_REQUIRED: i32 = 25;
-pub const KRB_AP_ERR_SKEW: i32 = 37;
-pub const KRB_ERR_RESPONSE_TOO_BIG: i32 = 52;
-pub const KRB_ERR_FIELD_TOOLONG: i32 = 53;
-pub const KDC_ERR_CLIENT_NOT_TRUSTED: i32 = 62;
-pub const KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED: i32 = 67;
-pub const KDC_ERR_CLIENT_NAME_MISMATCH: i32 = 75;
+// Values as in RFC 4120 §7.5.9 / RFC 4556 §3.1.3 and MIT's, Heimdal's and Windows' error
+// tables (MIT 1.20 on this machine traces code 67 as "No ticket granting ticket").
+pub const KDC_ERR_C_PRINCIPAL_UNKNOWN: i32 = 0x06;
+pub const KDC_ERR_CLIENT_REVOKED: i32 = 0x12;
+pub const KDC_ERR_PREAUTH_FAILED: i32 = 0x18;
+pub const KDC_ERR_PREAUTH_REQUIRED: i32 = 0x19;
+pub const KRB_AP_ERR_SKEW: i32 = 0x25;
+pub const KRB_ERR_RESPONSE_TOO_BIG: i32 = 0x34;
+pub const KRB_ERR_FIELD_TOOLONG: i32 = 0x3d;
+pub const KDC_ERR_CLIENT_NOT_TRUSTED: i32 = 0x3e;
+pub const KDC_ERR_INVALID_SIG: i32 = 0x40;
+pub const KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED: i32 = 0x41;
+pub const KDC_ERR_CLIENT_NAME_MISMATCH: i32 = 0x4b;
 
 /// PA-PK-AS-REQ (RFC 4556 §3.2.1).
 pub const PA_PK_AS_REQ: i32 = 0x10;
@@ -79,6 +82,25 @@ pub fn is_pkinit_as_req(msg: &[u8]) -> bool {
         && as_req_padata_types(msg).is_ok_and(|t| t.contains(&PA_PK_AS_REQ))
 }
 
+/// Checks the KRB-ERROR codes a failed login drew: the last is `expected`, and every earlier
+/// one is PREAUTH_REQUIRED or `expected` itself (MIT asks first without preauth, and retries a
+/// failed AS exchange once against the "primary" KDC, which here is the same KDC).
+pub fn check_error_sequence(codes: &[i32], expected: i32) -> Result<()> {
+    let Some((last, earlier)) = codes.split_last() else {
+        bail!("the KDC sent no KRB-ERROR (wanted {expected})");
+    };
+    if *last != expected {
+        bail!("last KRB-ERROR code is {last}, wanted {expected} (all: {codes:?})");
+    }
+    if let Some(odd) = earlier
+        .iter()
+        .find(|c| **c != KDC_ERR_PREAUTH_REQUIRED && **c != expected)
+    {
+        bail!("unexpected KRB-ERROR code {odd} before {expected} (all: {codes:?})");
+    }
+    Ok(())
+}
+
 /// Adds the RFC 4120 §7.2.2 four-byte length prefix.
 pub fn frame(msg: &[u8]) -> Vec<u8> {
     let len = u32::try_from(msg.len()).unwrap_or(u32::MAX);
@@ -130,13 +152,35 @@ fn pa_pk_as_req(msg: &[u8]) -> Result<Tlv> {
     bail!("no PA-PK-AS-REQ in the AS-REQ")
 }
 
+/// The SignedData inside the PA-PK-AS-REQ's signedAuthPack ([0] IMPLICIT OCTET STRING
+/// holding a ContentInfo, RFC 4556 §3.2.1).
+fn pkinit_signed_data(msg: &[u8]) -> Result<Tlv> {
+    let signed_auth_pack = pa_pk_as_req(msg)?.child(msg, 0x80)?;
+    let content_info = der::parse_at(
+        msg,
+        signed_auth_pack.content_start(),
+        signed_auth_pack.end(),
+    )?;
+    content_info.child(msg, 0xa0)?.child(msg, 0x30)
+}
+
+/// How many certificates the client put in its SignedData (RFC 5652 §5.1 `certificates`).
+/// MIT kinit sends its chain without the trust anchor: none for a self-signed certificate.
+pub fn pkinit_certificate_count(msg: &[u8]) -> Result<usize> {
+    let signed_data = pkinit_signed_data(msg)?;
+    match signed_data
+        .children(msg)?
+        .into_iter()
+        .find(|t| t.tag == 0xa0)
+    {
+        Some(certificates) => Ok(certificates.children(msg)?.len()),
+        None => Ok(0),
+    }
+}
+
 /// Byte range of the RSA signature in the PA-PK-AS-REQ's SignerInfo (RFC 5652 §5.3).
 pub fn pkinit_signature_range(msg: &[u8]) -> Result<Range<usize>> {
-    let pk = pa_pk_as_req(msg)?;
-    // signedAuthPack [0] IMPLICIT OCTET STRING holding a ContentInfo.
-    let signed_auth_pack = pk.child(msg, 0x80)?;
-    let content_info = der::parse_at(msg, signed_auth_pack.content_start(), signed_auth_pack.end())?;
-    let signed_data = content_info.child(msg, 0xa0)?.child(msg, 0x30)?;
+    let signed_data = pkinit_signed_data(msg)?;
     let signer_infos = signed_data
         .children(msg)?
         .into_iter()
@@ -156,10 +200,7 @@ pub fn pkinit_signature_range(msg: &[u8]) -> Result<Range<usize>> {
 /// Modulus size in bits of the DH domain parameters the client offered (RFC 4556 §3.2.1,
 /// clientPublicValue.algorithm.parameters = DomainParameters {p, g, q, ...}).
 pub fn pkinit_dh_modulus_bits(msg: &[u8]) -> Result<usize> {
-    let pk = pa_pk_as_req(msg)?;
-    let signed_auth_pack = pk.child(msg, 0x80)?;
-    let content_info = der::parse_at(msg, signed_auth_pack.content_start(), signed_auth_pack.end())?;
-    let signed_data = content_info.child(msg, 0xa0)?.child(msg, 0x30)?;
+    let signed_data = pkinit_signed_data(msg)?;
     let encap = signed_data
         .children(msg)?
         .into_iter()
@@ -210,6 +251,8 @@ mod tests {
         let sig = pkinit_signature_range(&msg).unwrap();
         assert_eq!((sig.len(), sig.end), (256, 66 + 2395));
         assert_eq!(pkinit_dh_modulus_bits(&msg).unwrap(), 2048);
+        // certificates_count = 1 (alice.pem, CA-issued).
+        assert_eq!(pkinit_certificate_count(&msg).unwrap(), 1);
         assert_eq!(
             pkinit_dh_modulus_bits(&wire("mit_as_req_pkinit_dh4096.der")).unwrap(),
             4096
@@ -241,6 +284,16 @@ mod tests {
         let truncated = &msg[..msg.len() - 1];
         assert_eq!(krb_error_code(truncated), None);
         assert_eq!(krb_error_code(&wire("mit_as_rep_pkinit_dh2048.der")), None);
+    }
+
+    #[test]
+    fn error_sequences() {
+        assert!(check_error_sequence(&[25, 62], 62).is_ok());
+        assert!(check_error_sequence(&[25, 24, 25, 24], 24).is_ok());
+        assert!(check_error_sequence(&[6], 6).is_ok());
+        assert!(check_error_sequence(&[], 6).is_err());
+        assert!(check_error_sequence(&[25, 62], 75).is_err());
+        assert!(check_error_sequence(&[25, 24, 62], 62).is_err());
     }
 
     #[test]

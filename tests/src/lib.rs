@@ -19,3 +19,5 @@ pub use krb::*;
 pub use mit::{ClientRun, Identity, MitClient};
 pub use proxy::{Exchange, TcpProxy};
 pub use realm::Realm;
+pub mod slapd;
+pub mod swtpm;

@@ -51,6 +51,56 @@ impl Identity {
         .context("openssl could not make a self-signed certificate")?;
         Ok(Identity { cert, key })
     }
+
+    /// A certificate for `NAME` issued by a fresh throw-away CA (`DIR/NAME-ca.pem`, returned
+    /// second) that the KDC does not know. Unlike a self-signed one, MIT kinit puts this
+    /// certificate into its CMS SignedData (it leaves out only the trust anchor), so the KDC
+    /// sees which key signed before it verifies anything.
+    pub fn issued_by_new_ca(dir: &Path, name: &str) -> Result<(Identity, PathBuf)> {
+        let ca = Identity::self_signed(dir, &format!("{name}-ca"))?;
+        let cert = dir.join(format!("{name}.pem"));
+        let key = dir.join(format!("{name}.key"));
+        let csr = dir.join(format!("{name}.csr"));
+        let ext = dir.join(format!("{name}.ext"));
+        std::fs::write(
+            &ext,
+            "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n\
+             subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
+        )?;
+        let subject = format!("/CN={name}");
+        let openssl = |args: &mut Command, tag: &str| -> Result<()> {
+            run_with_timeout(args, dir, tag, Duration::from_secs(60))?
+                .ok()
+                .map(|_| ())
+        };
+        openssl(
+            Command::new("openssl")
+                .args([
+                    "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", &subject,
+                ])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&csr),
+            &format!("openssl-{name}-csr"),
+        )?;
+        openssl(
+            Command::new("openssl")
+                .args(["x509", "-req", "-sha256", "-days", "30", "-set_serial", "2"])
+                .arg("-in")
+                .arg(&csr)
+                .arg("-CA")
+                .arg(&ca.cert)
+                .arg("-CAkey")
+                .arg(&ca.key)
+                .arg("-extfile")
+                .arg(&ext)
+                .arg("-out")
+                .arg(&cert),
+            &format!("openssl-{name}-sign"),
+        )?;
+        Ok((Identity { cert, key }, ca.cert))
+    }
 }
 
 /// The result of one kinit/klist run, with MIT's KRB5_TRACE output.
@@ -188,6 +238,17 @@ impl MitClient {
     pub fn klist(&self) -> Result<ClientRun> {
         self.run("klist", &[])
     }
+
+    /// `kvno ARGS...` with this client's cache (service tickets from the TGT).
+    pub fn kvno(&self, args: &[&str]) -> Result<ClientRun> {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        self.run("kvno", &args)
+    }
+
+    /// `kinit -R`: renews the TGT in this client's cache.
+    pub fn renew(&self) -> Result<ClientRun> {
+        self.run("kinit", &["-R".to_owned()])
+    }
 }
 
 #[cfg(test)]
@@ -206,13 +267,39 @@ mod tests {
             assert!(out.status.success());
             out.stdout
         };
-        let from_cert = pub_of(&["x509", "-noout", "-pubkey", "-in", id.cert.to_str().unwrap()]);
+        let from_cert = pub_of(&[
+            "x509",
+            "-noout",
+            "-pubkey",
+            "-in",
+            id.cert.to_str().unwrap(),
+        ]);
         let from_key = pub_of(&["pkey", "-pubout", "-in", id.key.to_str().unwrap()]);
         assert_eq!(from_cert, from_key);
         assert_eq!(
             id.x509_user_identity(),
             format!("FILE:{},{}", id.cert.display(), id.key.display())
         );
+    }
+
+    #[test]
+    fn issued_identity_chains_to_its_own_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let (id, ca) = Identity::issued_by_new_ca(dir.path(), "frank").unwrap();
+        let verify = |anchor: &Path| {
+            Command::new("openssl")
+                .arg("verify")
+                .arg("-CAfile")
+                .arg(anchor)
+                .arg(&id.cert)
+                .output()
+                .unwrap()
+                .status
+                .success()
+        };
+        assert!(verify(&ca));
+        // Not self-signed: it does not verify against itself.
+        assert!(!verify(&id.cert));
     }
 
     /// No KDC is listening on the port: kinit must fail, not hang, and leave its trace.
@@ -227,7 +314,12 @@ mod tests {
         let client = MitClient::new(&dir.path().join("c"), &conf).unwrap();
         let id = Identity::self_signed(dir.path(), "erin").unwrap();
         client.trust(&id.cert).unwrap();
-        assert!(client.krb5_conf().unwrap().contains("pkinit_anchors = FILE:"));
+        assert!(
+            client
+                .krb5_conf()
+                .unwrap()
+                .contains("pkinit_anchors = FILE:")
+        );
         let run = client.kinit("erin@NOWHERE.TEST", &id).unwrap();
         assert!(!run.success(), "{}", run.report());
         assert!(!run.output.timed_out(), "{}", run.report());

@@ -106,9 +106,9 @@ pub fn read_lossy(path: &Path) -> String {
 
 /// The command line as a shell user would type it (env assignments first).
 pub fn describe(cmd: &Command) -> String {
-    let envs = cmd.get_envs().filter_map(|(k, v)| {
-        v.map(|v| format!("{}={}", k.to_string_lossy(), v.to_string_lossy()))
-    });
+    let envs = cmd
+        .get_envs()
+        .filter_map(|(k, v)| v.map(|v| format!("{}={}", k.to_string_lossy(), v.to_string_lossy())));
     let program = std::iter::once(cmd.get_program().to_string_lossy().into_owned());
     let args = cmd.get_args().map(|a| a.to_string_lossy().into_owned());
     envs.chain(program)
@@ -132,7 +132,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out.status.and_then(|s| s.code()), Some(3));
-        assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("out\n", "err\n"));
+        assert_eq!(
+            (out.stdout.as_str(), out.stderr.as_str()),
+            ("out\n", "err\n")
+        );
         assert!(!out.success());
         assert!(out.ok().is_err());
     }

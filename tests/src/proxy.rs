@@ -61,8 +61,7 @@ impl TcpProxy {
     where
         F: Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
     {
-        let port = ports::free_port()?;
-        let listener = TcpListener::bind(ports::loopback(port)).context("bind the proxy")?;
+        let listener = bind_free_listener()?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let exchanges = Arc::new(Mutex::new(Vec::new()));
@@ -93,10 +92,7 @@ impl TcpProxy {
     }
 
     pub fn exchanges(&self) -> Vec<Exchange> {
-        self.exchanges
-            .lock()
-            .map(|e| e.clone())
-            .unwrap_or_default()
+        self.exchanges.lock().map(|e| e.clone()).unwrap_or_default()
     }
 
     /// The KRB-ERROR codes the KDC answered, in order (other replies are skipped).
@@ -138,6 +134,19 @@ impl Drop for TcpProxy {
             let _ = acceptor.join();
         }
     }
+}
+
+/// Another process may take a port between the check and the bind: try a few.
+fn bind_free_listener() -> Result<TcpListener> {
+    let mut last = None;
+    for _ in 0..5 {
+        let port = ports::free_port()?;
+        match TcpListener::bind(ports::loopback(port)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.map_or_else(|| anyhow::anyhow!("no port"), Into::into)).context("bind the proxy")
 }
 
 fn accept_loop(
@@ -194,10 +203,10 @@ fn record(exchanges: &Mutex<Vec<Exchange>>, exchange: Exchange) -> Option<usize>
 }
 
 fn set_reply(exchanges: &Mutex<Vec<Exchange>>, index: Option<usize>, reply: Vec<u8>) {
-    if let (Ok(mut all), Some(i)) = (exchanges.lock(), index) {
-        if let Some(e) = all.get_mut(i) {
-            e.reply = Some(reply);
-        }
+    if let (Ok(mut all), Some(i)) = (exchanges.lock(), index)
+        && let Some(e) = all.get_mut(i)
+    {
+        e.reply = Some(reply);
     }
 }
 

@@ -47,6 +47,13 @@ impl Realm {
         Realm::create_named(DEFAULT_REALM)
     }
 
+    /// [`Realm::create`] and [`Realm::start`] in one.
+    pub fn started() -> Result<Realm> {
+        let mut realm = Realm::create()?;
+        realm.start()?;
+        Ok(realm)
+    }
+
     pub fn create_named(name: &str) -> Result<Realm> {
         let kdc = kdc_binary()?;
         let tmp = tempfile::Builder::new()
@@ -159,7 +166,9 @@ impl Realm {
     /// Runs an operator command: `args[0] args[1]` are the subcommand (`user add`, `key list`,
     /// ...), `--config kdc.toml` follows them, then the rest of `args`.
     pub fn admin(&self, args: &[&str]) -> Result<RunOutput> {
-        let (subcommand, rest) = args.split_at_checked(2).context("admin needs a subcommand")?;
+        let (subcommand, rest) = args
+            .split_at_checked(2)
+            .context("admin needs a subcommand")?;
         let n = self.cli_runs.fetch_add(1, Ordering::Relaxed);
         let mut cmd = Command::new(&self.kdc);
         cmd.current_dir(&self.dir)
@@ -167,14 +176,54 @@ impl Realm {
             .arg("--config")
             .arg(self.kdc_toml_path())
             .args(rest);
-        run_with_timeout(&mut cmd, self.tmp.path(), &format!("admin-{n}"), CLI_TIMEOUT)
+        run_with_timeout(
+            &mut cmd,
+            self.tmp.path(),
+            &format!("admin-{n}"),
+            CLI_TIMEOUT,
+        )
     }
 
-    /// `kdc serve`, returning once it accepts on TCP and its UDP port is bound.
+    /// `kdc serve`, returning once it accepts on TCP and its UDP port is bound. If another
+    /// process took the port in the meantime and no client has copied krb5.conf yet, the realm
+    /// moves to a new port (kdc.toml `[listen]` and krb5.conf's `kdc =`) and tries again.
     pub fn start(&mut self) -> Result<()> {
         if self.child.is_some() {
             bail!("the KDC is already running");
         }
+        let mut attempt = 0;
+        loop {
+            let log_before = self.log().len();
+            match self.start_once() {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    let new_log = self.log().get(log_before..).unwrap_or("").to_owned();
+                    let port_taken = new_log.contains("in use") || !ports::is_free(self.port);
+                    attempt += 1;
+                    if attempt >= 3 || !port_taken || self.clients.load(Ordering::Relaxed) > 0 {
+                        return Err(e);
+                    }
+                    self.move_to_port(ports::free_port()?)?;
+                }
+            }
+        }
+    }
+
+    fn move_to_port(&mut self, port: u16) -> Result<()> {
+        let addr = format!("[\"127.0.0.1:{port}\"]");
+        self.set_kdc_option("listen", "udp", &addr)?;
+        self.set_kdc_option("listen", "tcp", &addr)?;
+        let path = self.krb5_conf_path();
+        let text = std::fs::read_to_string(&path)?;
+        std::fs::write(
+            &path,
+            conf::set_kdc_address(&text, &format!("127.0.0.1:{port}"))?,
+        )?;
+        self.port = port;
+        Ok(())
+    }
+
+    fn start_once(&mut self) -> Result<()> {
         let log = OpenOptions::new()
             .create(true)
             .append(true)

@@ -27,6 +27,8 @@ impl DirectoryAdmin for EmbeddedDirectory {
             sam: new.sam_account_name,
             user_account_control: new.user_account_control,
             key_credential_links: Vec::new(),
+            alt_security_identities: Vec::new(),
+            object_sid: None,
         };
         validate(&entry).map_err(DirectoryError::Invalid)?;
         self.modify(|records, _| {
@@ -110,6 +112,34 @@ impl DirectoryAdmin for EmbeddedDirectory {
                 *record = Record::reparsed(record.entry.clone());
             }
             Ok((removed, removed))
+        })
+        .await
+    }
+}
+
+impl EmbeddedDirectory {
+    /// Sets a user's certificate-trust attributes: objectSid (string form) and
+    /// altSecurityIdentities, replacing what was there. Not part of `DirectoryAdmin`: in
+    /// Active Directory these are written by AD itself and by its own tools.
+    pub async fn set_certificate_mapping(
+        &self,
+        upn: &str,
+        object_sid: Option<String>,
+        alt_security_identities: Vec<String>,
+    ) -> Result<(), DirectoryError> {
+        self.modify(|records, state| {
+            let record = records
+                .get_mut(state.position_by_upn(upn)?)
+                .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))?;
+            let mut entry = record.entry.clone();
+            entry.object_sid = object_sid;
+            entry.alt_security_identities = alt_security_identities;
+            validate(&entry).map_err(DirectoryError::Invalid)?;
+            let changed = entry != record.entry;
+            record.entry = entry;
+            record.user.object_sid = record.entry.object_sid.clone();
+            record.user.alt_security_identities = record.entry.alt_security_identities.clone();
+            Ok(((), changed))
         })
         .await
     }

@@ -23,6 +23,8 @@ pub(super) struct Entry {
     pub sam: Option<String>,
     pub user_account_control: u32,
     pub key_credential_links: Vec<String>,
+    pub alt_security_identities: Vec<String>,
+    pub object_sid: Option<String>,
 }
 
 /// An entry with the lines it came from, for error messages.
@@ -56,6 +58,11 @@ struct UserIn {
     user_account_control: u32,
     #[serde(rename = "msDS-KeyCredentialLink", default)]
     key_credential_links: Vec<Spanned<String>>,
+    #[serde(rename = "altSecurityIdentities", default)]
+    alt_security_identities: Vec<String>,
+    /// The string form `S-1-5-21-...`: the file is text.
+    #[serde(rename = "objectSid", default)]
+    object_sid: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -78,6 +85,13 @@ struct UserOut<'a> {
         skip_serializing_if = "<[_]>::is_empty"
     )]
     key_credential_links: &'a [String],
+    #[serde(
+        rename = "altSecurityIdentities",
+        skip_serializing_if = "<[_]>::is_empty"
+    )]
+    alt_security_identities: &'a [String],
+    #[serde(rename = "objectSid", skip_serializing_if = "Option::is_none")]
+    object_sid: Option<&'a str>,
 }
 
 /// A message and the 1-based line it refers to.
@@ -113,6 +127,8 @@ pub(super) fn parse(text: &str) -> Result<Vec<LoadedEntry>, LineError> {
                     .into_iter()
                     .map(Spanned::into_inner)
                     .collect(),
+                alt_security_identities: user.alt_security_identities,
+                object_sid: user.object_sid,
             },
         })
         .collect())
@@ -121,8 +137,8 @@ pub(super) fn parse(text: &str) -> Result<Vec<LoadedEntry>, LineError> {
 const HEADER: &str = "\
 # kdc embedded directory: one [[user]] table per user, keyed by Active Directory attribute
 # names (distinguishedName, userPrincipalName, sAMAccountName, userAccountControl,
-# msDS-KeyCredentialLink as DN-Binary strings). Admin commands rewrite this file; comments
-# other than this header are not kept.
+# msDS-KeyCredentialLink as DN-Binary strings, altSecurityIdentities, objectSid as
+# S-1-5-...). Admin commands rewrite this file; comments other than this header are not kept.
 ";
 
 pub(super) fn render(entries: &[Entry]) -> Result<String, toml::ser::Error> {
@@ -135,6 +151,8 @@ pub(super) fn render(entries: &[Entry]) -> Result<String, toml::ser::Error> {
                 sam: e.sam.as_deref(),
                 user_account_control: e.user_account_control,
                 key_credential_links: &e.key_credential_links,
+                alt_security_identities: &e.alt_security_identities,
+                object_sid: e.object_sid.as_deref(),
             })
             .collect(),
     };
@@ -155,7 +173,7 @@ fn parent_dir(path: &Path) -> &Path {
 }
 
 /// Creates `path`, failing if it exists, with mode 0600.
-pub(super) fn create_new(path: &Path, contents: &str) -> io::Result<()> {
+pub(crate) fn create_new(path: &Path, contents: &str) -> io::Result<()> {
     let mut file = owner_only(OpenOptions::new().write(true).create_new(true)).open(path)?;
     file.write_all(contents.as_bytes())?;
     file.sync_all()?;
@@ -164,7 +182,7 @@ pub(super) fn create_new(path: &Path, contents: &str) -> io::Result<()> {
 
 /// Replaces `path` so that a crash leaves either the old or the new file, never a mix:
 /// temp file in the same directory (mode 0600), fsync, rename, fsync the directory.
-pub(super) fn replace_atomically(path: &Path, contents: &str) -> io::Result<()> {
+pub(crate) fn replace_atomically(path: &Path, contents: &str) -> io::Result<()> {
     let dir = parent_dir(path);
     let name = path
         .file_name()
@@ -204,6 +222,8 @@ mod tests {
             sam: Some("alice".into()),
             user_account_control: 514,
             key_credential_links: vec!["B:2:00:CN=alice".into(), "B:2:01:CN=alice".into()],
+            alt_security_identities: vec!["X509:<SKI>0123".into()],
+            object_sid: Some("S-1-5-21-1-2-3-1104".into()),
         }];
         let text = render(&entries).unwrap();
         let parsed: Vec<Entry> = parse(&text).unwrap().into_iter().map(|l| l.entry).collect();

@@ -2,6 +2,8 @@
 //! a software key and always includes its certificate, as Windows does. It drives the KDC in
 //! tests and is the core of the load generator; it is not a general Kerberos library.
 
+pub mod tgs;
+
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rasn::types::{Any, BitString, ObjectIdentifier};
@@ -303,7 +305,7 @@ fn random_bytes(len: usize) -> Result<Vec<u8>, ClientError> {
     Ok(bytes)
 }
 
-fn random_u32() -> Result<u32, ClientError> {
+pub(crate) fn random_u32() -> Result<u32, ClientError> {
     let mut bytes = [0u8; 4];
     aws_lc_rs::rand::fill(&mut bytes)
         .map_err(|_| ClientError::Build("random generator failed".into()))?;

@@ -16,23 +16,32 @@ impl ErrorCode {
     pub const PREAUTH_FAILED: ErrorCode = ErrorCode(0x18);
     pub const PREAUTH_REQUIRED: ErrorCode = ErrorCode(0x19);
     pub const SVC_UNAVAILABLE: ErrorCode = ErrorCode(0x1d);
+    pub const AP_ERR_BAD_INTEGRITY: ErrorCode = ErrorCode(0x1f);
+    pub const AP_ERR_TKT_EXPIRED: ErrorCode = ErrorCode(0x20);
+    pub const AP_ERR_TKT_NYV: ErrorCode = ErrorCode(0x21);
+    pub const AP_ERR_NOT_US: ErrorCode = ErrorCode(0x23);
+    pub const AP_ERR_BADMATCH: ErrorCode = ErrorCode(0x24);
     pub const SKEW: ErrorCode = ErrorCode(0x25);
+    pub const AP_ERR_MODIFIED: ErrorCode = ErrorCode(0x29);
+    pub const AP_ERR_BADKEYVER: ErrorCode = ErrorCode(0x2c);
+    pub const AP_ERR_INAPP_CKSUM: ErrorCode = ErrorCode(0x32);
     pub const MSG_TYPE: ErrorCode = ErrorCode(0x28);
     pub const GENERIC: ErrorCode = ErrorCode(0x3c);
-    pub const FIELD_TOOLONG: ErrorCode = ErrorCode(0x35);
+    pub const FIELD_TOOLONG: ErrorCode = ErrorCode(0x3d);
     pub const RESPONSE_TOO_BIG: ErrorCode = ErrorCode(0x34);
     pub const CLIENT_NOT_TRUSTED: ErrorCode = ErrorCode(0x3e);
     pub const INVALID_SIG: ErrorCode = ErrorCode(0x40);
-    pub const DH_KEY_PARAMETERS_NOT_ACCEPTED: ErrorCode = ErrorCode(0x43);
+    pub const DH_KEY_PARAMETERS_NOT_ACCEPTED: ErrorCode = ErrorCode(0x41);
     pub const CANT_VERIFY_CERTIFICATE: ErrorCode = ErrorCode(0x46);
     pub const INVALID_CERTIFICATE: ErrorCode = ErrorCode(0x47);
     pub const CLIENT_NAME_MISMATCH: ErrorCode = ErrorCode(0x4b);
     pub const INCONSISTENT_KEY_PURPOSE: ErrorCode = ErrorCode(0x4d);
-    pub const DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED: ErrorCode = ErrorCode(0x4e);
+    pub const DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED: ErrorCode = ErrorCode(0x50);
 }
 
 /// PA-DATA types (RFC 4120 §7.5.2, RFC 4556 §3.2.1, RFC 6113, RFC 8070).
 pub mod padata {
+    pub const TGS_REQ: i32 = 0x01;
     pub const PK_AS_REQ: i32 = 0x10;
     pub const PK_AS_REP: i32 = 0x11;
 }

@@ -147,14 +147,14 @@ mod tests {
 
     #[test]
     fn only_length_violations_get_field_toolong() {
-        assert_eq!(FrameError::ReservedBitSet.reply_code(), Some(53));
+        assert_eq!(FrameError::ReservedBitSet.reply_code(), Some(61));
         assert_eq!(
             FrameError::TooLong {
                 claimed: 1,
                 limit: 0
             }
             .reply_code(),
-            Some(53)
+            Some(61)
         );
         assert_eq!(FrameError::Empty.reply_code(), None);
         assert_eq!(FrameError::Truncated.reply_code(), None);

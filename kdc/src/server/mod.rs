@@ -27,9 +27,9 @@ pub use self::limits::ServerLimits;
 pub use self::stats::{ServerStats, StatsSnapshot};
 
 /// RFC 4120 §7.5.9: the reply does not fit a datagram; the client retries over TCP.
-pub const KRB_ERR_RESPONSE_TOO_BIG: i32 = 52;
+pub const KRB_ERR_RESPONSE_TOO_BIG: i32 = crate::proto::codes::ErrorCode::RESPONSE_TOO_BIG.0;
 /// RFC 4120 §7.5.9; §7.2.2 prescribes it for TCP lengths we will not read.
-pub const KRB_ERR_FIELD_TOOLONG: i32 = 53;
+pub const KRB_ERR_FIELD_TOOLONG: i32 = crate::proto::codes::ErrorCode::FIELD_TOOLONG.0;
 
 /// How a request reached the KDC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

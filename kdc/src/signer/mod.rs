@@ -1,34 +1,61 @@
 //! The KDC's signing identity for PA-PK-AS-REP (RFC 4556 §3.2.3): a small async trait so a
-//! software key and a TPM-held key (a single-owner queue) serve the same call.
+//! software key, a TPM-held key (a single-owner queue) and a TPM-delegated in-memory key
+//! serve the same call.
 
+pub mod delegated;
+pub mod from_config;
 pub mod software;
+#[cfg(feature = "tpm")]
+pub mod tpm;
+pub mod x509;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
+
+use crate::proto::codes::oid;
+use crate::proto::der::{self, tag};
 
 /// The signature scheme a signer produces, named by its CMS signatureAlgorithm OID.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SignatureScheme {
-    /// RSASSA-PKCS1-v1_5 with SHA-256 (sha256WithRSAEncryption).
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (sha256WithRSAEncryption, RFC 8017 §8.2).
     RsaPkcs1Sha256,
+    /// ECDSA on P-256 with SHA-256 (ecdsa-with-SHA256, RFC 5758 §3.2); the signature is a
+    /// DER Ecdsa-Sig-Value.
+    EcdsaP256Sha256,
 }
 
 impl SignatureScheme {
     /// The CMS digestAlgorithm paired with this scheme.
     pub fn digest_oid(self) -> &'static [u32] {
         match self {
-            SignatureScheme::RsaPkcs1Sha256 => crate::proto::codes::oid::SHA256,
+            SignatureScheme::RsaPkcs1Sha256 | SignatureScheme::EcdsaP256Sha256 => oid::SHA256,
         }
     }
 
     pub fn signature_oid(self) -> &'static [u32] {
         match self {
-            SignatureScheme::RsaPkcs1Sha256 => crate::proto::codes::oid::SHA256_WITH_RSA,
+            SignatureScheme::RsaPkcs1Sha256 => oid::SHA256_WITH_RSA,
+            SignatureScheme::EcdsaP256Sha256 => oid::ECDSA_WITH_SHA256,
+        }
+    }
+
+    /// The DER AlgorithmIdentifier for signatureAlgorithm (CMS and X.509 alike): RSA PKCS#1
+    /// v1.5 carries NULL parameters (RFC 4055 §5), ECDSA none at all (RFC 5758 §3.2).
+    pub fn signature_algorithm_der(self) -> Vec<u8> {
+        let algorithm = der::encode_oid(self.signature_oid());
+        match self {
+            SignatureScheme::RsaPkcs1Sha256 => {
+                der::encode_parts(tag::SEQUENCE, &[&algorithm, &[tag::NULL, 0]])
+            }
+            SignatureScheme::EcdsaP256Sha256 => der::encode(tag::SEQUENCE, &algorithm),
         }
     }
 
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
         match self {
-            SignatureScheme::RsaPkcs1Sha256 => {
+            SignatureScheme::RsaPkcs1Sha256 | SignatureScheme::EcdsaP256Sha256 => {
                 aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data)
                     .as_ref()
                     .to_vec()
@@ -45,10 +72,19 @@ pub enum SignerError {
     Unavailable(String),
 }
 
+/// A signature with the certificate chain (leaf first) of the key that made it. A delegated
+/// signer changes keys, so the two must come from one call.
+#[derive(Clone, Debug)]
+pub struct Signed {
+    pub signature: Vec<u8>,
+    pub chain: Arc<[Vec<u8>]>,
+}
+
 /// Signs KDC replies. The certificate chain is sent in every reply, leaf first.
 #[async_trait]
 pub trait KdcSigner: Send + Sync {
-    fn certificate_chain(&self) -> &[Vec<u8>];
+    /// The scheme every signature of this signer uses, for the whole of its life.
     fn scheme(&self) -> SignatureScheme;
-    async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignerError>;
+    /// Signs `message` (the whole message: the signer hashes it).
+    async fn sign(&self, message: &[u8]) -> Result<Signed, SignerError>;
 }

@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 
 use crate::proto::codes::oid;
 use crate::proto::der::{self, DerError, Tlv, tag};
-use crate::signer::{KdcSigner, SignerError};
+use crate::signer::{KdcSigner, Signed, SignerError};
 
 /// Why a SignedData was refused.
 #[derive(Debug, thiserror::Error)]
@@ -327,23 +327,18 @@ fn check_signed_attributes(
 }
 
 /// Signs `content` as a DER ContentInfo with SignedData (v3 per RFC 5652 §5.1, signer by
-/// issuerAndSerialNumber, SignerInfo v1), carrying the signer's certificate chain.
+/// issuerAndSerialNumber, SignerInfo v1), carrying the chain of the key that signed.
+/// signatureAlgorithm follows the scheme: sha256WithRSAEncryption with NULL parameters,
+/// ecdsa-with-SHA256 without (RFC 5754 §3.2).
 pub async fn sign(
     content_type: &[u32],
     content: &[u8],
     signer: &dyn KdcSigner,
 ) -> Result<Vec<u8>, CmsError> {
     let scheme = signer.scheme();
-    let chain = signer.certificate_chain();
-    let leaf = chain.first().ok_or(CmsError::NoSignerCertificate)?;
-    let (_, cert) = x509_parser::parse_x509_certificate(leaf)
-        .map_err(|e| CmsError::Certificate(e.to_string()))?;
     let digest_algorithm =
         der::encode_parts(tag::SEQUENCE, &[&der::encode_oid(scheme.digest_oid())]);
-    let signature_algorithm = der::encode_parts(
-        tag::SEQUENCE,
-        &[&der::encode_oid(scheme.signature_oid()), &[tag::NULL, 0]],
-    );
+    let signature_algorithm = scheme.signature_algorithm_der();
     let content_type_oid = der::encode_oid(content_type);
     let attribute = |kind: &[u32], value: Vec<u8>| {
         der::encode_parts(
@@ -361,7 +356,10 @@ pub async fn sign(
             ),
         ],
     );
-    let signature = signer.sign(&signed_attrs).await?;
+    let Signed { signature, chain } = signer.sign(&signed_attrs).await?;
+    let leaf = chain.first().ok_or(CmsError::NoSignerCertificate)?;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf)
+        .map_err(|e| CmsError::Certificate(e.to_string()))?;
     let mut implicit_attrs = signed_attrs;
     if let Some(first) = implicit_attrs.first_mut() {
         *first = tag::context(0);

@@ -90,3 +90,33 @@ async fn kdc_signature_verifies_with_its_own_verifier() {
     assert_eq!(verified.content, b"key info");
     assert_eq!(verified.signer_certificate, cert.der().as_ref());
 }
+
+/// RFC 5758 §3.2: ecdsa-with-SHA256 is encoded with the parameters field absent, so the
+/// SignerInfo's signatureAlgorithm is exactly `30 0a 06 08 2a 86 48 ce 3d 04 03 02`.
+#[tokio::test]
+async fn ecdsa_kdc_signature_has_no_null_parameters_and_verifies() {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["kdc.example.test".into()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let signer = SoftwareSigner::from_der(&key.serialize_der(), vec![cert.der().to_vec()]).unwrap();
+    let signed = cms::sign(oid::PKINIT_DH_KEY_DATA, b"key info", &signer)
+        .await
+        .unwrap();
+    let ecdsa_with_sha256 = [
+        0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
+    ];
+    // In the SignerInfo, signatureAlgorithm is followed by the signature OCTET STRING (04);
+    // in the certificate by a BIT STRING (03), so this finds the SignerInfo's.
+    let mut in_signer_info = ecdsa_with_sha256.to_vec();
+    in_signer_info.push(0x04);
+    assert!(
+        signed
+            .windows(in_signer_info.len())
+            .any(|w| w == in_signer_info.as_slice()),
+        "SignerInfo signatureAlgorithm is not ecdsa-with-SHA256 without parameters"
+    );
+    let verified = cms::verify(&signed, oid::PKINIT_DH_KEY_DATA).unwrap();
+    assert_eq!(verified.content, b"key info");
+}

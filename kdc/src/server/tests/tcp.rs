@@ -24,11 +24,11 @@ async fn answers_several_requests_on_one_connection_in_order() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reserved_high_bit_gets_error_53_and_close() {
+async fn reserved_high_bit_gets_field_toolong_and_close() {
     let server = start(ServerLimits::default(), Duration::ZERO).await;
     let mut stream = TcpStream::connect(server.tcp).await.unwrap();
     stream.write_all(&[0x80, 0x00, 0x00, 0x10]).await.unwrap();
-    assert_eq!(tcp_receive(&mut stream).await, b"KRB-ERROR 53");
+    assert_eq!(tcp_receive(&mut stream).await, b"KRB-ERROR 61");
     assert!(closed_by_server(&mut stream).await);
     assert_eq!(server.kdc.calls(), 0);
     assert_eq!(server.stats.snapshot().malformed_frames, 1);
@@ -36,7 +36,7 @@ async fn reserved_high_bit_gets_error_53_and_close() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn length_over_the_limit_gets_error_53_and_close() {
+async fn length_over_the_limit_gets_field_toolong_and_close() {
     let limits = ServerLimits {
         max_request_bytes: 100,
         ..ServerLimits::default()
@@ -44,7 +44,7 @@ async fn length_over_the_limit_gets_error_53_and_close() {
     let server = start(limits, Duration::ZERO).await;
     let mut stream = TcpStream::connect(server.tcp).await.unwrap();
     stream.write_all(&101u32.to_be_bytes()).await.unwrap();
-    assert_eq!(tcp_receive(&mut stream).await, b"KRB-ERROR 53");
+    assert_eq!(tcp_receive(&mut stream).await, b"KRB-ERROR 61");
     assert!(closed_by_server(&mut stream).await);
     assert_eq!(server.stats.snapshot().oversized_requests, 1);
 
@@ -55,7 +55,7 @@ async fn length_over_the_limit_gets_error_53_and_close() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn error_53_survives_a_client_still_sending_its_body() {
+async fn field_toolong_survives_a_client_still_sending_its_body() {
     let limits = ServerLimits {
         max_request_bytes: 100,
         ..ServerLimits::default()
@@ -67,7 +67,7 @@ async fn error_53_survives_a_client_still_sending_its_body() {
     // Closing with this body unread would send a reset, and some stacks (Windows) then
     // discard the error before the client reads it: the server must end with a clean FIN.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(tcp_receive(&mut stream).await, b"KRB-ERROR 53");
+    assert_eq!(tcp_receive(&mut stream).await, b"KRB-ERROR 61");
     let mut rest = [0u8; 1];
     let end = tokio::time::timeout(PATIENCE, stream.read(&mut rest))
         .await

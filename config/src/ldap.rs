@@ -1,0 +1,270 @@
+//! `[directory] type = "ldap"`: where the LDAP directory is (RFC 4516 URLs), how the KDC
+//! binds (RFC 4513 simple bind, password from a file) and secures the connection (LDAPS or
+//! StartTLS), what it searches (RFC 4515 filter) and which attribute names it reads; every
+//! option with its default. Defaults fit Active Directory.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LdapConfig {
+    /// Required. `ldap://host[:port]` or `ldaps://host[:port]` URLs, tried in this order;
+    /// the first that answers is used until its connection breaks.
+    pub urls: Vec<String>,
+    /// Upgrade `ldap://` connections with StartTLS. Default false. Not with `ldaps://`.
+    #[serde(default)]
+    pub starttls: bool,
+    /// PEM file of the CA certificates that may issue the servers' certificates. Default:
+    /// the system trust store.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// DN for a simple bind. Default: none (anonymous). Needs `bind_password_file`.
+    #[serde(default)]
+    pub bind_dn: Option<String>,
+    /// File holding the bind password (one line; mode 0600). The password is never written
+    /// in this file.
+    #[serde(default)]
+    pub bind_password_file: Option<PathBuf>,
+    /// Required. Where users are searched (whole subtree), e.g. `DC=corp,DC=example,DC=com`.
+    pub base_dn: String,
+    /// RFC 4515 filter every user search is ANDed with. Default
+    /// `(&(objectCategory=person)(objectClass=user))` (AD); `(objectClass=kdcAccount)` for
+    /// OpenLDAP with deploy/ldap/kdc.schema.
+    #[serde(default = "default_user_filter")]
+    pub user_filter: String,
+    /// Attribute names, `[directory.attributes]`. Defaults: AD's.
+    #[serde(default)]
+    pub attributes: LdapAttributeNames,
+    /// Bound on each network step in milliseconds: connecting (TCP, TLS, bind) to one
+    /// server, one search. A client whose lookup exceeds it gets KDC_ERR_SVC_UNAVAILABLE.
+    /// Default 2000.
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Connections kept open, shared by all requests (each multiplexes). Default 4.
+    #[serde(default = "default_pool_size")]
+    pub pool_size: usize,
+    /// Seconds a found user and its parsed keys are served from memory; 0 turns the cache
+    /// off (then a removed key stops working at once). Default 30.
+    #[serde(default = "default_cache_ttl_secs")]
+    pub cache_ttl_secs: u64,
+    /// Seconds an unknown principal is remembered; 0 turns this off. Default 5.
+    #[serde(default = "default_negative_cache_ttl_secs")]
+    pub negative_cache_ttl_secs: u64,
+    /// Most users cached. Default 100000.
+    #[serde(default = "default_cache_max_entries")]
+    pub cache_max_entries: usize,
+    /// Milliseconds before the first reconnect after every server failed; doubles per
+    /// failure up to `reconnect_backoff_max_ms`. Meanwhile requests fail at once. Default 250.
+    #[serde(default = "default_reconnect_backoff_ms")]
+    pub reconnect_backoff_ms: u64,
+    /// Default 5000.
+    #[serde(default = "default_reconnect_backoff_max_ms")]
+    pub reconnect_backoff_max_ms: u64,
+    /// Most entries read to find who owns a key presented for the wrong user (only after
+    /// key trust failed; it tells KDC_ERR_CLIENT_NAME_MISMATCH from NOT_TRUSTED); 0 skips
+    /// the search. Default 1000.
+    #[serde(default = "default_key_owner_search_limit")]
+    pub key_owner_search_limit: usize,
+    /// objectClass values of users made by `kdc user add`. Default
+    /// `["top", "person", "organizationalPerson", "user"]` (AD).
+    #[serde(default = "default_new_user_object_classes")]
+    pub new_user_object_classes: Vec<String>,
+}
+
+/// `[directory.attributes]`: the LDAP attribute names read and written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LdapAttributeNames {
+    /// Default `userPrincipalName`.
+    pub user_principal_name: String,
+    /// Default `sAMAccountName`.
+    pub sam_account_name: String,
+    /// DN-Binary values `B:<count>:<hex>:<DN>`. Default `msDS-KeyCredentialLink`.
+    pub key_credential_link: String,
+    /// Default `userAccountControl`.
+    pub user_account_control: String,
+    /// For certificate trust; not read yet. Default `altSecurityIdentities`.
+    pub alt_security_identities: String,
+    /// For the PAC; not read yet. Default `objectSid`.
+    pub object_sid: String,
+}
+
+impl Default for LdapAttributeNames {
+    fn default() -> Self {
+        LdapAttributeNames {
+            user_principal_name: "userPrincipalName".into(),
+            sam_account_name: "sAMAccountName".into(),
+            key_credential_link: "msDS-KeyCredentialLink".into(),
+            user_account_control: "userAccountControl".into(),
+            alt_security_identities: "altSecurityIdentities".into(),
+            object_sid: "objectSid".into(),
+        }
+    }
+}
+
+fn default_user_filter() -> String {
+    "(&(objectCategory=person)(objectClass=user))".into()
+}
+fn default_timeout_ms() -> u64 {
+    2000
+}
+fn default_pool_size() -> usize {
+    4
+}
+fn default_cache_ttl_secs() -> u64 {
+    30
+}
+fn default_negative_cache_ttl_secs() -> u64 {
+    5
+}
+fn default_cache_max_entries() -> usize {
+    100_000
+}
+fn default_reconnect_backoff_ms() -> u64 {
+    250
+}
+fn default_reconnect_backoff_max_ms() -> u64 {
+    5000
+}
+fn default_key_owner_search_limit() -> usize {
+    1000
+}
+fn default_new_user_object_classes() -> Vec<String> {
+    ["top", "person", "organizationalPerson", "user"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// A URL the backend can use: ldap:// or ldaps://, a host, nothing after the host part.
+fn check_url(url: &str, starttls: bool) -> Result<(), String> {
+    let (secure, rest) = if let Some(rest) = url.strip_prefix("ldaps://") {
+        (true, rest)
+    } else if let Some(rest) = url.strip_prefix("ldap://") {
+        (false, rest)
+    } else {
+        return Err(format!("{url:?} is not an ldap:// or ldaps:// URL"));
+    };
+    let host = rest.strip_suffix('/').unwrap_or(rest);
+    if host.is_empty() || host.starts_with(':') || host.contains(['/', '?', '@', ' ']) {
+        return Err(format!("{url:?} must be scheme://host[:port]"));
+    }
+    if secure && starttls {
+        return Err(format!("{url:?} is ldaps://: StartTLS is for ldap:// URLs"));
+    }
+    Ok(())
+}
+
+/// Parentheses balanced outside escapes: catches a truncated filter early; the backend
+/// parses it fully when it opens.
+fn balanced(filter: &str) -> bool {
+    let mut depth = 0i64;
+    for c in filter.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return false;
+        }
+    }
+    depth == 0
+}
+
+impl LdapConfig {
+    pub(crate) fn resolve_paths(&mut self, resolve: impl Fn(&mut PathBuf)) {
+        if let Some(path) = &mut self.ca_file {
+            resolve(path);
+        }
+        if let Some(path) = &mut self.bind_password_file {
+            resolve(path);
+        }
+    }
+
+    /// The key (under `directory.`) and the problem, for the first invalid option.
+    pub(crate) fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.urls.is_empty() {
+            return Err(("directory.urls", "must list at least one server".into()));
+        }
+        for url in &self.urls {
+            check_url(url, self.starttls).map_err(|e| ("directory.urls", e))?;
+        }
+        if self.base_dn.trim().is_empty() || !self.base_dn.contains('=') {
+            return Err((
+                "directory.base_dn",
+                "must be a DN like DC=corp,DC=example,DC=com".into(),
+            ));
+        }
+        match (&self.bind_dn, &self.bind_password_file) {
+            (Some(dn), Some(_)) if dn.contains('=') => {}
+            (Some(_), Some(_)) => {
+                return Err(("directory.bind_dn", "must be a DN".into()));
+            }
+            (Some(_), None) => {
+                return Err((
+                    "directory.bind_password_file",
+                    "bind_dn needs a password file".into(),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err((
+                    "directory.bind_dn",
+                    "bind_password_file needs a bind_dn".into(),
+                ));
+            }
+            (None, None) => {}
+        }
+        if self.user_filter.trim().is_empty() || !balanced(&self.user_filter) {
+            return Err((
+                "directory.user_filter",
+                format!("{:?} is not an LDAP filter", self.user_filter),
+            ));
+        }
+        if !(1..=60_000).contains(&self.timeout_ms) {
+            return Err(("directory.timeout_ms", "must be 1 to 60000".into()));
+        }
+        if !(1..=64).contains(&self.pool_size) {
+            return Err(("directory.pool_size", "must be 1 to 64".into()));
+        }
+        if self.reconnect_backoff_ms == 0
+            || self.reconnect_backoff_max_ms < self.reconnect_backoff_ms
+        {
+            return Err((
+                "directory.reconnect_backoff_ms",
+                "must be above 0 and at most reconnect_backoff_max_ms".into(),
+            ));
+        }
+        if self.new_user_object_classes.is_empty() {
+            return Err((
+                "directory.new_user_object_classes",
+                "must name at least one class".into(),
+            ));
+        }
+        let names = &self.attributes;
+        for name in [
+            &names.user_principal_name,
+            &names.sam_account_name,
+            &names.key_credential_link,
+            &names.user_account_control,
+            &names.alt_security_identities,
+            &names.object_sid,
+        ] {
+            let valid = name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ';'));
+            if !valid {
+                return Err((
+                    "directory.attributes",
+                    format!("{name:?} is not an attribute name"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

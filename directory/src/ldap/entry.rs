@@ -1,0 +1,186 @@
+//! SearchResultEntry (RFC 4511 §4.5.2) decoded without trusting the server: a malformed entry
+//! is skipped rather than panicking (ldap3's own `SearchEntry::construct` panics), then mapped
+//! to a [`User`] with the configured attribute names (MS-ADTS 2.2.16 for userAccountControl).
+
+use std::collections::HashMap;
+
+use ldap3::ResultEntry;
+
+use super::settings::LdapAttributes;
+use crate::{KeyCredentialLink, UF_ACCOUNTDISABLE, UF_NORMAL_ACCOUNT, User};
+
+/// RFC 4511 §4.5.2: [APPLICATION 4] SEQUENCE { objectName, attributes }.
+const SEARCH_RESULT_ENTRY: u64 = 4;
+
+/// An entry's DN and its attribute values, keyed by lower-case attribute name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawEntry {
+    pub dn: String,
+    attributes: HashMap<String, Vec<Vec<u8>>>,
+}
+
+impl RawEntry {
+    /// Decodes one entry; None if its structure is not that of RFC 4511 §4.5.2.
+    pub fn decode(entry: ResultEntry) -> Option<RawEntry> {
+        let mut parts = entry
+            .0
+            .match_id(SEARCH_RESULT_ENTRY)?
+            .expect_constructed()?
+            .into_iter();
+        let dn = String::from_utf8(parts.next()?.expect_primitive()?).ok()?;
+        let mut attributes: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+        for partial in parts.next()?.expect_constructed()? {
+            let mut partial = partial.expect_constructed()?.into_iter();
+            let name = String::from_utf8(partial.next()?.expect_primitive()?).ok()?;
+            let values = partial
+                .next()?
+                .expect_constructed()?
+                .into_iter()
+                .map(|value| value.expect_primitive())
+                .collect::<Option<Vec<_>>>()?;
+            attributes
+                .entry(name.to_lowercase())
+                .or_default()
+                .extend(values);
+        }
+        Some(RawEntry { dn, attributes })
+    }
+
+    #[cfg(test)]
+    pub fn new(dn: &str, attributes: &[(&str, &[&str])]) -> Self {
+        RawEntry {
+            dn: dn.into(),
+            attributes: attributes
+                .iter()
+                .map(|(name, values)| {
+                    (
+                        name.to_lowercase(),
+                        values.iter().map(|v| v.as_bytes().to_vec()).collect(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The values of `attribute` that are UTF-8 (every string syntax the KDC reads).
+    pub fn strings<'a>(&'a self, attribute: &str) -> impl Iterator<Item = &'a str> + 'a {
+        self.attributes
+            .get(&attribute.to_lowercase())
+            .into_iter()
+            .flatten()
+            .filter_map(|value| std::str::from_utf8(value).ok())
+    }
+
+    pub fn first(&self, attribute: &str) -> Option<&str> {
+        self.strings(attribute).next()
+    }
+
+    /// The first value of `attribute` as bytes (binary syntaxes such as objectSid).
+    pub fn first_bytes(&self, attribute: &str) -> Option<&[u8]> {
+        self.attributes
+            .get(&attribute.to_lowercase())?
+            .first()
+            .map(Vec::as_slice)
+    }
+}
+
+/// userAccountControl as AD writes it: a signed 32-bit decimal (RFC 4517 INTEGER syntax).
+/// Absent means an ordinary enabled account (OpenLDAP entries without the attribute); a
+/// value that does not parse counts as disabled, so damage never enables an account.
+fn user_account_control(entry: &RawEntry, attribute: &str) -> u32 {
+    let Some(text) = entry.first(attribute) else {
+        return UF_NORMAL_ACCOUNT;
+    };
+    match text.trim().parse::<i64>() {
+        Ok(value) if (i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(&value) => {
+            // AD prints flags with bit 31 set as negative numbers; the bits are what count.
+            value as u32
+        }
+        _ => {
+            tracing::warn!(dn = %entry.dn, value = text, "userAccountControl unreadable; treating the account as disabled");
+            UF_NORMAL_ACCOUNT | UF_ACCOUNTDISABLE
+        }
+    }
+}
+
+/// The user an entry describes. Without a userPrincipalName, AD's implicit UPN
+/// `sAMAccountName@realm` is used when the realm is known; otherwise the entry is skipped.
+pub fn to_user(entry: &RawEntry, names: &LdapAttributes, realm: Option<&str>) -> Option<User> {
+    let sam_account_name = entry.first(&names.sam_account_name).map(str::to_string);
+    let user_principal_name = match entry.first(&names.user_principal_name) {
+        Some(upn) => upn.to_string(),
+        None => format!("{}@{}", sam_account_name.as_deref()?, realm?),
+    };
+    let key_credentials = KeyCredentialLink::parse_values(
+        &user_principal_name,
+        entry.strings(&names.key_credential_link),
+    );
+    Some(User {
+        dn: entry.dn.clone(),
+        user_account_control: user_account_control(entry, &names.user_account_control),
+        user_principal_name,
+        sam_account_name,
+        key_credentials,
+        alt_security_identities: entry
+            .strings(&names.alt_security_identities)
+            .map(str::to_string)
+            .collect(),
+        // Binary in Active Directory (MS-DTYP 2.4.2.2); an unreadable value maps nobody.
+        object_sid: entry
+            .first_bytes(&names.object_sid)
+            .and_then(crate::sid::object_sid_value),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> LdapAttributes {
+        LdapAttributes::default()
+    }
+
+    #[test]
+    fn attribute_names_match_in_any_case() {
+        let entry = RawEntry::new(
+            "CN=a,DC=x",
+            &[
+                ("USERPRINCIPALNAME", &["a@X"]),
+                ("samaccountname", &["a"]),
+                ("userAccountControl", &["514"]),
+            ],
+        );
+        let user = to_user(&entry, &names(), None).unwrap();
+        assert_eq!(user.user_principal_name, "a@X");
+        assert_eq!(user.sam_account_name.as_deref(), Some("a"));
+        assert!(user.is_disabled());
+        assert!(user.key_credentials.is_empty());
+    }
+
+    #[test]
+    fn user_account_control_forms() {
+        let uac = |v: &[&str]| {
+            user_account_control(
+                &RawEntry::new("CN=a", &[("userAccountControl", v)]),
+                "userAccountControl",
+            )
+        };
+        assert_eq!(uac(&[]), UF_NORMAL_ACCOUNT);
+        assert_eq!(uac(&["66048"]), 0x10200);
+        assert_eq!(uac(&["-2147483136"]), 0x8000_0200);
+        assert_eq!(uac(&["lots"]) & UF_ACCOUNTDISABLE, UF_ACCOUNTDISABLE);
+        assert_eq!(uac(&["99999999999"]) & UF_ACCOUNTDISABLE, UF_ACCOUNTDISABLE);
+    }
+
+    #[test]
+    fn implicit_upn_needs_the_realm() {
+        let entry = RawEntry::new("CN=b,DC=x", &[("sAMAccountName", &["b"])]);
+        assert_eq!(to_user(&entry, &names(), None), None);
+        assert_eq!(
+            to_user(&entry, &names(), Some("X.TEST"))
+                .unwrap()
+                .user_principal_name,
+            "b@X.TEST"
+        );
+    }
+}

@@ -1,0 +1,149 @@
+//! Search filters in their string form (RFC 4515): assertion values escaped per §3, so a
+//! client-chosen principal name can never change the shape of a filter, and attribute
+//! descriptions from the configuration checked against RFC 4512 §2.5.
+
+use std::fmt::Write;
+
+/// Escapes an assertion value (RFC 4515 §3): `*`, `(`, `)`, `\` and NUL become `\XX`.
+/// Everything else, UTF-8 included, is left as it is, which §3 allows.
+pub fn escape_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '*' | '(' | ')' | '\\' | '\0' => {
+                // Writing to a String cannot fail.
+                let _ = write!(out, "\\{:02x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `(attribute=value)` with the value escaped.
+pub fn equality(attribute: &str, value: &str) -> String {
+    format!("({attribute}={})", escape_value(value))
+}
+
+/// `(attribute=*)`.
+pub fn present(attribute: &str) -> String {
+    format!("({attribute}=*)")
+}
+
+pub fn and(parts: &[String]) -> String {
+    format!("(&{})", parts.concat())
+}
+
+pub fn or(parts: &[String]) -> String {
+    format!("(|{})", parts.concat())
+}
+
+/// The configured base filter in the parenthesised form RFC 4515 requires (RFC 4516 URLs
+/// and many tools accept it without the outer parentheses), or why it cannot be used.
+pub fn normalize_base_filter(filter: &str) -> Result<String, String> {
+    let trimmed = filter.trim();
+    let wrapped = if trimmed.starts_with('(') {
+        trimmed.to_string()
+    } else {
+        format!("({trimmed})")
+    };
+    ldap3::parse_filter(&wrapped)
+        .map(|_| wrapped.clone())
+        .map_err(|_| format!("{filter:?} is not an RFC 4515 search filter"))
+}
+
+/// Whether `name` is an attribute description (RFC 4512 §2.5): a descr (letter, then
+/// letters, digits, '-') or a numeric OID, with optional `;option`s.
+pub fn is_attribute_description(name: &str) -> bool {
+    let mut parts = name.split(';');
+    let Some(attribute_type) = parts.next() else {
+        return false;
+    };
+    let keystring = |s: &str| {
+        let mut chars = s.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    let numeric_oid = |s: &str| {
+        s.split('.').count() >= 2
+            && s.split('.').all(|arc| {
+                !arc.is_empty()
+                    && arc.bytes().all(|b| b.is_ascii_digit())
+                    && (arc == "0" || !arc.starts_with('0'))
+            })
+    };
+    (keystring(attribute_type) || numeric_oid(attribute_type)) && parts.all(keystring)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The examples of RFC 4515 §4 whose values need escaping.
+    #[test]
+    fn rfc4515_section4_examples() {
+        assert_eq!(
+            equality("cn", "Parens R Us (for all your parenthetical needs)"),
+            "(cn=Parens R Us \\28for all your parenthetical needs\\29)"
+        );
+        assert_eq!(
+            equality("filename", "C:\\MyFile"),
+            "(filename=C:\\5cMyFile)"
+        );
+        assert_eq!(
+            equality("bin", "\0\0\0\u{4}"),
+            "(bin=\\00\\00\\00\u{4})",
+            "only NUL must be escaped; other control octets may stay"
+        );
+        // "(cn=*\2A*)": a literal '*' inside a substring assertion.
+        assert_eq!(format!("(cn=*{}*)", escape_value("*")), "(cn=*\\2a*)");
+        // UTF-8 may appear unescaped (the §4 example escapes it; both are valid).
+        assert_eq!(equality("o", "Lučić"), "(o=Lučić)");
+    }
+
+    #[test]
+    fn a_hostile_name_stays_one_assertion() {
+        let filter = and(&[
+            "(objectClass=user)".into(),
+            or(&[
+                equality("userPrincipalName", "*)(|(objectClass=*"),
+                equality("sAMAccountName", "x)(uid=*"),
+            ]),
+        ]);
+        assert_eq!(
+            filter,
+            "(&(objectClass=user)(|(userPrincipalName=\\2a\\29\\28|\\28objectClass=\\2a)\
+             (sAMAccountName=x\\29\\28uid=\\2a)))"
+        );
+        assert!(ldap3::parse_filter(&filter).is_ok());
+    }
+
+    #[test]
+    fn base_filter_is_parenthesised_and_checked() {
+        assert_eq!(
+            normalize_base_filter("objectClass=kdcAccount").unwrap(),
+            "(objectClass=kdcAccount)"
+        );
+        assert_eq!(
+            normalize_base_filter(" (&(a=b)(c=d)) ").unwrap(),
+            "(&(a=b)(c=d))"
+        );
+        assert!(normalize_base_filter("(&(a=b)").is_err());
+        assert!(normalize_base_filter("").is_err());
+    }
+
+    #[test]
+    fn attribute_descriptions() {
+        for good in [
+            "msDS-KeyCredentialLink",
+            "userPrincipalName",
+            "1.2.840.113556.1.4.2328",
+            "userCertificate;binary",
+        ] {
+            assert!(is_attribute_description(good), "{good}");
+        }
+        for bad in ["", "1abc", "a b", "cn=x", "a)(b", "1.02", "1", "cn;"] {
+            assert!(!is_attribute_description(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! Reads for the AS exchange: one subtree search (RFC 4511 §4.5.1) per uncached principal,
+//! with an RFC 4515 filter built from escaped values, and the key-owner search that runs
+//! only after key trust failed (MS-ADTS 2.2.20 values compared as normalised keys here).
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use ldap3::{Scope, SearchOptions, SearchResult};
+
+use super::cache::cache_key;
+use super::entry::{RawEntry, to_user};
+use super::pool::{Failure, describe};
+use super::{LOOKUP_SIZE_LIMIT, LdapDirectory, filter};
+use crate::{Directory, DirectoryError, PrincipalLookup, RsaPublicKey, User};
+
+impl LdapDirectory {
+    /// A subtree search under the base DN. A size limit hit returns what came (logged);
+    /// any other error result makes the directory unavailable for this request.
+    pub(super) async fn search(
+        &self,
+        filter: String,
+        size_limit: i32,
+        deadline: Duration,
+    ) -> Result<Vec<RawEntry>, DirectoryError> {
+        let base = self.base_dn.clone();
+        let attributes = self.user_attributes();
+        let time_limit = i32::try_from(deadline.as_secs().max(1)).unwrap_or(i32::MAX);
+        let SearchResult(entries, result) = self
+            .pool
+            .run_for(deadline, |mut ldap| {
+                let (base, filter, attributes) = (base.clone(), filter.clone(), attributes.clone());
+                async move {
+                    let options = SearchOptions::new()
+                        .sizelimit(size_limit)
+                        .timelimit(time_limit);
+                    ldap.with_search_options(options)
+                        .search(&base, Scope::Subtree, &filter, attributes)
+                        .await
+                }
+            })
+            .await
+            .map_err(Failure::into_error)?;
+        match result.rc {
+            0 => {}
+            4 => {
+                tracing::warn!(%filter, limit = size_limit, "LDAP search hit its size limit; using the entries that came")
+            }
+            32 => {
+                return Err(DirectoryError::Unavailable(format!(
+                    "base DN {} does not exist on the server",
+                    self.base_dn
+                )));
+            }
+            _ => {
+                return Err(DirectoryError::Unavailable(format!(
+                    "search {filter} refused: {}",
+                    describe(&result)
+                )));
+            }
+        }
+        Ok(entries
+            .into_iter()
+            .filter_map(|entry| {
+                let decoded = RawEntry::decode(entry);
+                if decoded.is_none() {
+                    tracing::warn!("skipping a malformed LDAP search result entry");
+                }
+                decoded
+            })
+            .collect())
+    }
+
+    /// Among the entries of a lookup, the one the rule of [`PrincipalLookup`] picks.
+    fn pick(
+        &self,
+        entries: &[RawEntry],
+        lookup: &PrincipalLookup,
+        realm: &str,
+    ) -> Result<Option<User>, DirectoryError> {
+        let users: Vec<User> = entries
+            .iter()
+            .filter_map(|entry| to_user(entry, &self.names, Some(realm)))
+            .collect();
+        let upn = lookup.user_principal_name.to_lowercase();
+        let sam = lookup.sam_account_name.as_deref().map(str::to_lowercase);
+        let by_upn: Vec<&User> = users
+            .iter()
+            .filter(|u| u.user_principal_name.to_lowercase() == upn)
+            .collect();
+        let by_sam: Vec<&User> = users
+            .iter()
+            .filter(|u| {
+                sam.is_some() && u.sam_account_name.as_deref().map(str::to_lowercase) == sam
+            })
+            .collect();
+        let chosen = if by_upn.is_empty() { by_sam } else { by_upn };
+        match chosen.as_slice() {
+            [] => Ok(None),
+            [user] => Ok(Some((*user).clone())),
+            several => Err(DirectoryError::Conflict(format!(
+                "{} entries match {}: {}",
+                several.len(),
+                lookup.user_principal_name,
+                several
+                    .iter()
+                    .map(|u| u.dn.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl Directory for LdapDirectory {
+    async fn find_user(&self, name: &str, realm: &str) -> Result<Option<User>, DirectoryError> {
+        let lookup = PrincipalLookup::new(name, realm);
+        let key = cache_key(&lookup);
+        if let Some(answer) = self.cache.get(&key) {
+            self.log_stats();
+            return Ok(answer);
+        }
+        let names = &self.names;
+        let mut clauses = vec![filter::equality(
+            &names.user_principal_name,
+            &lookup.user_principal_name,
+        )];
+        if let Some(sam) = &lookup.sam_account_name {
+            clauses.push(filter::equality(&names.sam_account_name, sam));
+        }
+        let search = filter::and(&[self.user_filter.clone(), filter::or(&clauses)]);
+        let entries = self
+            .search(search, LOOKUP_SIZE_LIMIT, self.pool.timeout())
+            .await?;
+        let user = self.pick(&entries, &lookup, realm)?;
+        self.cache.put(key, user.clone());
+        self.log_stats();
+        Ok(user)
+    }
+
+    /// Runs only after key trust has failed for the requested user. The values are
+    /// DN-Binary strings whose hex differs with the key's encoding (RSA1 blob, PKCS#1,
+    /// SPKI), so no server-side matching rule can find one key: this reads the users that
+    /// have any value, up to the configured limit, and compares normalised keys here.
+    async fn find_key_owners(
+        &self,
+        public_key: &RsaPublicKey,
+    ) -> Result<Vec<String>, DirectoryError> {
+        if self.key_owner_search_limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = i32::try_from(self.key_owner_search_limit).unwrap_or(i32::MAX);
+        let search = filter::and(&[
+            self.user_filter.clone(),
+            filter::present(&self.names.key_credential_link),
+        ]);
+        let entries = self.search(search, limit, self.pool.timeout()).await?;
+        Ok(entries
+            .iter()
+            .filter_map(|entry| to_user(entry, &self.names, None))
+            .filter(|user| user.registered_ngc_key(public_key).is_some())
+            .map(|user| user.user_principal_name)
+            .collect())
+    }
+}

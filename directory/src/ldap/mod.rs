@@ -1,0 +1,212 @@
+//! The LDAP directory backend (RFC 4511 operations, RFC 4513 bind and TLS, RFC 4515 filters,
+//! RFC 4516 URLs) for Active Directory and OpenLDAP with the AD attributes (deploy/ldap/):
+//! users by userPrincipalName or sAMAccountName, their msDS-KeyCredentialLink values
+//! (MS-ADTS 2.2.20) parsed once and cached, and the admin writes of `admin`.
+
+mod admin;
+mod cache;
+mod entry;
+pub mod filter;
+mod lookup;
+mod pool;
+mod rdn;
+mod settings;
+mod tls;
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use ldap3::{Scope, SearchResult};
+use zeroize::Zeroizing;
+
+pub use cache::CacheStats;
+pub use settings::*;
+
+use cache::UserCache;
+use pool::{Endpoint, Failure, Pool, describe};
+
+use crate::DirectoryError;
+
+/// Most entries one principal lookup may return: more means the data is ambiguous.
+const LOOKUP_SIZE_LIMIT: i32 = 10;
+/// How often the cache counters are logged, at most.
+const STATS_LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+pub struct LdapDirectory {
+    pool: Pool,
+    base_dn: String,
+    user_filter: String,
+    names: LdapAttributes,
+    cache: UserCache,
+    key_owner_search_limit: usize,
+    new_user_object_classes: Vec<String>,
+    stats_logged: Mutex<Instant>,
+}
+
+fn invalid(message: String) -> DirectoryError {
+    DirectoryError::Invalid(message)
+}
+
+/// A URL ldap3 can connect to: scheme ldap or ldaps and a host.
+fn check_url(url: &str) -> Result<(), DirectoryError> {
+    let rest = url
+        .strip_prefix("ldap://")
+        .or_else(|| url.strip_prefix("ldaps://"))
+        .ok_or_else(|| invalid(format!("LDAP URL {url:?} is not ldap:// or ldaps://")))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || host.starts_with(':') {
+        return Err(invalid(format!("LDAP URL {url:?} names no host")));
+    }
+    Ok(())
+}
+
+/// The bind password: the file's text without its final line break. An empty password
+/// would make the simple bind unauthenticated (RFC 4513 §5.1.2), so it is refused.
+fn read_password(path: &Path) -> Result<Zeroizing<String>, DirectoryError> {
+    let text =
+        Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|source| DirectoryError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?,
+        );
+    let password = Zeroizing::new(text.trim_end_matches(['\r', '\n']).to_string());
+    if password.is_empty() {
+        return Err(invalid(format!(
+            "bind password file {} is empty",
+            path.display()
+        )));
+    }
+    #[cfg(unix)]
+    if let Ok(metadata) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        if metadata.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(file = %path.display(), "bind password file is readable by others; chmod 600 it");
+        }
+    }
+    Ok(password)
+}
+
+impl LdapDirectory {
+    /// Checks the settings and reads the password and CA files; connects lazily, so a
+    /// server that is down now does not stop the KDC from starting (see [`Self::check`]).
+    pub fn new(settings: LdapSettings) -> Result<Self, DirectoryError> {
+        if settings.urls.is_empty() {
+            return Err(invalid("no LDAP URL configured".into()));
+        }
+        settings.urls.iter().try_for_each(|url| check_url(url))?;
+        if settings.base_dn.trim().is_empty() {
+            return Err(invalid("the LDAP base DN is empty".into()));
+        }
+        let names = &settings.attributes;
+        for name in [
+            &names.user_principal_name,
+            &names.sam_account_name,
+            &names.key_credential_link,
+            &names.user_account_control,
+            &names.alt_security_identities,
+            &names.object_sid,
+        ] {
+            if !filter::is_attribute_description(name) {
+                return Err(invalid(format!("{name:?} is not an LDAP attribute name")));
+            }
+        }
+        let user_filter = filter::normalize_base_filter(&settings.user_filter).map_err(invalid)?;
+        let bind = match (&settings.bind_dn, &settings.bind_password_file) {
+            (Some(dn), Some(file)) => Some((dn.clone(), read_password(file)?)),
+            (None, None) => None,
+            _ => {
+                return Err(invalid("bind DN and bind password file go together".into()));
+            }
+        };
+        if settings.timeout.is_zero() {
+            return Err(invalid("the LDAP timeout must be above zero".into()));
+        }
+        let connection = tls::connection_settings(settings.starttls, settings.ca_file.as_deref())?;
+        let endpoint = Endpoint {
+            urls: settings.urls.clone(),
+            connection,
+            bind,
+            timeout: settings.timeout,
+            backoff: settings.reconnect_backoff,
+            backoff_max: settings
+                .reconnect_backoff_max
+                .max(settings.reconnect_backoff),
+        };
+        Ok(LdapDirectory {
+            pool: Pool::new(endpoint, settings.pool_size),
+            base_dn: settings.base_dn,
+            user_filter,
+            names: settings.attributes,
+            cache: UserCache::new(
+                settings.cache_ttl,
+                settings.negative_cache_ttl,
+                settings.cache_max_entries,
+            ),
+            key_owner_search_limit: settings.key_owner_search_limit,
+            new_user_object_classes: settings.new_user_object_classes,
+            stats_logged: Mutex::new(Instant::now()),
+        })
+    }
+
+    /// Connects and reads the base entry, to report a wrong URL, password or base DN now.
+    pub async fn check(&self) -> Result<(), DirectoryError> {
+        let base = self.base_dn.clone();
+        let SearchResult(_, result) = self
+            .pool
+            .run(|mut ldap| {
+                let base = base.clone();
+                async move {
+                    ldap.search(&base, Scope::Base, "(objectClass=*)", vec!["1.1"])
+                        .await
+                }
+            })
+            .await
+            .map_err(Failure::into_error)?;
+        match result.rc {
+            0 => Ok(()),
+            _ => Err(DirectoryError::Unavailable(format!(
+                "base DN {}: {}",
+                self.base_dn,
+                describe(&result)
+            ))),
+        }
+    }
+
+    /// The user cache's counters (also logged every minute while lookups happen).
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    fn log_stats(&self) {
+        let Ok(mut last) = self.stats_logged.try_lock() else {
+            return;
+        };
+        if last.elapsed() >= STATS_LOG_INTERVAL {
+            *last = Instant::now();
+            let stats = self.cache.stats();
+            tracing::info!(
+                hits = stats.hits,
+                negative_hits = stats.negative_hits,
+                misses = stats.misses,
+                entries = stats.entries,
+                hit_rate = format!("{:.1}%", stats.hit_rate() * 100.0),
+                "LDAP user cache"
+            );
+        }
+    }
+
+    /// The attributes every user read asks for.
+    fn user_attributes(&self) -> Vec<String> {
+        let n = &self.names;
+        vec![
+            n.user_principal_name.clone(),
+            n.sam_account_name.clone(),
+            n.user_account_control.clone(),
+            n.key_credential_link.clone(),
+            n.alt_security_identities.clone(),
+            n.object_sid.clone(),
+        ]
+    }
+}

@@ -1,0 +1,51 @@
+//! The one directory test battery (issue 3, point 7), run against the embedded file backend
+//! and against the LDAP backend on a private slapd (RFC 4511), with the same assertions.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod ldap_support;
+mod support;
+
+use kdc_directory::{EmbeddedDirectory, LdapDirectory};
+use kdc_integration::slapd::SlapdOptions;
+
+#[tokio::test]
+async fn battery_on_the_embedded_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let directory = EmbeddedDirectory::create_empty(dir.path().join("directory.toml"))
+        .await
+        .unwrap();
+    ldap_support::battery(&directory).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn battery_on_the_ldap_backend() {
+    let slapd = ldap_support::slapd(SlapdOptions::default());
+    let directory = LdapDirectory::new(ldap_support::settings(&slapd, &slapd.url())).unwrap();
+    ldap_support::battery(&directory).await;
+    // Everything the battery wrote is in the server, in AD's form.
+    let stored = slapd
+        .search(
+            "(userPrincipalName=bob@corp.example)",
+            &["msDS-KeyCredentialLink", "userAccountControl"],
+        )
+        .unwrap();
+    assert!(stored.contains("userAccountControl: 514"), "{stored}");
+    assert!(
+        stored.contains(&format!(
+            "msDS-KeyCredentialLink: B:{}",
+            ldap_support::ngc_link(
+                ldap_support::BOB_DN,
+                &ldap_support::vector_key("dsi_user_ngc_ad_rsa1")
+            )
+            .to_dn_binary()
+            .trim_start_matches("B:")
+        )),
+        "{stored}"
+    );
+}

@@ -1,0 +1,290 @@
+//! Shared by the LDAP tests: a private slapd (kdc-integration's harness) and the backend
+//! settings that bind to it as the KDC account, plus the one directory test battery that
+//! every backend must pass (RFC 4511 operations underneath for LDAP, the file for embedded).
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use kdc_directory::keycredlink::{Guid, KeyCredential, RsaPublicKey};
+use kdc_directory::{
+    Directory, DirectoryAdmin, DirectoryError, KeyCredentialLink, LdapSettings, NewUser,
+    UF_ACCOUNTDISABLE, UF_NORMAL_ACCOUNT, User, dn_equivalent,
+};
+use kdc_integration::slapd::{Slapd, SlapdOptions};
+
+use crate::support::read_hex;
+
+pub const REALM: &str = "EXAMPLE.TEST";
+pub const ALICE_DN: &str = "CN=alice,CN=Users,DC=example,DC=test";
+pub const BOB_DN: &str = "CN=bob,CN=Users,DC=example,DC=test";
+
+pub fn slapd(options: SlapdOptions) -> Slapd {
+    Slapd::start(options).expect("slapd (apt-get install slapd ldap-utils)")
+}
+
+/// Settings for `url` of this server, binding as the KDC account, OpenLDAP-shaped.
+pub fn settings(slapd: &Slapd, url: &str) -> LdapSettings {
+    let password_file = slapd.tmp().join("bind.password");
+    slapd.write_bind_password(&password_file).unwrap();
+    let mut settings = LdapSettings::new(vec![url.to_string()], slapd.suffix());
+    settings.bind_dn = Some(slapd.kdc_bind_dn());
+    settings.bind_password_file = Some(password_file);
+    settings.ca_file = slapd.ca_file();
+    settings.user_filter = "(objectClass=kdcAccount)".into();
+    settings.new_user_object_classes = [
+        "top",
+        "person",
+        "organizationalPerson",
+        "inetOrgPerson",
+        "kdcAccount",
+    ]
+    .map(String::from)
+    .to_vec();
+    settings.timeout = Duration::from_secs(2);
+    settings.reconnect_backoff = Duration::from_millis(50);
+    settings.reconnect_backoff_max = Duration::from_millis(200);
+    settings
+}
+
+/// A real RSA key from the vectors.
+pub fn vector_key(name: &str) -> RsaPublicKey {
+    KeyCredential::parse(&read_hex(&format!("{name}.hex")))
+        .unwrap()
+        .rsa_public_key()
+        .unwrap()
+        .clone()
+}
+
+pub fn ngc_link(owner_dn: &str, key: &RsaPublicKey) -> KeyCredentialLink {
+    let device: Guid = "47f577e3-d2d0-4a0a-8aca-e0501098bde4".parse().unwrap();
+    KeyCredentialLink {
+        owner_dn: owner_dn.into(),
+        credential: KeyCredential::new_ngc(key, device, 131_734_027_581_684_545),
+    }
+}
+
+async fn upn_of(directory: &dyn Directory, name: &str, realm: &str) -> Option<String> {
+    directory
+        .find_user(name, realm)
+        .await
+        .unwrap()
+        .map(|u| u.user_principal_name)
+}
+
+async fn user(directory: &dyn Directory, name: &str) -> User {
+    directory.find_user(name, REALM).await.unwrap().unwrap()
+}
+
+/// The directory contract, on a directory with no users yet (whose `CN=Users` container
+/// exists, for LDAP): lookups, conflicts, keys, owners, account state.
+pub async fn battery(directory: &dyn DirectoryAdmin) {
+    let added = directory
+        .add_user(NewUser {
+            dn: ALICE_DN.into(),
+            user_principal_name: "alice@EXAMPLE.TEST".into(),
+            sam_account_name: Some("alice".into()),
+            user_account_control: UF_NORMAL_ACCOUNT,
+        })
+        .await
+        .unwrap();
+    assert_eq!(added.user_principal_name, "alice@EXAMPLE.TEST");
+    directory
+        .add_user(NewUser {
+            dn: BOB_DN.into(),
+            user_principal_name: "bob@corp.example".into(),
+            sam_account_name: Some("Bob".into()),
+            user_account_control: UF_NORMAL_ACCOUNT | UF_ACCOUNTDISABLE,
+        })
+        .await
+        .unwrap();
+
+    // Lookup rules: name@realm as UPN, then sAMAccountName; enterprise names as UPN only.
+    assert_eq!(
+        upn_of(directory, "alice", REALM).await.as_deref(),
+        Some("alice@EXAMPLE.TEST")
+    );
+    assert_eq!(
+        upn_of(directory, "ALICE", "example.test").await.as_deref(),
+        Some("alice@EXAMPLE.TEST")
+    );
+    assert_eq!(
+        upn_of(directory, "bob", REALM).await.as_deref(),
+        Some("bob@corp.example")
+    );
+    assert_eq!(
+        upn_of(directory, "BOB@CORP.EXAMPLE", REALM)
+            .await
+            .as_deref(),
+        Some("bob@corp.example")
+    );
+    assert_eq!(upn_of(directory, "bob@EXAMPLE.TEST", REALM).await, None);
+    assert_eq!(upn_of(directory, "carol", REALM).await, None);
+    // Names that would be filter syntax match nothing rather than everything.
+    assert_eq!(upn_of(directory, "*", REALM).await, None);
+    assert_eq!(upn_of(directory, "a*)(sAMAccountName=*", REALM).await, None);
+    let alice = user(directory, "alice").await;
+    assert!(dn_equivalent(&alice.dn, ALICE_DN), "{}", alice.dn);
+    assert_eq!(alice.sam_account_name.as_deref(), Some("alice"));
+    assert!(!alice.is_disabled());
+    assert!(user(directory, "bob").await.is_disabled());
+
+    // Uniqueness and shape.
+    let again = |upn: &str, sam: &str, dn: &str| NewUser {
+        dn: dn.into(),
+        user_principal_name: upn.into(),
+        sam_account_name: Some(sam.into()),
+        user_account_control: UF_NORMAL_ACCOUNT,
+    };
+    let conflict = directory
+        .add_user(again(
+            "ALICE@example.test",
+            "alice2",
+            "CN=alice2,CN=Users,DC=example,DC=test",
+        ))
+        .await;
+    assert!(
+        matches!(conflict, Err(DirectoryError::Conflict(_))),
+        "{conflict:?}"
+    );
+    let conflict = directory
+        .add_user(again(
+            "bob2@EXAMPLE.TEST",
+            "bob",
+            "CN=bob2,CN=Users,DC=example,DC=test",
+        ))
+        .await;
+    assert!(
+        matches!(conflict, Err(DirectoryError::Conflict(_))),
+        "{conflict:?}"
+    );
+    let invalid = directory
+        .add_user(again("no-at-sign", "x", "CN=x,CN=Users,DC=example,DC=test"))
+        .await;
+    assert!(
+        matches!(invalid, Err(DirectoryError::Invalid(_))),
+        "{invalid:?}"
+    );
+
+    // Keys: registered, found, owned, never another user's.
+    let key_a = vector_key("msf_ngc_rsa1");
+    let key_b = vector_key("dsi_user_ngc_ad_rsa1");
+    let link_a = ngc_link(ALICE_DN, &key_a);
+    let key_id_a = link_a.credential.key_id().to_vec();
+    directory
+        .add_key_credential("alice@example.test", link_a.clone())
+        .await
+        .unwrap();
+    let twice = directory
+        .add_key_credential("alice@EXAMPLE.TEST", link_a.clone())
+        .await;
+    assert!(
+        matches!(twice, Err(DirectoryError::Conflict(_))),
+        "{twice:?}"
+    );
+    let foreign = directory
+        .add_key_credential("alice@EXAMPLE.TEST", ngc_link(BOB_DN, &key_b))
+        .await;
+    assert!(
+        matches!(foreign, Err(DirectoryError::Invalid(_))),
+        "{foreign:?}"
+    );
+    let missing = directory
+        .add_key_credential("carol@EXAMPLE.TEST", ngc_link(ALICE_DN, &key_b))
+        .await;
+    assert!(
+        matches!(missing, Err(DirectoryError::NotFound(_))),
+        "{missing:?}"
+    );
+    directory
+        .add_key_credential("bob@corp.example", ngc_link(BOB_DN, &key_b))
+        .await
+        .unwrap();
+
+    let alice = user(directory, "alice").await;
+    assert_eq!(alice.key_credentials.len(), 1);
+    assert_eq!(alice.key_credentials[0], link_a);
+    assert!(alice.registered_ngc_key(&key_a).is_some());
+    assert!(alice.registered_ngc_key(&key_b).is_none());
+    assert_eq!(
+        directory.find_key_owners(&key_a).await.unwrap(),
+        ["alice@EXAMPLE.TEST"]
+    );
+    assert_eq!(
+        directory.find_key_owners(&key_b).await.unwrap(),
+        ["bob@corp.example"]
+    );
+    assert!(
+        directory
+            .find_key_owners(&vector_key("dsi_impacket_ngc_rsa1"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Account state: only ACCOUNTDISABLE changes.
+    directory
+        .set_disabled("alice@EXAMPLE.TEST", true)
+        .await
+        .unwrap();
+    let alice = user(directory, "alice").await;
+    assert!(alice.is_disabled());
+    assert_eq!(
+        alice.user_account_control,
+        UF_NORMAL_ACCOUNT | UF_ACCOUNTDISABLE
+    );
+    directory
+        .set_disabled("alice@EXAMPLE.TEST", false)
+        .await
+        .unwrap();
+    assert_eq!(
+        user(directory, "alice").await.user_account_control,
+        UF_NORMAL_ACCOUNT
+    );
+    assert!(user(directory, "bob").await.is_disabled());
+    let nobody = directory.set_disabled("carol@EXAMPLE.TEST", true).await;
+    assert!(
+        matches!(nobody, Err(DirectoryError::NotFound(_))),
+        "{nobody:?}"
+    );
+
+    // Listing.
+    let mut listed: Vec<(String, bool, usize)> = directory
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| {
+            (
+                u.user_principal_name.clone(),
+                u.is_disabled(),
+                u.key_credentials.len(),
+            )
+        })
+        .collect();
+    listed.sort();
+    assert_eq!(
+        listed,
+        [
+            ("alice@EXAMPLE.TEST".to_string(), false, 1),
+            ("bob@corp.example".to_string(), true, 1)
+        ]
+    );
+
+    // Removal by KeyID.
+    assert!(
+        directory
+            .remove_key_credential("alice@EXAMPLE.TEST", &key_id_a)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !directory
+            .remove_key_credential("alice@EXAMPLE.TEST", &key_id_a)
+            .await
+            .unwrap()
+    );
+    assert!(user(directory, "alice").await.key_credentials.is_empty());
+    assert!(directory.find_key_owners(&key_a).await.unwrap().is_empty());
+    assert_eq!(user(directory, "bob").await.key_credentials.len(), 1);
+}

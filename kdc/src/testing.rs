@@ -1,0 +1,107 @@
+//! Test fixtures shared by the in-process exchange tests: a development realm on disk, the
+//! KDC core built from it, and the PKINIT client logging in.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use kdc_directory::EmbeddedDirectory;
+
+use crate::client::{self, ClientError, ClientOptions};
+use crate::kdc::Kdc;
+use crate::server::{RequestContext, Transport};
+use crate::signer::software::SoftwareSigner;
+
+pub const REALM: &str = "EXAMPLE.TEST";
+
+pub struct Realm {
+    pub dir: tempfile::TempDir,
+    pub kdc: Arc<Kdc>,
+}
+
+impl Realm {
+    pub async fn new(
+        edit_config: impl FnOnce(String) -> String,
+        setup: impl AsyncFnOnce(&Path),
+    ) -> Realm {
+        let dir = tempfile::tempdir().unwrap();
+        crate::dev_realm::create(dir.path(), REALM, 1)
+            .await
+            .unwrap();
+        let config = dir.path().join("kdc.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(&config, edit_config(text)).unwrap();
+        setup(dir.path()).await;
+        let (_, kdc) = crate::daemon::build(&config).await.unwrap();
+        Realm { dir, kdc }
+    }
+
+    pub async fn dev() -> Realm {
+        Realm::new(|c| c, async |_| {}).await
+    }
+
+    pub fn signer(&self, name: &str) -> SoftwareSigner {
+        SoftwareSigner::load(
+            &self.dir.path().join(format!("{name}.key")),
+            &self.dir.path().join(format!("{name}.pem")),
+        )
+        .unwrap()
+    }
+
+    pub fn kdc_certificate(&self) -> Vec<u8> {
+        pem::parse(std::fs::read(self.dir.path().join("kdc.pem")).unwrap())
+            .unwrap()
+            .into_contents()
+    }
+
+    pub async fn send(&self, message: &[u8]) -> Vec<u8> {
+        let ctx = RequestContext {
+            peer: SocketAddr::from(([127, 0, 0, 1], 40000)),
+            transport: Transport::Tcp,
+        };
+        self.kdc
+            .answer(message, ctx)
+            .await
+            .expect("the KDC answers every request")
+    }
+
+    pub async fn login(
+        &self,
+        options: &ClientOptions,
+        signer: &SoftwareSigner,
+    ) -> Result<client::AsReply, ClientError> {
+        let request = client::build_request(options, signer).await.unwrap();
+        let reply = self.send(&request.message).await;
+        client::read_reply(options, &request, &reply, &self.kdc_certificate())
+    }
+}
+
+/// Writes a self-signed certificate and key for `name` into the realm folder.
+pub fn self_signed(dir: &Path, name: &str) {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+    std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+}
+
+pub async fn register(dir: &Path, upn: &str, cert: &str) {
+    let directory = EmbeddedDirectory::load(&dir.join("directory.toml"))
+        .await
+        .unwrap();
+    let key = crate::admin::read_public_key(&dir.join(cert)).unwrap();
+    crate::dev_realm::register_key(&directory, upn, &key)
+        .await
+        .unwrap();
+}
+
+pub fn code(result: Result<client::AsReply, ClientError>) -> i32 {
+    match result {
+        Err(ClientError::KrbError(code)) => code,
+        Err(other) => panic!("expected a KRB-ERROR, got {other}"),
+        Ok(_) => panic!("expected a KRB-ERROR, got a ticket"),
+    }
+}

@@ -1,0 +1,270 @@
+//! The TGS exchange (RFC 4120 §3.3, §5.4.2): service tickets from a TGT, renewal of renewable
+//! tickets (KDC option renew), flags and lifetimes bounded by the TGT and the realm, the
+//! session-key enctype negotiated from the client's list and the service's keys, and the
+//! TGS-REP sealed under the authenticator subkey (usage 9) or the TGT session key (usage 8).
+
+mod authenticate;
+
+use std::time::{Duration, SystemTime};
+
+use rasn_kerberos::{
+    EncKdcRepPart, EncTgsRepPart, EncryptedData, EncryptionKey, KdcRep, LastReqValue,
+    PrincipalName, TgsRep, TicketFlags,
+};
+
+use self::authenticate::{Authenticated, authenticate};
+use crate::crypto::{Enctype, Key};
+use crate::error::KdcError;
+use crate::kdc::Kdc;
+use crate::proto::codes::{ErrorCode, padata};
+use crate::proto::kerberos::{
+    KdcRequest, flag, flags, kerberos_string, kerberos_time, name_to_string, system_time,
+};
+use crate::ticket::{TicketTimes, option, requested_time, seal_ticket, ticket_flag};
+
+const KEY_USAGE_TGS_REP_SESSION_KEY: u32 = 8;
+const KEY_USAGE_TGS_REP_SUBKEY: u32 = 9;
+
+/// What the log says about a ticket issued by the TGS.
+#[derive(Debug)]
+pub struct TgsOutcome {
+    pub reply: Vec<u8>,
+    pub client: String,
+    pub service: String,
+    pub renewed: bool,
+}
+
+pub async fn handle(
+    kdc: &Kdc,
+    request: &KdcRequest<'_>,
+    now: SystemTime,
+) -> Result<TgsOutcome, KdcError> {
+    let body = &request.req.req_body;
+    let ap_req = request
+        .padata(padata::TGS_REQ)
+        .ok_or_else(|| KdcError::ApFailed {
+            code: ErrorCode::PADATA_TYPE_NOSUPP,
+            reason: "no PA-TGS-REQ".into(),
+        })?;
+    let auth = authenticate(kdc, ap_req, request.body_der, now, kdc.clock_skew())?;
+    let options = &body.kdc_options.0;
+    if flag(options, option::VALIDATE) {
+        return Err(KdcError::BadOption(
+            "validate: this KDC issues no postdated tickets".into(),
+        ));
+    }
+    let sname = body
+        .sname
+        .clone()
+        .ok_or_else(|| KdcError::UnknownServer("(no sname)".into()))?;
+    let service = name_to_string(&sname);
+    if body.realm.as_bytes() != kdc.realm().as_bytes() || !kdc.keys().contains(&service) {
+        return Err(KdcError::UnknownServer(format!(
+            "{service}@{}",
+            String::from_utf8_lossy(body.realm.as_bytes())
+        )));
+    }
+    let renewing = flag(options, option::RENEW);
+    let times = if renewing {
+        renewal_times(&auth, &service, kdc, now)?
+    } else {
+        check_not_expired(&auth, now)?;
+        service_ticket_times(body, &auth, kdc, now)
+    };
+
+    let service_enctypes = kdc.keys().enctypes(&service);
+    let session_enctype = body
+        .etype
+        .iter()
+        .filter_map(|&e| Enctype::from_i32(e))
+        .find(|e| service_enctypes.contains(e) && kdc.allows_enctype(*e))
+        .ok_or_else(|| KdcError::NoCommonEnctype(body.etype.clone()))?;
+    let session_key = Key::random(session_enctype)
+        .map_err(|e| KdcError::Internal(format!("session key: {e}")))?;
+    let service_key = kdc
+        .keys()
+        .current(&service)
+        .ok_or_else(|| KdcError::Internal(format!("{service} has no key")))?;
+    let client = &auth.ticket.cname;
+    let crealm = String::from_utf8_lossy(auth.ticket.crealm.as_bytes()).into_owned();
+    let ticket = seal_ticket(&crealm, &sname, client, &session_key, &times, service_key)?;
+
+    let reply_part = EncTgsRepPart(EncKdcRepPart {
+        key: EncryptionKey {
+            r#type: session_enctype.as_i32(),
+            value: session_key.as_bytes().to_vec().into(),
+        },
+        last_req: vec![LastReqValue {
+            r#type: 0,
+            value: kerberos_time(now),
+        }],
+        nonce: body.nonce,
+        key_expiration: None,
+        flags: TicketFlags(flags(times.flags)),
+        auth_time: kerberos_time(times.auth_time),
+        start_time: times.start_time.map(kerberos_time),
+        end_time: kerberos_time(times.end_time),
+        renew_till: times.renew_till.map(kerberos_time),
+        srealm: kerberos_string(kdc.realm()),
+        sname: sname.clone(),
+        caddr: None,
+        encrypted_pa_data: None,
+    });
+    let plain = zeroize::Zeroizing::new(
+        rasn::der::encode(&reply_part)
+            .map_err(|e| KdcError::Internal(format!("EncTGSRepPart: {e}")))?,
+    );
+    let (reply_key, usage) = match &auth.subkey {
+        Some(subkey) => (subkey, KEY_USAGE_TGS_REP_SUBKEY),
+        None => (&auth.session_key, KEY_USAGE_TGS_REP_SESSION_KEY),
+    };
+    let cipher = reply_key
+        .encrypt(usage, &plain)
+        .map_err(|e| KdcError::Internal(format!("TGS-REP encryption: {e}")))?;
+    let reply = TgsRep(KdcRep {
+        pvno: 5.into(),
+        msg_type: 13.into(),
+        padata: None,
+        crealm: auth.ticket.crealm.clone(),
+        cname: client.clone(),
+        ticket,
+        enc_part: EncryptedData {
+            etype: reply_key.enctype().as_i32(),
+            kvno: None,
+            cipher: cipher.into(),
+        },
+    });
+    Ok(TgsOutcome {
+        reply: rasn::der::encode(&reply)
+            .map_err(|e| KdcError::Internal(format!("TGS-REP: {e}")))?,
+        client: format!("{}@{crealm}", name_to_string(client)),
+        service,
+        renewed: renewing,
+    })
+}
+
+fn ticket_flags(auth: &Authenticated) -> u32 {
+    let raw = auth.ticket.flags.0.as_raw_slice();
+    raw.get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_be_bytes)
+        .unwrap_or(0)
+}
+
+fn check_not_expired(auth: &Authenticated, now: SystemTime) -> Result<(), KdcError> {
+    if system_time(&auth.ticket.end_time) <= now {
+        return Err(KdcError::ApFailed {
+            code: ErrorCode::AP_ERR_TKT_EXPIRED,
+            reason: "TGT expired".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Renewal (RFC 4120 §3.3.3.1): the same ticket again with its original life from now, never
+/// past its renew-till, for a ticket that is renewable and still within renew-till.
+fn renewal_times(
+    auth: &Authenticated,
+    service: &str,
+    kdc: &Kdc,
+    now: SystemTime,
+) -> Result<TicketTimes, KdcError> {
+    let tgt_flags = ticket_flags(auth);
+    if tgt_flags & ticket_flag::RENEWABLE == 0 {
+        return Err(KdcError::BadOption(
+            "renew: the ticket is not renewable".into(),
+        ));
+    }
+    if service != kdc.krbtgt_principal() {
+        return Err(KdcError::BadOption(
+            "renew: only the presented ticket's own service can be renewed".into(),
+        ));
+    }
+    let renew_till = auth
+        .ticket
+        .renew_till
+        .as_ref()
+        .map(system_time)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    if renew_till <= now {
+        return Err(KdcError::ApFailed {
+            code: ErrorCode::AP_ERR_TKT_EXPIRED,
+            reason: "renew-till has passed".into(),
+        });
+    }
+    let start = system_time(
+        auth.ticket
+            .start_time
+            .as_ref()
+            .unwrap_or(&auth.ticket.auth_time),
+    );
+    let life = system_time(&auth.ticket.end_time)
+        .duration_since(start)
+        .unwrap_or(Duration::ZERO);
+    Ok(TicketTimes {
+        auth_time: system_time(&auth.ticket.auth_time),
+        start_time: Some(now),
+        end_time: (now + life).min(renew_till),
+        renew_till: Some(renew_till),
+        flags: tgt_flags & !ticket_flag::INITIAL,
+    })
+}
+
+/// A new ticket within the TGT's bounds: flags only as the TGT allows them.
+fn service_ticket_times(
+    body: &rasn_kerberos::KdcReqBody,
+    auth: &Authenticated,
+    kdc: &Kdc,
+    now: SystemTime,
+) -> TicketTimes {
+    let options = &body.kdc_options.0;
+    let tgt_flags = ticket_flags(auth);
+    let tgt_end = system_time(&auth.ticket.end_time);
+    let till = requested_time(&body.till, now).unwrap_or(tgt_end);
+    let end_time = till.min(tgt_end).min(now + kdc.lifetime_policy().max_life);
+    let mut ticket_flags = tgt_flags & ticket_flag::PRE_AUTHENT;
+    if tgt_flags & ticket_flag::FORWARDABLE != 0 {
+        if flag(options, option::FORWARDABLE) {
+            ticket_flags |= ticket_flag::FORWARDABLE;
+        }
+        if flag(options, option::FORWARDED) || tgt_flags & ticket_flag::FORWARDED != 0 {
+            ticket_flags |= ticket_flag::FORWARDED;
+        }
+    }
+    let tgt_renew_till = auth.ticket.renew_till.as_ref().map(system_time);
+    let wanted = if flag(options, option::RENEWABLE) {
+        Some(
+            body.rtime
+                .as_ref()
+                .and_then(|r| requested_time(r, now))
+                .unwrap_or(till),
+        )
+    } else if flag(options, option::RENEWABLE_OK) && till > end_time {
+        Some(till)
+    } else {
+        None
+    };
+    let renew_till = match (
+        tgt_flags & ticket_flag::RENEWABLE != 0,
+        wanted,
+        tgt_renew_till,
+    ) {
+        (true, Some(wanted), Some(limit)) => Some(wanted.min(limit)).filter(|&r| r > end_time),
+        _ => None,
+    };
+    if renew_till.is_some() {
+        ticket_flags |= ticket_flag::RENEWABLE;
+    }
+    TicketTimes {
+        auth_time: system_time(&auth.ticket.auth_time),
+        start_time: Some(now),
+        end_time,
+        renew_till,
+        flags: ticket_flags,
+    }
+}
+
+/// Service names compared as Kerberos does: component strings, whatever the name-type.
+pub fn service_name(name: &PrincipalName) -> String {
+    name_to_string(name)
+}

@@ -1,0 +1,311 @@
+//! The TGS exchange in process (RFC 4120 §3.3): service tickets that decrypt with the service
+//! key, renewal, krbtgt rotation, and each authentication failure with its code.
+
+use std::time::{Duration, SystemTime};
+
+use rasn_kerberos::{EncTicketPart, PrincipalName};
+
+use crate::client::tgs::{TgsOptions, build_tgs_request, read_tgs_reply};
+use crate::client::{AsReply, ClientError, ClientOptions};
+use crate::crypto::{Enctype, Key};
+use crate::proto::codes::ErrorCode;
+use crate::proto::kerberos::{NT_SRV_INST, kerberos_time, krbtgt_name, name_to_string, principal};
+use crate::testing::{REALM, Realm};
+
+const RENEW: u32 = 0x0000_0002;
+
+async fn realm_with_service() -> Realm {
+    Realm::new(
+        |c| c,
+        async |dir| {
+            crate::service_admin::service_add(&dir.join("kdc.toml"), "host/web.example")
+                .await
+                .unwrap();
+        },
+    )
+    .await
+}
+
+fn web() -> PrincipalName {
+    principal(NT_SRV_INST, &["host", "web.example"])
+}
+
+fn alice() -> PrincipalName {
+    principal(1, &["alice"])
+}
+
+async fn tgt(realm: &Realm) -> AsReply {
+    realm
+        .login(&ClientOptions::new(REALM, "alice"), &realm.signer("alice"))
+        .await
+        .unwrap()
+}
+
+fn request<'a>(
+    tgt: &'a AsReply,
+    client: &'a PrincipalName,
+    service: PrincipalName,
+) -> TgsOptions<'a> {
+    TgsOptions {
+        realm: REALM,
+        client,
+        tgt: &tgt.ticket,
+        session_key: &tgt.session_key,
+        service,
+        kdc_options: 0x4000_0000,
+        etypes: vec![18, 17],
+        subkey: None,
+    }
+}
+
+async fn exchange(
+    realm: &Realm,
+    options: &TgsOptions<'_>,
+) -> Result<(rasn_kerberos::Ticket, rasn_kerberos::EncTgsRepPart), ClientError> {
+    let req = build_tgs_request(options).unwrap();
+    let reply = realm.send(&req.message).await;
+    let (key, usage) = match &options.subkey {
+        Some(subkey) => (subkey, 9),
+        None => (options.session_key, 8),
+    };
+    read_tgs_reply(&req, &reply, key, usage)
+}
+
+fn code<T>(result: Result<T, ClientError>) -> i32 {
+    match result {
+        Err(ClientError::KrbError(code)) => code,
+        Err(other) => panic!("expected a KRB-ERROR, got {other}"),
+        Ok(_) => panic!("expected a KRB-ERROR, got a ticket"),
+    }
+}
+
+#[tokio::test]
+async fn service_ticket_decrypts_with_the_service_key_under_session_key_or_subkey() {
+    let realm = realm_with_service().await;
+    let tgt = tgt(&realm).await;
+    let client = alice();
+    for subkey in [
+        None,
+        Some(Key::random(Enctype::Aes128CtsHmacSha196).unwrap()),
+    ] {
+        let options = TgsOptions {
+            subkey,
+            ..request(&tgt, &client, web())
+        };
+        let (ticket, part) = exchange(&realm, &options).await.unwrap();
+        assert_eq!(name_to_string(&part.0.sname), "host/web.example");
+        let (kvno, service_key) = realm.kdc.keys().current("host/web.example").unwrap();
+        assert_eq!(ticket.enc_part.kvno, Some(kvno));
+        let inner: EncTicketPart =
+            rasn::der::decode(&service_key.decrypt(2, &ticket.enc_part.cipher).unwrap()).unwrap();
+        assert_eq!(name_to_string(&inner.cname), "alice");
+        assert_eq!(inner.key.value, part.0.key.value);
+        assert_eq!(
+            inner.key.r#type, 18,
+            "first of the client's enctypes the service has"
+        );
+        let flags = u32::from_be_bytes(inner.flags.0.as_raw_slice().try_into().unwrap());
+        assert_eq!(flags & 0x0040_0000, 0, "a service ticket is not initial");
+        assert_ne!(flags & 0x0020_0000, 0, "pre-authent carries over");
+    }
+}
+
+#[tokio::test]
+async fn unknown_service_and_bad_authenticators_get_their_codes() {
+    let realm = realm_with_service().await;
+    let tgt = tgt(&realm).await;
+    let client = alice();
+    let unknown = principal(NT_SRV_INST, &["host", "nowhere.example"]);
+    assert_eq!(
+        code(exchange(&realm, &request(&tgt, &client, unknown)).await),
+        ErrorCode::S_PRINCIPAL_UNKNOWN.0
+    );
+
+    let wrong_key = Key::random(Enctype::Aes256CtsHmacSha196).unwrap();
+    let options = TgsOptions {
+        session_key: &wrong_key,
+        ..request(&tgt, &client, web())
+    };
+    assert_eq!(
+        code(exchange(&realm, &options).await),
+        ErrorCode::AP_ERR_BAD_INTEGRITY.0
+    );
+
+    let bob = principal(1, &["bob"]);
+    assert_eq!(
+        code(exchange(&realm, &request(&tgt, &bob, web())).await),
+        ErrorCode::AP_ERR_BADMATCH.0
+    );
+
+    // A byte of the body changed after the authenticator checksummed it.
+    let mut req = build_tgs_request(&request(&tgt, &client, web())).unwrap();
+    let last = req.message.len() - 1;
+    req.message[last] ^= 0x01; // the last etype: 17 -> 16
+    let reply = realm.send(&req.message).await;
+    assert_eq!(
+        code(read_tgs_reply(&req, &reply, &tgt.session_key, 8)),
+        ErrorCode::AP_ERR_MODIFIED.0
+    );
+
+    // A flipped byte inside the TGT's ciphertext.
+    let mut tampered = tgt.ticket.clone();
+    let mut cipher = tampered.enc_part.cipher.to_vec();
+    cipher[20] ^= 0x01;
+    tampered.enc_part.cipher = cipher.into();
+    let options = TgsOptions {
+        tgt: &tampered,
+        ..request(&tgt, &client, web())
+    };
+    assert_eq!(
+        code(exchange(&realm, &options).await),
+        ErrorCode::AP_ERR_BAD_INTEGRITY.0
+    );
+}
+
+/// A TGT sealed by the test with the realm's krbtgt key, with chosen times and flags.
+fn forged_tgt(
+    realm: &Realm,
+    session_key: &Key,
+    end: SystemTime,
+    renew_till: Option<SystemTime>,
+    flags: u32,
+) -> rasn_kerberos::Ticket {
+    let times = crate::ticket::TicketTimes {
+        auth_time: end - Duration::from_secs(7200),
+        start_time: None,
+        end_time: end,
+        renew_till,
+        flags,
+    };
+    let key = realm
+        .kdc
+        .keys()
+        .current(&format!("krbtgt/{REALM}"))
+        .unwrap();
+    crate::ticket::seal_ticket(
+        REALM,
+        &krbtgt_name(REALM),
+        &alice(),
+        session_key,
+        &times,
+        key,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn expired_tgt_is_refused_and_renewal_needs_a_renewable_ticket() {
+    let realm = realm_with_service().await;
+    let session_key = Key::random(Enctype::Aes256CtsHmacSha196).unwrap();
+    let client = alice();
+    let now = SystemTime::now();
+    let holder = |ticket: rasn_kerberos::Ticket| AsReply {
+        session_key: session_key.clone(),
+        ticket,
+        enc_part: rasn_kerberos::EncAsRepPart(empty_enc_part()),
+        reply_key: session_key.clone(),
+    };
+
+    let expired = holder(forged_tgt(
+        &realm,
+        &session_key,
+        now - Duration::from_secs(60),
+        None,
+        0x0060_0000,
+    ));
+    assert_eq!(
+        code(exchange(&realm, &request(&expired, &client, web())).await),
+        ErrorCode::AP_ERR_TKT_EXPIRED.0
+    );
+
+    let plain = holder(forged_tgt(
+        &realm,
+        &session_key,
+        now + Duration::from_secs(3600),
+        None,
+        0x0060_0000,
+    ));
+    let renew = TgsOptions {
+        kdc_options: RENEW,
+        ..request(&plain, &client, krbtgt_name(REALM))
+    };
+    assert_eq!(code(exchange(&realm, &renew).await), ErrorCode::BADOPTION.0);
+
+    // Expired but renewable and within renew-till: renewal gives a fresh ticket.
+    let renewable = holder(forged_tgt(
+        &realm,
+        &session_key,
+        now - Duration::from_secs(60),
+        Some(now + Duration::from_secs(86_400)),
+        0x0060_0000 | 0x0080_0000,
+    ));
+    let renew = TgsOptions {
+        kdc_options: RENEW,
+        ..request(&renewable, &client, krbtgt_name(REALM))
+    };
+    let (_, part) = exchange(&realm, &renew).await.unwrap();
+    assert!(
+        crate::proto::kerberos::system_time(&part.0.end_time) > now + Duration::from_secs(3600)
+    );
+    assert!(part.0.renew_till.is_some());
+
+    let past_renew = holder(forged_tgt(
+        &realm,
+        &session_key,
+        now - Duration::from_secs(120),
+        Some(now - Duration::from_secs(60)),
+        0x0060_0000 | 0x0080_0000,
+    ));
+    let renew = TgsOptions {
+        kdc_options: RENEW,
+        ..request(&past_renew, &client, krbtgt_name(REALM))
+    };
+    assert_eq!(
+        code(exchange(&realm, &renew).await),
+        ErrorCode::AP_ERR_TKT_EXPIRED.0
+    );
+}
+
+fn empty_enc_part() -> rasn_kerberos::EncKdcRepPart {
+    rasn_kerberos::EncKdcRepPart {
+        key: rasn_kerberos::EncryptionKey {
+            r#type: 18,
+            value: vec![0; 32].into(),
+        },
+        last_req: vec![],
+        nonce: 0,
+        key_expiration: None,
+        flags: rasn_kerberos::TicketFlags(crate::proto::kerberos::flags(0)),
+        auth_time: kerberos_time(SystemTime::now()),
+        start_time: None,
+        end_time: kerberos_time(SystemTime::now()),
+        renew_till: None,
+        srealm: crate::proto::kerberos::kerberos_string(REALM),
+        sname: krbtgt_name(REALM),
+        caddr: None,
+        encrypted_pa_data: None,
+    }
+}
+
+#[tokio::test]
+async fn after_krbtgt_rotation_old_tgts_still_work_and_new_ones_use_the_new_kvno() {
+    let before = realm_with_service().await;
+    let old_tgt = tgt(&before).await;
+    assert_eq!(old_tgt.ticket.enc_part.kvno, Some(1));
+    let config = before.dir.path().join("kdc.toml");
+    crate::service_admin::krbtgt_rotate(&config).await.unwrap();
+    let (_, after) = crate::daemon::build(&config).await.unwrap();
+    let after = Realm {
+        dir: before.dir,
+        kdc: after,
+    };
+    let client = alice();
+    exchange(&after, &request(&old_tgt, &client, web()))
+        .await
+        .unwrap();
+    let new_tgt = tgt(&after).await;
+    assert_eq!(new_tgt.ticket.enc_part.kvno, Some(2));
+    exchange(&after, &request(&new_tgt, &client, web()))
+        .await
+        .unwrap();
+}

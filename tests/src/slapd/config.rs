@@ -1,0 +1,173 @@
+//! The server's configuration files: slapd.conf with deploy/ldap/kdc.schema, or a cn=config
+//! tree built by slapadd from deploy/ldap/kdc.ldif, plus the test CA and server certificate
+//! for LDAPS and StartTLS (RFC 4513 §3), made with openssl.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use super::{ROOT_PASSWORD, SLAPADD, Slapd, TOOL_TIMEOUT, repo_root};
+use crate::process::run_with_timeout;
+
+impl Slapd {
+    pub(super) fn make_certificates(&self) -> Result<()> {
+        let dir = self.tmp.path();
+        std::fs::write(
+            self.path("server.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n\
+             keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        )?;
+        let steps: [&[&str]; 3] = [
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-sha256",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=kdc test LDAP CA",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-sha256",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+            ],
+            &[
+                "x509",
+                "-req",
+                "-sha256",
+                "-days",
+                "2",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-extfile",
+                "server.ext",
+                "-out",
+                "server.pem",
+            ],
+        ];
+        for (i, args) in steps.iter().enumerate() {
+            let mut cmd = Command::new("openssl");
+            cmd.current_dir(dir).args(*args);
+            run_with_timeout(&mut cmd, dir, &format!("openssl-{i}"), TOOL_TIMEOUT)?
+                .ok()
+                .context("openssl could not make the LDAP test certificates")?;
+        }
+        Ok(())
+    }
+
+    fn acl_lines(&self) -> [String; 2] {
+        [
+            "to attrs=userPassword by self write by anonymous auth by * none".to_owned(),
+            format!(
+                "to * by dn.exact=\"{}\" write by * none",
+                self.kdc_bind_dn()
+            ),
+        ]
+    }
+
+    fn tls_files(&self) -> [(&'static str, PathBuf); 3] {
+        [
+            ("CACertificateFile", self.path("ca.pem")),
+            ("CertificateFile", self.path("server.pem")),
+            ("CertificateKeyFile", self.path("server.key")),
+        ]
+    }
+
+    pub(super) fn slapd_conf(&self) -> String {
+        let schema = repo_root().join("deploy/ldap/kdc.schema");
+        let mut text = String::new();
+        for base in ["core", "cosine", "inetorgperson"] {
+            text.push_str(&format!("include /etc/ldap/schema/{base}.schema\n"));
+        }
+        text.push_str(&format!("include {}\n", schema.display()));
+        text.push_str(&format!("pidfile {}\n", self.path("slapd.pid").display()));
+        text.push_str("modulepath /usr/lib/ldap\nmoduleload back_mdb\n");
+        if self.options.tls {
+            for (name, file) in self.tls_files() {
+                text.push_str(&format!("TLS{name} {}\n", file.display()));
+            }
+        }
+        text.push_str(&format!(
+            "database mdb\nmaxsize 104857600\nsuffix \"{}\"\nrootdn \"{}\"\nrootpw {ROOT_PASSWORD}\ndirectory {}\n",
+            self.options.suffix,
+            self.root_dn(),
+            self.path("db").display()
+        ));
+        for acl in self.acl_lines() {
+            text.push_str(&format!("access {acl}\n"));
+        }
+        text
+    }
+
+    /// A cn=config tree made by slapadd from LDIF, loading the schema from kdc.ldif.
+    pub(super) fn write_cn_config(&self) -> Result<()> {
+        let mut ldif = format!(
+            "dn: cn=config\nobjectClass: olcGlobal\ncn: config\nolcPidFile: {}\n",
+            self.path("slapd.pid").display()
+        );
+        if self.options.tls {
+            for (name, file) in self.tls_files() {
+                ldif.push_str(&format!("olcTLS{name}: {}\n", file.display()));
+            }
+        }
+        ldif.push_str(
+            "\ndn: cn=module{0},cn=config\nobjectClass: olcModuleList\ncn: module{0}\n\
+             olcModulePath: /usr/lib/ldap\nolcModuleLoad: back_mdb\n\n\
+             dn: cn=schema,cn=config\nobjectClass: olcSchemaConfig\ncn: schema\n\n",
+        );
+        for base in ["core", "cosine", "inetorgperson"] {
+            ldif.push_str(&format!("include: file:///etc/ldap/schema/{base}.ldif\n\n"));
+        }
+        let schema = repo_root().join("deploy/ldap/kdc.ldif").canonicalize()?;
+        ldif.push_str(&format!("include: file://{}\n\n", schema.display()));
+        ldif.push_str(&format!(
+            "dn: olcDatabase={{1}}mdb,cn=config\nobjectClass: olcDatabaseConfig\n\
+             objectClass: olcMdbConfig\nolcDatabase: {{1}}mdb\nolcSuffix: {}\nolcRootDN: {}\n\
+             olcRootPW: {ROOT_PASSWORD}\nolcDbDirectory: {}\nolcDbMaxSize: 104857600\n",
+            self.options.suffix,
+            self.root_dn(),
+            self.path("db").display()
+        ));
+        for (i, acl) in self.acl_lines().iter().enumerate() {
+            ldif.push_str(&format!("olcAccess: {{{i}}}{acl}\n"));
+        }
+        std::fs::write(self.path("config.ldif"), ldif)?;
+        std::fs::create_dir(self.path("slapd.d"))?;
+        let mut cmd = Command::new(SLAPADD);
+        cmd.arg("-n0")
+            .arg("-F")
+            .arg(self.path("slapd.d"))
+            .arg("-l")
+            .arg(self.path("config.ldif"));
+        run_with_timeout(&mut cmd, self.tmp.path(), "slapadd-config", TOOL_TIMEOUT)?
+            .ok()
+            .context("slapadd -n0 could not build cn=config")?;
+        Ok(())
+    }
+}

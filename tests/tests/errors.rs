@@ -1,0 +1,273 @@
+//! The KDC's refusals, each read from the KRB-ERROR it sent (decoded by the proxy with
+//! rasn-kerberos) rather than from the client's message text. Codes: RFC 4120 §7.5.9 and
+//! RFC 4556 §3.1.3.
+
+// Test code: a failed step is a failed test (clippy.toml allows this inside #[test] fns,
+// these attributes extend it to the helpers of this test crate).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use kdc_integration::{ClientRun, Identity, MitClient, Realm, TcpProxy, conf, krb};
+
+/// The code the kdc answers for a PA-PK-AS-REQ whose CMS signature does not verify. The
+/// contract says PREAUTH_FAILED; RFC 4556 §3.2.2 (and MIT's KDC) use
+/// [`krb::KDC_ERR_INVALID_SIG`] for this case.
+const BAD_SIGNATURE_CODE: i32 = krb::KDC_ERR_PREAUTH_FAILED;
+
+struct Setup {
+    realm: Realm,
+    proxy: TcpProxy,
+    client: MitClient,
+}
+
+/// A started realm after `prepare` (directory changes happen before the start), reached
+/// through a recording proxy that passes PKINIT requests through `mutate`.
+fn setup<F>(prepare: impl FnOnce(&Realm), mutate: F) -> Setup
+where
+    F: Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
+{
+    let mut realm = Realm::create().unwrap();
+    prepare(&realm);
+    realm.start().unwrap();
+    let proxy = TcpProxy::start_with(realm.addr(), move |req: &[u8]| {
+        if krb::is_pkinit_as_req(req) {
+            mutate(req)
+        } else {
+            None
+        }
+    })
+    .unwrap();
+    let client = realm.client_via(&proxy.host_port()).unwrap();
+    Setup {
+        realm,
+        proxy,
+        client,
+    }
+}
+
+fn no_mutation(_: &[u8]) -> Option<Vec<u8>> {
+    None
+}
+
+fn assert_refused(s: &Setup, run: &ClientRun, expected: i32) {
+    let context = format!("{}\n{}", run.report(), s.proxy.summary());
+    assert!(!run.success(), "kinit succeeded:\n{context}");
+    if let Err(e) = krb::check_error_sequence(&s.proxy.error_codes(), expected) {
+        panic!("{e}\n{context}");
+    }
+    assert!(!s.client.klist().unwrap().success(), "a ticket was stored");
+    s.realm.check_no_panic().unwrap();
+}
+
+#[test]
+fn unknown_user_is_c_principal_unknown() {
+    let s = setup(|_| {}, no_mutation);
+    let run = s
+        .client
+        .kinit(&s.realm.principal("carol"), &s.realm.alice())
+        .unwrap();
+    assert_refused(&s, &run, krb::KDC_ERR_C_PRINCIPAL_UNKNOWN);
+}
+
+#[test]
+fn unregistered_key_is_client_not_trusted() {
+    let s = setup(|_| {}, no_mutation);
+    let bob = s.realm.new_identity("bob").unwrap();
+    s.client.trust(&bob.cert).unwrap();
+    let run = s.client.kinit(&s.realm.principal("bob"), &bob).unwrap();
+    assert_refused(&s, &run, krb::KDC_ERR_CLIENT_NOT_TRUSTED);
+}
+
+/// Registers `id`'s certificate key for `user` before the KDC starts.
+fn register(realm: &Realm, user: &str, id: &Identity) {
+    let principal = realm.principal(user);
+    let cert = id.cert.to_str().unwrap();
+    realm
+        .admin(&["key", "add", "--user", &principal, "--cert", cert])
+        .unwrap()
+        .ok()
+        .unwrap();
+}
+
+/// The certificates the client put in its PKINIT requests.
+fn certificates_sent(proxy: &TcpProxy) -> Vec<usize> {
+    proxy
+        .exchanges()
+        .iter()
+        .filter(|e| krb::is_pkinit_as_req(&e.request))
+        .map(|e| krb::pkinit_certificate_count(&e.request).unwrap())
+        .collect()
+}
+
+/// Bob's registered key must never yield a ticket for alice. Bob's certificate comes from a
+/// CA the KDC does not know (key trust, not certificate trust), so that MIT kinit sends it and
+/// the KDC can tell whose key signed.
+#[test]
+fn another_users_key_is_client_name_mismatch() {
+    let certs = tempfile::tempdir().unwrap();
+    let (bob, bob_ca) = Identity::issued_by_new_ca(certs.path(), "bob").unwrap();
+    let s = setup(|realm| register(realm, "bob", &bob), no_mutation);
+    s.client.trust(&bob_ca).unwrap();
+    let run = s.client.kinit(&s.realm.principal("alice"), &bob).unwrap();
+    assert!(certificates_sent(&s.proxy).iter().all(|n| *n == 1));
+    assert_refused(&s, &run, krb::KDC_ERR_CLIENT_NAME_MISMATCH);
+}
+
+/// Without a certificate in the request (MIT leaves a self-signed one out) the KDC can only try
+/// the requested user's keys: another user's key is then just not trusted.
+#[test]
+fn another_users_self_signed_key_is_client_not_trusted() {
+    let certs = tempfile::tempdir().unwrap();
+    let bob = Identity::self_signed(certs.path(), "bob").unwrap();
+    let s = setup(|realm| register(realm, "bob", &bob), no_mutation);
+    s.client.trust(&bob.cert).unwrap();
+    let run = s.client.kinit(&s.realm.principal("alice"), &bob).unwrap();
+    assert!(certificates_sent(&s.proxy).iter().all(|n| *n == 0));
+    assert_refused(&s, &run, krb::KDC_ERR_CLIENT_NOT_TRUSTED);
+}
+
+#[test]
+fn disabled_user_is_client_revoked() {
+    let s = setup(
+        |realm| {
+            let alice = realm.principal("alice");
+            realm
+                .admin(&["user", "disable", &alice])
+                .unwrap()
+                .ok()
+                .unwrap();
+        },
+        no_mutation,
+    );
+    let run = s
+        .client
+        .kinit(&s.realm.principal("alice"), &s.realm.alice())
+        .unwrap();
+    assert_refused(&s, &run, krb::KDC_ERR_CLIENT_REVOKED);
+}
+
+fn flip_signature_byte(req: &[u8]) -> Option<Vec<u8>> {
+    let sig = krb::pkinit_signature_range(req).ok()?;
+    let mut out = req.to_vec();
+    out[sig.start + sig.len() / 2] ^= 0x01;
+    Some(out)
+}
+
+/// The certificate is in the request and its key is registered for alice, but the signature
+/// does not verify under it.
+#[test]
+fn flipped_signature_byte_is_refused() {
+    let certs = tempfile::tempdir().unwrap();
+    let (alice2, ca) = Identity::issued_by_new_ca(certs.path(), "alice2").unwrap();
+    let s = setup(
+        |realm| register(realm, "alice", &alice2),
+        flip_signature_byte,
+    );
+    s.client.trust(&ca).unwrap();
+    let run = s
+        .client
+        .kinit(&s.realm.principal("alice"), &alice2)
+        .unwrap();
+    assert!(
+        s.proxy.exchanges().iter().any(|e| e.mutated()),
+        "nothing mutated"
+    );
+    assert!(certificates_sent(&s.proxy).iter().all(|n| *n == 1));
+    assert_refused(&s, &run, BAD_SIGNATURE_CODE);
+}
+
+/// With no certificate in the request, a signature that verifies under none of alice's
+/// registered keys is indistinguishable from an unregistered key.
+#[test]
+fn flipped_signature_byte_without_certificate_is_not_trusted() {
+    let s = setup(|_| {}, flip_signature_byte);
+    let run = s
+        .client
+        .kinit(&s.realm.principal("alice"), &s.realm.alice())
+        .unwrap();
+    assert!(
+        s.proxy.exchanges().iter().any(|e| e.mutated()),
+        "nothing mutated"
+    );
+    assert!(certificates_sent(&s.proxy).iter().all(|n| *n == 0));
+    assert_refused(&s, &run, krb::KDC_ERR_CLIENT_NOT_TRUSTED);
+}
+
+/// The signed paChecksum covers the KDC-REQ-BODY as sent (RFC 4556 §3.2.1): a body changed
+/// after signing (here its nonce) must fail, though the CMS signature itself still verifies.
+#[test]
+fn body_changed_after_signing_is_preauth_failed() {
+    let s = setup(
+        |_| {},
+        |req: &[u8]| {
+            let nonce = krb::req_body_nonce_range(req).ok()?;
+            let mut out = req.to_vec();
+            out[nonce.end - 1] ^= 0x5a;
+            Some(out)
+        },
+    );
+    let run = s
+        .client
+        .kinit(&s.realm.principal("alice"), &s.realm.alice())
+        .unwrap();
+    assert!(
+        s.proxy.exchanges().iter().any(|e| e.mutated()),
+        "nothing mutated"
+    );
+    assert_refused(&s, &run, krb::KDC_ERR_PREAUTH_FAILED);
+}
+
+/// The client's clock runs an hour ahead (libfaketime) and it does not correct its PKINIT
+/// ctime from the KDC's stime (`kdc_timesync = 0`, an integer in MIT): the pkAuthenticator is out of the
+/// KDC's 300 s skew.
+#[test]
+fn client_clock_an_hour_ahead_is_skew() {
+    let Setup {
+        realm,
+        proxy,
+        client,
+    } = setup(|_| {}, no_mutation);
+    client
+        .edit_krb5_conf(|t| conf::set_libdefault(t, "kdc_timesync", "0"))
+        .unwrap();
+    let client = client.with_wrapper(["faketime", "-f", "+1h"]);
+    let run = client
+        .kinit(&realm.principal("alice"), &realm.alice())
+        .unwrap();
+    let context = format!("{}\n{}", run.report(), proxy.summary());
+    assert!(!run.trace.contains("Bad value"), "{context}");
+    // faketime took hold: MIT's trace lines start `[pid] <epoch seconds>.<usec>:`.
+    let traced: f64 = run
+        .trace
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|t| t.trim_end_matches(':').parse().ok())
+        .unwrap_or_else(|| panic!("no timestamp in the trace\n{context}"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        traced - now > 3000.0,
+        "kinit's clock was not moved\n{context}"
+    );
+    let pkinit_replies: Vec<Option<i32>> = proxy
+        .exchanges()
+        .iter()
+        .filter(|e| krb::is_pkinit_as_req(&e.request))
+        .map(|e| e.error_code())
+        .collect();
+    assert_eq!(
+        pkinit_replies.first(),
+        Some(&Some(krb::KRB_AP_ERR_SKEW)),
+        "{context}"
+    );
+    assert!(run.trace.contains("Clock skew too great"), "{context}");
+    assert!(!run.success(), "{context}");
+    realm.check_no_panic().unwrap();
+}
