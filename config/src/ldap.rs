@@ -29,6 +29,10 @@ pub struct LdapConfig {
     pub bind_password_file: Option<PathBuf>,
     /// Required. Where users are searched (whole subtree), e.g. `DC=corp,DC=example,DC=com`.
     pub base_dn: String,
+    /// Where the krbtgt and service principal entries (`kdcPrincipal`, sealed keys) are kept
+    /// when `[keys] store` is absent. Default: `base_dn`.
+    #[serde(default)]
+    pub principals_base_dn: Option<String>,
     /// RFC 4515 filter every user search is ANDed with. Default
     /// `(&(objectCategory=person)(objectClass=user))` (AD); `(objectClass=kdcAccount)` for
     /// OpenLDAP with deploy/ldap/kdc.schema.

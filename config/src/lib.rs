@@ -5,8 +5,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod cert_trust;
 mod ldap;
+mod metrics;
+pub use cert_trust::{CertificateTrustConfig, RevocationPolicy, StrongMapping};
 pub use ldap::{LdapAttributeNames, LdapConfig};
+pub use metrics::MetricsConfig;
 
 /// A loaded configuration, with every path made absolute.
 #[derive(Clone, Debug, Deserialize)]
@@ -22,6 +26,10 @@ pub struct Config {
     pub keys: KeysConfig,
     #[serde(default)]
     pub log: LogConfig,
+    /// The Prometheus metrics and health listener, `[metrics]` (see [`MetricsConfig`]).
+    /// Default: absent, no listener.
+    #[serde(default)]
+    pub metrics: Option<MetricsConfig>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -37,8 +45,10 @@ pub struct RealmConfig {
 pub struct KeysConfig {
     /// File with the master key (one hex line, mode 0600) that seals every principal key. Required.
     pub master_key: PathBuf,
-    /// The principal key store file (krbtgt and services, sealed). Required.
-    pub store: PathBuf,
+    /// The principal key store file (krbtgt and services, sealed). Absent: the principals
+    /// live in the LDAP directory (`kdcPrincipal` entries), which then must be configured.
+    #[serde(default)]
+    pub store: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -106,6 +116,11 @@ pub struct PkinitConfig {
     /// admits group 2, which is weak.
     #[serde(default = "default_min_dh_bits")]
     pub min_dh_bits: u32,
+    /// Certificate trust for CA-issued client certificates, `[pkinit.certificate_trust]`
+    /// (see [`CertificateTrustConfig`]). Default: absent, certificate trust off and every
+    /// client certificate handled by key trust.
+    #[serde(default)]
+    pub certificate_trust: Option<CertificateTrustConfig>,
 }
 
 /// `[pkinit] signer`.
@@ -336,12 +351,17 @@ impl Config {
             }
         };
         resolve(&mut self.keys.master_key);
-        resolve(&mut self.keys.store);
+        if let Some(store) = &mut self.keys.store {
+            resolve(store);
+        }
         for path in [&mut self.pkinit.certificate, &mut self.pkinit.key]
             .into_iter()
             .flatten()
         {
             resolve(path);
+        }
+        if let Some(trust) = &mut self.pkinit.certificate_trust {
+            trust.resolve_paths(resolve);
         }
         if let Some(tpm) = &mut self.pkinit.tpm {
             resolve(&mut tpm.certificate);
@@ -389,6 +409,22 @@ impl Config {
             return Err(invalid("pkinit.min_dh_bits", "must be 1024, 2048 or 4096"));
         }
         self.check_signer(path)?;
+        if let Some(metrics) = &self.metrics {
+            metrics
+                .check()
+                .map_err(|(key, message)| invalid(key, &message))?;
+        }
+        if let Some(trust) = &self.pkinit.certificate_trust {
+            trust
+                .check()
+                .map_err(|(key, message)| invalid(key, &message))?;
+        }
+        if self.keys.store.is_none() && matches!(self.directory, DirectoryConfig::Embedded { .. }) {
+            return Err(invalid(
+                "keys.store",
+                "required with the embedded directory (only an LDAP directory can hold principal keys)",
+            ));
+        }
         if let DirectoryConfig::Ldap(ldap) = &self.directory {
             ldap.check()
                 .map_err(|(key, message)| invalid(key, &message))?;
@@ -481,7 +517,10 @@ store = "principals.toml"
         assert_eq!(config.tickets.renewable_lifetime_secs, 604_800);
         assert_eq!(config.tickets.clock_skew_secs, 300);
         assert_eq!(config.pkinit.min_dh_bits, 2048);
-        assert_eq!(config.keys.store, Path::new("/etc/kdc/principals.toml"));
+        assert_eq!(
+            config.keys.store.as_deref(),
+            Some(Path::new("/etc/kdc/principals.toml"))
+        );
         assert_eq!(
             config.pkinit.key.as_deref(),
             Some(Path::new("/etc/kdc/kdc.key"))
@@ -536,6 +575,13 @@ store = "principals.toml"
         let software = MINIMAL.replace("key = \"/etc/kdc/kdc.key\"\n", "");
         let err = Config::parse(&software, Path::new("k.toml")).unwrap_err();
         assert!(err.to_string().contains("software"), "{err}");
+    }
+
+    #[test]
+    fn key_store_may_be_left_out_only_with_ldap() {
+        let text = MINIMAL.replace("store = \"principals.toml\"\n", "");
+        let err = Config::parse(&text, Path::new("k.toml")).unwrap_err();
+        assert!(err.to_string().contains("keys.store"), "{err}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use rasn_kerberos::{
 use crate::crypto::{Enctype, Key};
 use crate::error::KdcError;
 use crate::kdc::Kdc;
-use crate::preauth::pkinit::PkinitRequest;
+use crate::preauth::pkinit::{PkinitRequest, Trust};
 use crate::proto::codes::padata;
 use crate::proto::kerberos::{
     KdcRequest, NT_ENTERPRISE, flags, kerberos_string, kerberos_time, krbtgt_name, name_to_string,
@@ -27,8 +27,7 @@ const KEY_USAGE_AS_REP_ENC_PART: u32 = 3;
 pub struct AsOutcome {
     pub reply: Vec<u8>,
     pub client: String,
-    pub key_id: String,
-    pub device_id: Option<String>,
+    pub trust: Trust,
 }
 
 pub async fn handle(
@@ -148,8 +147,7 @@ pub async fn handle(
     Ok(AsOutcome {
         reply,
         client: user.user_principal_name,
-        key_id: base64_key_id(&pkinit.key_trust.key_id),
-        device_id: pkinit.key_trust.device_id,
+        trust: pkinit.trust,
     })
 }
 
@@ -180,7 +178,8 @@ fn method_data() -> Result<Vec<u8>, KdcError> {
     rasn::der::encode(&methods).map_err(|e| KdcError::Internal(format!("METHOD-DATA: {e}")))
 }
 
-fn base64_key_id(key_id: &[u8]) -> String {
+/// A KeyID as the admin commands print it.
+pub fn base64_key_id(key_id: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(key_id)
 }

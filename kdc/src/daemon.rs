@@ -7,14 +7,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use kdc_config::{Config, DirectoryConfig, LdapConfig};
+use kdc_config::{Config, DirectoryConfig, LdapConfig, MetricsConfig};
 use kdc_directory::ldap::LdapAttributes;
 use kdc_directory::{Directory, DirectoryAdmin, EmbeddedDirectory, LdapDirectory, LdapSettings};
 
 use crate::kdc::Kdc;
+use crate::metrics::Metrics;
+use crate::notify;
+use crate::reload::{self, LiveKdc};
 use crate::keys::{KeyRing, MasterKey};
 use crate::server::{self, ServerLimits, ServerStats};
-use kdc_directory::services::FileServiceStore;
+use kdc_directory::services::{FileServiceStore, ServiceStore};
 
 /// Sets up logging from the configuration; RUST_LOG, when set, wins.
 pub fn init_logging(config: &kdc_config::LogConfig) {
@@ -40,18 +43,21 @@ pub async fn open_directory(config: &Config) -> Result<Arc<dyn DirectoryAdmin>> 
                 || format!("loading the embedded directory {}", path.display()),
             )?))
         }
-        DirectoryConfig::Ldap(ldap) => {
-            let directory = LdapDirectory::new(ldap_settings(ldap))
-                .context("configuring the LDAP directory")?;
-            match directory.check().await {
-                Ok(()) => {
-                    tracing::info!(urls = ?ldap.urls, base_dn = %ldap.base_dn, "LDAP directory reachable")
-                }
-                Err(error) => tracing::warn!(%error, "LDAP directory not reachable yet"),
-            }
-            Ok(Arc::new(directory))
-        }
+        DirectoryConfig::Ldap(ldap) => Ok(open_ldap(ldap).await?),
     }
+}
+
+/// The LDAP directory, checked once (a failure is only logged: it connects lazily).
+pub async fn open_ldap(ldap: &LdapConfig) -> Result<Arc<LdapDirectory>> {
+    let directory =
+        LdapDirectory::new(ldap_settings(ldap)).context("configuring the LDAP directory")?;
+    match directory.check().await {
+        Ok(()) => {
+            tracing::info!(urls = ?ldap.urls, base_dn = %ldap.base_dn, "LDAP directory reachable")
+        }
+        Err(error) => tracing::warn!(%error, "LDAP directory not reachable yet"),
+    }
+    Ok(Arc::new(directory))
 }
 
 fn ldap_settings(ldap: &LdapConfig) -> LdapSettings {
@@ -63,6 +69,7 @@ fn ldap_settings(ldap: &LdapConfig) -> LdapSettings {
         bind_dn: ldap.bind_dn.clone(),
         bind_password_file: ldap.bind_password_file.clone(),
         base_dn: ldap.base_dn.clone(),
+        principals_base_dn: ldap.principals_base_dn.clone(),
         user_filter: ldap.user_filter.clone(),
         attributes: LdapAttributes {
             user_principal_name: names.user_principal_name.clone(),
@@ -84,22 +91,39 @@ fn ldap_settings(ldap: &LdapConfig) -> LdapSettings {
     }
 }
 
+/// Opens where the krbtgt and service keys live: the key store file, or the LDAP directory.
+pub async fn open_key_store(config: &Config) -> Result<Arc<dyn ServiceStore>> {
+    match (&config.keys.store, &config.directory) {
+        (Some(path), _) => {
+            Ok(Arc::new(FileServiceStore::load(path).await.with_context(
+                || format!("loading the key store {}", path.display()),
+            )?))
+        }
+        (None, DirectoryConfig::Ldap(ldap)) => Ok(Arc::new(
+            LdapDirectory::new(ldap_settings(ldap)).context("the LDAP directory as key store")?,
+        )),
+        (None, DirectoryConfig::Embedded { .. }) => {
+            anyhow::bail!("keys.store is required with the embedded directory")
+        }
+    }
+}
+
 /// Builds the KDC from a configuration file.
 pub async fn build(config_path: &Path) -> Result<(Config, Arc<Kdc>)> {
     let config = Config::load(config_path)?;
     let directory: Arc<dyn Directory> = open_directory(&config).await?;
     let signer = crate::signer::from_config::build(&config).await?;
     let master = MasterKey::load(&config.keys.master_key)?;
-    let store = FileServiceStore::load(&config.keys.store)
-        .await
-        .with_context(|| format!("loading the key store {}", config.keys.store.display()))?;
-    let keys = KeyRing::load(&store, &master).await?;
+    let store = open_key_store(&config).await?;
+    let keys = KeyRing::load(&*store, &master).await?;
     let kdc = Kdc::new(&config, directory, signer, keys)?;
     Ok((config, Arc::new(kdc)))
 }
 
 pub async fn serve(config_path: &Path) -> Result<()> {
-    let (config, kdc) = build(config_path).await?;
+    let config = Config::load(config_path)?;
+    let metrics = Arc::new(Metrics::new()?);
+    let kdc = reload::build_served(&config, &metrics, None).await?;
     let listen = &config.listen;
     let mut udp = Vec::new();
     for address in &listen.udp {
@@ -131,16 +155,21 @@ pub async fn serve(config_path: &Path) -> Result<()> {
         request_timeout: Duration::from_secs(listen.request_timeout_secs),
         ..ServerLimits::default()
     };
+    let stats = Arc::new(ServerStats::default());
+    metrics.watch_server(Arc::clone(&stats));
+    if let Some(metrics_config) = &config.metrics {
+        start_metrics(metrics_config, &metrics).await?;
+    }
+    let live = Arc::new(LiveKdc::new(kdc));
+    tokio::spawn(reload::on_sighup(
+        config_path.to_owned(),
+        config.clone(),
+        Arc::clone(&live),
+        Arc::clone(&metrics),
+    ));
     tracing::info!(realm = %config.realm.name, udp = ?listen.udp, tcp = ?listen.tcp, "kdc serving");
-    server::serve(
-        kdc,
-        udp,
-        tcp,
-        limits,
-        Arc::new(ServerStats::default()),
-        shutdown_signal(),
-    )
-    .await?;
+    notify::send("READY=1\nSTATUS=serving");
+    server::serve(live, udp, tcp, limits, stats, shutdown_signal()).await?;
     tracing::info!("kdc stopped");
     Ok(())
 }
@@ -158,4 +187,24 @@ async fn shutdown_signal() {
         _ = term.recv() => tracing::info!("SIGTERM: draining"),
         _ = int.recv() => tracing::info!("SIGINT: draining"),
     }
+    notify::send("STOPPING=1\nSTATUS=draining");
+}
+
+/// Binds the metrics listener and starts it and the health probe.
+async fn start_metrics(config: &MetricsConfig, metrics: &Arc<Metrics>) -> Result<()> {
+    let address: SocketAddr = config
+        .listen
+        .parse()
+        .with_context(|| format!("metrics.listen: {:?}", config.listen))?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("binding the metrics listener {address}"))?;
+    let bound = listener.local_addr().unwrap_or(address);
+    tracing::info!(url = %format!("http://{bound}/metrics"), "metrics listening");
+    tokio::spawn(crate::metrics::http::serve(listener, Arc::clone(metrics)));
+    tokio::spawn(crate::metrics::health::probe_loop(
+        Arc::clone(metrics),
+        Duration::from_secs(config.probe_interval_secs),
+    ));
+    Ok(())
 }

@@ -1,7 +1,10 @@
 //! `kdc dev-realm`: a complete development realm in one folder: a CA, a KDC certificate that
 //! MIT and Windows clients accept (RFC 4556 §3.2.4: id-pkinit-san krbtgt/REALM@REALM,
 //! id-pkinit-KPKdc, serverAuth, dNSName), the krbtgt key, users alice and bob, alice's
-//! self-signed key-trust certificate registered for her, kdc.toml and a krb5.conf.
+//! self-signed key-trust certificate registered for her, bob's CA-issued certificate for
+//! certificate trust (RFC 4556 §3.2.2 id-pkinit-san and MS UPN SAN, id-pkinit-KPClientAuth,
+//! the KB5014754 SID extension matching his objectSid), an empty CRL of the CA, kdc.toml
+//! and a krb5.conf.
 
 use std::path::{Path, PathBuf};
 
@@ -11,15 +14,15 @@ use kdc_directory::{
     DirectoryAdmin, EmbeddedDirectory, KeyCredential, KeyCredentialLink, NewUser, UF_NORMAL_ACCOUNT,
 };
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_RSA_SHA256,
-    PublicKeyData,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, CustomExtension,
+    DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair,
+    KeyUsagePurpose, PKCS_RSA_SHA256, PublicKeyData,
 };
 
 use crate::crypto::Enctype;
 use crate::keys::{MasterKey, new_key_version, write_private};
 use crate::proto::der::{self, tag};
-use crate::proto::kerberos::{NT_SRV_INST, principal};
+use crate::proto::kerberos::{NT_PRINCIPAL, NT_SRV_INST, principal};
 use crate::proto::pkinit::Krb5PrincipalName;
 use kdc_directory::services::{FileServiceStore, ServiceStore};
 
@@ -35,11 +38,16 @@ impl DevRealm {
         self.dir.join("kdc.toml")
     }
 
-    /// The command line that gets alice a TGT with MIT kinit.
+    /// The command line that gets alice a TGT with MIT kinit (key trust).
     pub fn kinit_command(&self) -> String {
+        self.kinit_command_for("alice")
+    }
+
+    /// The same for `user` (`bob` uses certificate trust).
+    pub fn kinit_command_for(&self, user: &str) -> String {
         let d = self.dir.display();
         format!(
-            "KRB5_CONFIG={d}/krb5.conf KRB5CCNAME=FILE:{d}/alice.ccache kinit -X X509_user_identity=FILE:{d}/alice.pem,{d}/alice.key alice@{realm}",
+            "KRB5_CONFIG={d}/krb5.conf KRB5CCNAME=FILE:{d}/{user}.ccache kinit -X X509_user_identity=FILE:{d}/{user}.pem,{d}/{user}.key {user}@{realm}",
             realm = self.realm
         )
     }
@@ -86,12 +94,28 @@ pub async fn create(dir: &Path, realm: &str, port: u16) -> Result<DevRealm> {
     alice_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     let alice_cert = alice_params.self_signed(&alice_key)?;
 
+    let domain_sid = random_domain_sid()?;
+    let bob_sid = format!("{domain_sid}-1104");
+    let bob_key = KeyPair::generate_for(&PKCS_RSA_SHA256)?;
+    let mut bob_params = base_params("bob", realm)?;
+    bob_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    bob_params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::Other(vec![1, 3, 6, 1, 5, 2, 3, 4]),
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    bob_params.custom_extensions = client_extensions(realm, "bob", Some(&bob_sid))?;
+    let bob_cert = bob_params.signed_by(&bob_key, &ca)?;
+    let crl = empty_crl(&ca)?;
+
     std::fs::write(dir.join("ca.pem"), ca_cert.pem())?;
     write_private(&dir.join("ca.key"), ca_key.serialize_pem().as_bytes())?;
     std::fs::write(dir.join("kdc.pem"), kdc_cert.pem())?;
     write_private(&dir.join("kdc.key"), kdc_key.serialize_pem().as_bytes())?;
     std::fs::write(dir.join("alice.pem"), alice_cert.pem())?;
     write_private(&dir.join("alice.key"), alice_key.serialize_pem().as_bytes())?;
+    std::fs::write(dir.join("bob.pem"), bob_cert.pem())?;
+    write_private(&dir.join("bob.key"), bob_key.serialize_pem().as_bytes())?;
+    std::fs::write(dir.join("ca.crl"), crl)?;
     MasterKey::generate_file(&dir.join("master.key"))?;
     let master = MasterKey::load(&dir.join("master.key"))?;
     let store = FileServiceStore::create_empty(&dir.join("principals.toml")).await?;
@@ -121,6 +145,13 @@ pub async fn create(dir: &Path, realm: &str, port: u16) -> Result<DevRealm> {
     }
     let alice_public = RsaPublicKey::from_spki_der(&alice_key.subject_public_key_info())?;
     register_key(&directory, &format!("alice@{realm}"), &alice_public).await?;
+    let alice_sid = Some(format!("{domain_sid}-1103"));
+    directory
+        .set_certificate_mapping(&format!("alice@{realm}"), alice_sid, Vec::new())
+        .await?;
+    directory
+        .set_certificate_mapping(&format!("bob@{realm}"), Some(bob_sid), Vec::new())
+        .await?;
 
     std::fs::write(dir.join("kdc.toml"), kdc_toml(realm, port))?;
     std::fs::write(dir.join("krb5.conf"), krb5_conf(&dir, realm, port))?;
@@ -198,6 +229,75 @@ fn kdc_san(realm: &str, dns_name: &str) -> Result<CustomExtension> {
     ))
 }
 
+/// `S-1-5-21-a-b-c` with random sub-authorities, like a fresh AD domain's SID.
+fn random_domain_sid() -> Result<String> {
+    let mut bytes = [0u8; 12];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("random generator failed"))?;
+    let parts: Vec<String> = bytes
+        .chunks_exact(4)
+        .filter_map(|c| c.try_into().ok().map(u32::from_le_bytes))
+        .map(|sub| sub.to_string())
+        .collect();
+    Ok(format!("S-1-5-21-{}", parts.join("-")))
+}
+
+/// A CRL of `ca` listing nothing, valid for a year (RFC 5280 §5).
+fn empty_crl(ca: &Issuer<'_, &KeyPair>) -> Result<String> {
+    let now = time::OffsetDateTime::now_utc();
+    let params = CertificateRevocationListParams {
+        this_update: now - time::Duration::days(1),
+        next_update: now + time::Duration::days(365),
+        crl_number: vec![1].into(),
+        issuing_distribution_point: None,
+        revoked_certs: Vec::new(),
+        key_identifier_method: KeyIdMethod::Sha256,
+    };
+    Ok(params.signed_by(ca)?.pem()?)
+}
+
+/// The extensions of a client certificate for `user@realm`: subjectAltName with otherNames
+/// id-pkinit-san (RFC 4556 §3.2.2) and MS UPN (MS-PKCA 3.1.5.2.1.1), and, with a SID, the
+/// KB5014754 SID extension 1.3.6.1.4.1.311.25.2.
+pub fn client_extensions(realm: &str, user: &str, sid: Option<&str>) -> Result<Vec<CustomExtension>> {
+    let principal_name = Krb5PrincipalName::new(realm, principal(NT_PRINCIPAL, &[user]));
+    let principal_der = rasn::der::encode(&principal_name)
+        .map_err(|e| anyhow::anyhow!("KRB5PrincipalName: {e}"))?;
+    let upn = der::encode(UTF8_STRING, format!("{user}@{realm}").as_bytes());
+    let names = der::encode_parts(
+        tag::SEQUENCE,
+        &[
+            &other_name(crate::proto::codes::oid::PKINIT_SAN, &principal_der),
+            &other_name(MS_UPN, &upn),
+        ],
+    );
+    let mut extensions = vec![CustomExtension::from_oid_content(&[2, 5, 29, 17], names)];
+    if let Some(sid) = sid {
+        extensions.push(sid_extension(sid));
+    }
+    Ok(extensions)
+}
+
+/// The KB5014754 SID extension: SEQUENCE { [0] { OID 1.3.6.1.4.1.311.25.2.1,
+/// [0] OCTET STRING sid } }.
+pub fn sid_extension(sid: &str) -> CustomExtension {
+    let value = der::encode(tag::OCTET_STRING, sid.as_bytes());
+    let content = der::encode_parts(tag::SEQUENCE, &[&other_name(SID_OTHER_NAME, &value)]);
+    CustomExtension::from_oid_content(SID_EXTENSION, content)
+}
+
+/// otherName ::= [0] { type-id OID, value [0] EXPLICIT ANY }.
+fn other_name(oid: &[u32], value_der: &[u8]) -> Vec<u8> {
+    der::encode_parts(
+        tag::context(0),
+        &[&der::encode_oid(oid), &der::encode(tag::context(0), value_der)],
+    )
+}
+
+const UTF8_STRING: u8 = 0x0c;
+const MS_UPN: &[u32] = &[1, 3, 6, 1, 4, 1, 311, 20, 2, 3];
+const SID_EXTENSION: &[u64] = &[1, 3, 6, 1, 4, 1, 311, 25, 2];
+const SID_OTHER_NAME: &[u32] = &[1, 3, 6, 1, 4, 1, 311, 25, 2, 1];
+
 fn kdc_toml(realm: &str, port: u16) -> String {
     format!(
         r#"# kdc configuration for the development realm {realm}, made by `kdc dev-realm`.
@@ -226,6 +326,18 @@ certificate = "kdc.pem"
 key = "kdc.key"
 min_dh_bits = 2048
 
+# Certificate trust: client certificates issued by ca.pem (bob.pem). Remove this table to
+# serve key trust only.
+[pkinit.certificate_trust]
+anchors = ["ca.pem"]
+intermediates = []
+crls = ["ca.crl"]
+missing_crl = "fail_closed"
+stale_crl = "fail_closed"
+ekus = ["1.3.6.1.5.2.3.4", "1.3.6.1.4.1.311.20.2.2", "1.3.6.1.5.5.7.3.2"]
+strong_mapping = "full"
+reload_interval_secs = 30
+
 [directory]
 type = "embedded"
 path = "directory.toml"
@@ -246,6 +358,7 @@ fn krb5_conf(dir: &Path, realm: &str, port: u16) -> String {
     format!(
         r#"# MIT krb5.conf for the development realm {realm}, made by `kdc dev-realm`.
 # alice's certificate is self-signed (key trust): the client must trust it too to send it.
+# bob's is issued by ca.pem (certificate trust), which the client trusts already.
 [libdefaults]
     default_realm = {realm}
     dns_lookup_kdc = false

@@ -27,6 +27,23 @@ pub enum KdcError {
     ClientNotTrusted(String),
     #[error("certificate key belongs to {owners:?}, not to the requested client")]
     ClientNameMismatch { owners: Vec<String> },
+    /// Certificate trust: the certificate does not map to the requested user (MS-PKCA
+    /// 3.1.5.2.1.3, KB5014754).
+    #[error("certificate does not map to the requested client: {0}")]
+    CertificateNameMismatch(String),
+    /// No path of issuer names from the certificate to a trust anchor (RFC 4556 §3.2.2).
+    #[error("client certificate cannot be verified: {0}")]
+    CantVerifyCertificate(String),
+    /// A certificate of a path to an anchor fails a check (signature, validity,
+    /// constraints): RFC 4556 §3.2.2 KDC_ERR_INVALID_CERTIFICATE.
+    #[error("client certificate invalid: {0}")]
+    InvalidCertificate(String),
+    #[error("client certificate revoked: {0}")]
+    RevokedCertificate(String),
+    #[error("revocation status unknown: {0}")]
+    RevocationStatusUnknown(String),
+    #[error("client certificate key purpose refused: {0}")]
+    InconsistentKeyPurpose(String),
     #[error("client clock skew {skew_secs} s exceeds the allowed {allowed_secs} s")]
     Skew { skew_secs: u64, allowed_secs: u64 },
     #[error("DH parameters not accepted: {reason}")]
@@ -60,7 +77,14 @@ impl KdcError {
             KdcError::PreauthRequired { .. } => ErrorCode::PREAUTH_REQUIRED,
             KdcError::PreauthFailed(_) => ErrorCode::PREAUTH_FAILED,
             KdcError::ClientNotTrusted(_) => ErrorCode::CLIENT_NOT_TRUSTED,
-            KdcError::ClientNameMismatch { .. } => ErrorCode::CLIENT_NAME_MISMATCH,
+            KdcError::ClientNameMismatch { .. } | KdcError::CertificateNameMismatch(_) => {
+                ErrorCode::CLIENT_NAME_MISMATCH
+            }
+            KdcError::CantVerifyCertificate(_) => ErrorCode::CANT_VERIFY_CERTIFICATE,
+            KdcError::InvalidCertificate(_) => ErrorCode::INVALID_CERTIFICATE,
+            KdcError::RevokedCertificate(_) => ErrorCode::REVOKED_CERTIFICATE,
+            KdcError::RevocationStatusUnknown(_) => ErrorCode::REVOCATION_STATUS_UNKNOWN,
+            KdcError::InconsistentKeyPurpose(_) => ErrorCode::INCONSISTENT_KEY_PURPOSE,
             KdcError::Skew { .. } => ErrorCode::SKEW,
             KdcError::DhParametersNotAccepted { .. } => ErrorCode::DH_KEY_PARAMETERS_NOT_ACCEPTED,
             KdcError::DirectoryUnavailable(_) | KdcError::SignerUnavailable(_) => {
@@ -83,7 +107,14 @@ impl KdcError {
             KdcError::PreauthRequired { .. } => "NEEDED_PREAUTH",
             KdcError::PreauthFailed(_) => "PREAUTH_FAILED",
             KdcError::ClientNotTrusted(_) => "CLIENT_NOT_TRUSTED",
-            KdcError::ClientNameMismatch { .. } => "CLIENT_NAME_MISMATCH",
+            KdcError::ClientNameMismatch { .. } | KdcError::CertificateNameMismatch(_) => {
+                "CLIENT_NAME_MISMATCH"
+            }
+            KdcError::CantVerifyCertificate(_) => "CANT_VERIFY_CERTIFICATE",
+            KdcError::InvalidCertificate(_) => "INVALID_CERTIFICATE",
+            KdcError::RevokedCertificate(_) => "REVOKED_CERTIFICATE",
+            KdcError::RevocationStatusUnknown(_) => "REVOCATION_STATUS_UNKNOWN",
+            KdcError::InconsistentKeyPurpose(_) => "INCONSISTENT_KEY_PURPOSE",
             KdcError::Skew { .. } => "CLOCK_SKEW",
             KdcError::DhParametersNotAccepted { .. } => "DH_PARAMETERS_NOT_ACCEPTED",
             KdcError::DirectoryUnavailable(_) | KdcError::SignerUnavailable(_) => {

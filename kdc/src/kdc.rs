@@ -13,8 +13,10 @@ use crate::as_req;
 use crate::crypto::Enctype;
 use crate::error::KdcError;
 use crate::keys::KeyRing;
-use crate::preauth::pkinit::Pkinit;
-use crate::proto::codes::ErrorCode;
+use crate::preauth::pkinit::cert_trust::CertTrust;
+use crate::preauth::pkinit::{Pkinit, Trust};
+use crate::metrics::{Metrics, RequestRecord, TrustModel, trust_of_error};
+use crate::proto::codes::{ErrorCode, padata};
 use crate::proto::kerberos::{ErrorContext, KdcRequest, RequestKind, krb_error, name_to_string};
 use crate::server::{Handler, RequestContext};
 use crate::signer::KdcSigner;
@@ -29,6 +31,7 @@ pub struct Kdc {
     enctypes: Vec<Enctype>,
     lifetime: LifetimePolicy,
     clock_skew: Duration,
+    metrics: Option<Arc<Metrics>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +62,12 @@ impl Kdc {
                 signer,
                 min_dh_bits: config.pkinit.min_dh_bits,
                 clock_skew: Duration::from_secs(config.tickets.clock_skew_secs),
+                cert_trust: match &config.pkinit.certificate_trust {
+                    Some(trust) => Some(Arc::new(CertTrust::new(trust).map_err(|e| {
+                        SetupError(format!("pkinit.certificate_trust: {e}"))
+                    })?)),
+                    None => None,
+                },
             },
             directory,
             keys,
@@ -68,7 +77,14 @@ impl Kdc {
                 max_renewable_life: Duration::from_secs(config.tickets.renewable_lifetime_secs),
             },
             clock_skew: Duration::from_secs(config.tickets.clock_skew_secs),
+            metrics: None,
         })
+    }
+
+    /// Reports every answered request to `metrics` (kept across reloads by the daemon).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Kdc {
+        self.metrics = Some(metrics);
+        self
     }
 
     pub fn realm(&self) -> &str {
@@ -110,6 +126,9 @@ impl Kdc {
             Ok(request) => request,
             Err(e) => {
                 tracing::debug!(peer = %ctx.peer, transport = ?ctx.transport, len = message.len(), error = %e, "dropped undecodable message");
+                if let Some(metrics) = &self.metrics {
+                    metrics.record_undecodable(ctx.transport);
+                }
                 return None;
             }
         };
@@ -120,21 +139,38 @@ impl Kdc {
             .as_ref()
             .map(name_to_string)
             .unwrap_or_default();
-        let span = tracing::info_span!("request", peer = %ctx.peer, transport = ?ctx.transport, kind = ?request.kind, cname = %cname);
+        let sname = request
+            .req
+            .req_body
+            .sname
+            .as_ref()
+            .map(name_to_string)
+            .unwrap_or_default();
+        let span = tracing::info_span!("request", peer = %ctx.peer, transport = ?ctx.transport, kind = ?request.kind, cname = %cname, sname = %sname);
         async {
             let started = std::time::Instant::now();
             let now = SystemTime::now();
+            let mut trust_model = None;
             let result = match request.kind {
                 RequestKind::As => as_req::handle(self, &request, message, now).await.map(|outcome| {
-                    tracing::info!(client = %outcome.client, trust = "key", key_id = %outcome.key_id, device_id = outcome.device_id.as_deref().unwrap_or("-"), elapsed_us = started.elapsed().as_micros(), "issued TGT");
+                    trust_model = Some(match &outcome.trust {
+                        Trust::Key(_) => TrustModel::Key,
+                        Trust::Certificate(_) => TrustModel::Cert,
+                    });
+                    let elapsed_us = started.elapsed().as_micros();
+                    match &outcome.trust {
+                        Trust::Key(key) => tracing::info!(target: "kdc::audit", client = %outcome.client, trust = "key", key_id = %as_req::base64_key_id(&key.key_id), device_id = key.device_id.as_deref().unwrap_or("-"), elapsed_us, "issued TGT"),
+                        Trust::Certificate(cert) => tracing::info!(target: "kdc::audit", client = %outcome.client, trust = "certificate", serial = %cert.serial, issuer = %cert.issuer, mapping = cert.binding, elapsed_us, "issued TGT"),
+                    }
                     outcome.reply
                 }),
                 RequestKind::Tgs => crate::tgs::handle(self, &request, now).await.map(|outcome| {
-                    tracing::info!(client = %outcome.client, service = %outcome.service, renewed = outcome.renewed, elapsed_us = started.elapsed().as_micros(), "issued service ticket");
+                    tracing::info!(target: "kdc::audit", client = %outcome.client, service = %outcome.service, renewed = outcome.renewed, elapsed_us = started.elapsed().as_micros(), "issued service ticket");
                     outcome.reply
                 }),
             };
             let elapsed_us = started.elapsed().as_micros();
+            self.record(&request, ctx, &result, trust_model, started.elapsed());
             match result {
                 Ok(reply) => Some(reply),
                 Err(error) => {
@@ -165,6 +201,35 @@ impl Kdc {
             },
             now,
         )
+    }
+}
+
+impl Kdc {
+    /// Hands one answered request to the metrics, if they are on.
+    fn record<T>(
+        &self,
+        request: &KdcRequest<'_>,
+        ctx: RequestContext,
+        result: &Result<T, KdcError>,
+        trust: Option<TrustModel>,
+        elapsed: Duration,
+    ) {
+        let Some(metrics) = &self.metrics else {
+            return;
+        };
+        let result = result.as_ref().map(|_| ()).map_err(KdcError::code);
+        let pkinit = (request.kind == RequestKind::As
+            && request.padata(padata::PK_AS_REQ).is_some())
+        .then(|| {
+            trust.unwrap_or_else(|| result.err().map_or(TrustModel::Unknown, trust_of_error))
+        });
+        metrics.record_request(&RequestRecord {
+            kind: request.kind,
+            transport: ctx.transport,
+            result,
+            pkinit,
+            elapsed,
+        });
     }
 }
 

@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod dev_realm;
 pub mod error;
 pub mod kdc;
+pub mod metrics;
 pub mod keys;
 pub mod keytab;
 pub mod preauth;

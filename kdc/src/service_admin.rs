@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use kdc_config::Config;
-use kdc_directory::services::{FileServiceStore, ServiceStore};
+use kdc_directory::services::ServiceStore;
 
 use crate::crypto::Enctype;
 use crate::keys::{KeyRing, MasterKey, new_key_version, write_private};
@@ -16,15 +16,13 @@ use crate::proto::kerberos::{NT_PRINCIPAL, NT_SRV_INST};
 struct Store {
     config: Config,
     master: MasterKey,
-    store: FileServiceStore,
+    store: std::sync::Arc<dyn ServiceStore>,
 }
 
 async fn open(config: &Path) -> Result<Store> {
     let config = Config::load(config)?;
     let master = MasterKey::load(&config.keys.master_key)?;
-    let store = FileServiceStore::load(&config.keys.store)
-        .await
-        .with_context(|| format!("loading the key store {}", config.keys.store.display()))?;
+    let store = crate::daemon::open_key_store(&config).await?;
     Ok(Store {
         config,
         master,
@@ -87,7 +85,7 @@ pub async fn service_list(config: &Path) -> Result<()> {
 pub async fn keytab_export(config: &Path, principal: &str, out: &Path) -> Result<()> {
     let s = open(config).await?;
     let (name, realm) = split_principal(principal, &s.config.realm.name);
-    let ring = KeyRing::load(&s.store, &s.master).await?;
+    let ring = KeyRing::load(&*s.store, &s.master).await?;
     let stored = s
         .store
         .find_service(name)

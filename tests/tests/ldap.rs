@@ -106,6 +106,47 @@ fn kinit_by_key_trust_through_openldap() {
     realm.check_no_panic().unwrap();
 }
 
+/// krbtgt and service keys kept in slapd (`kdcPrincipal` entries, sealed under the master
+/// key) instead of the key store file: the whole realm lives in the directory.
+#[test]
+fn principal_keys_in_openldap_serve_tgts_and_service_tickets() {
+    let (mut realm, slapd) = ldap_realm(SlapdOptions::default());
+    use_ldap(&realm, &slapd, &slapd.url(), &[]);
+    let path = realm.kdc_toml_path();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("store = \"principals.toml\"\n"));
+    std::fs::write(&path, text.replace("store = \"principals.toml\"\n", "")).unwrap();
+    std::fs::remove_file(realm.dir().join("principals.toml")).unwrap();
+
+    realm.admin(&["krbtgt", "rotate"]).unwrap().ok().unwrap();
+    let web = format!("host/web.example@{}", realm.name());
+    realm
+        .admin(&["service", "add", &web])
+        .unwrap()
+        .ok()
+        .unwrap();
+    let stored = slapd.search("(objectClass=kdcPrincipal)", &[]).unwrap();
+    assert!(
+        stored.contains("kdcPrincipalName: host/web.example"),
+        "{stored}"
+    );
+    assert!(
+        stored.contains("kdcPrincipalName: krbtgt/EXAMPLE.TEST"),
+        "{stored}"
+    );
+    assert!(stored.contains("kdcSealedKey: 1:18:"), "{stored}");
+
+    realm.start().unwrap();
+    let client = realm.client().unwrap();
+    let run = client
+        .kinit(&realm.principal("alice"), &realm.alice())
+        .unwrap();
+    assert!(run.success(), "{}\n{}", run.report(), realm.log());
+    let run = client.kvno(&[&web]).unwrap();
+    assert!(run.success(), "{}\n{}", run.report(), realm.log());
+    realm.check_no_panic().unwrap();
+}
+
 #[test]
 fn kinit_over_ldaps_and_starttls() {
     let (mut realm, slapd) = ldap_realm(SlapdOptions {

@@ -9,6 +9,7 @@ mod entry;
 pub mod filter;
 mod lookup;
 mod pool;
+mod principals;
 mod rdn;
 mod settings;
 mod tls;
@@ -36,6 +37,8 @@ const STATS_LOG_INTERVAL: Duration = Duration::from_secs(60);
 pub struct LdapDirectory {
     pool: Pool,
     base_dn: String,
+    /// Where kdcPrincipal entries (krbtgt and service keys) live.
+    principals_base_dn: String,
     user_filter: String,
     names: LdapAttributes,
     cache: UserCache,
@@ -136,6 +139,9 @@ impl LdapDirectory {
         };
         Ok(LdapDirectory {
             pool: Pool::new(endpoint, settings.pool_size),
+            principals_base_dn: settings
+                .principals_base_dn
+                .unwrap_or_else(|| settings.base_dn.clone()),
             base_dn: settings.base_dn,
             user_filter,
             names: settings.attributes,

@@ -46,6 +46,9 @@ pub struct LdapSettings {
     /// File holding the bind password (trailing newline ignored).
     pub bind_password_file: Option<PathBuf>,
     pub base_dn: String,
+    /// Where kdcPrincipal entries (krbtgt and service keys) are searched and created; None:
+    /// the base DN.
+    pub principals_base_dn: Option<String>,
     /// RFC 4515 filter every user search is ANDed with.
     pub user_filter: String,
     pub attributes: LdapAttributes,
@@ -94,6 +97,7 @@ impl LdapSettings {
             bind_dn: None,
             bind_password_file: None,
             base_dn: base_dn.into(),
+            principals_base_dn: None,
             user_filter: DEFAULT_USER_FILTER.into(),
             attributes: LdapAttributes::default(),
             timeout: DEFAULT_TIMEOUT,

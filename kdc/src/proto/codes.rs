@@ -34,6 +34,8 @@ impl ErrorCode {
     pub const DH_KEY_PARAMETERS_NOT_ACCEPTED: ErrorCode = ErrorCode(0x41);
     pub const CANT_VERIFY_CERTIFICATE: ErrorCode = ErrorCode(0x46);
     pub const INVALID_CERTIFICATE: ErrorCode = ErrorCode(0x47);
+    pub const REVOKED_CERTIFICATE: ErrorCode = ErrorCode(0x48);
+    pub const REVOCATION_STATUS_UNKNOWN: ErrorCode = ErrorCode(0x49);
     pub const CLIENT_NAME_MISMATCH: ErrorCode = ErrorCode(0x4b);
     pub const INCONSISTENT_KEY_PURPOSE: ErrorCode = ErrorCode(0x4d);
     pub const DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED: ErrorCode = ErrorCode(0x50);

@@ -87,4 +87,13 @@ pub trait KdcSigner: Send + Sync {
     fn scheme(&self) -> SignatureScheme;
     /// Signs `message` (the whole message: the signer hashes it).
     async fn sign(&self, message: &[u8]) -> Result<Signed, SignerError>;
+    /// Whether a signature can be had now (a TPM signer: its device answers). Health checks
+    /// read it; a software key always can.
+    fn available(&self) -> bool {
+        true
+    }
+    /// Requests waiting for the signing device, for signers that queue (the TPM).
+    fn queue_depth(&self) -> Option<usize> {
+        None
+    }
 }

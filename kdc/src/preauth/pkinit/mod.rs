@@ -1,8 +1,10 @@
-//! PKINIT (RFC 4556 §3.2): the signed AuthPack, who the signer is (key trust), the
-//! PKAuthenticator checks, the key agreement, and the signed PA-PK-AS-REP with the reply key.
+//! PKINIT (RFC 4556 §3.2): the signed AuthPack, who the signer is (key trust or
+//! certificate trust), the PKAuthenticator checks, the key agreement, and the signed
+//! PA-PK-AS-REP with the reply key.
 
 pub mod agreement;
 pub mod authenticator;
+pub mod cert_trust;
 pub mod cms;
 #[cfg(test)]
 mod cms_tests;
@@ -17,6 +19,8 @@ use rasn_kerberos::PrincipalName;
 use zeroize::Zeroizing;
 
 use self::agreement::{ModpGroup, PkinitKdf};
+use self::cert_trust::{CertTrust, CertTrustMatch};
+use self::cms::SignedContent;
 use self::key_trust::KeyTrustMatch;
 use crate::crypto::{Enctype, Key};
 use crate::error::KdcError;
@@ -34,6 +38,15 @@ pub struct Pkinit {
     pub signer: Arc<dyn KdcSigner>,
     pub min_dh_bits: u32,
     pub clock_skew: Duration,
+    /// Certificate trust, when `[pkinit.certificate_trust]` is configured.
+    pub cert_trust: Option<Arc<CertTrust>>,
+}
+
+/// Which trust model vouched for the client.
+#[derive(Clone, Debug)]
+pub enum Trust {
+    Key(KeyTrustMatch),
+    Certificate(CertTrustMatch),
 }
 
 /// What one PA-PK-AS-REQ is checked against.
@@ -54,7 +67,7 @@ pub struct PkinitRequest<'a> {
 pub struct PkinitReply {
     pub reply_key: Key,
     pub pa_pk_as_rep: Vec<u8>,
-    pub key_trust: KeyTrustMatch,
+    pub trust: Trust,
 }
 
 impl Pkinit {
@@ -67,7 +80,7 @@ impl Pkinit {
             .map_err(|e| KdcError::PreauthFailed(format!("PA-PK-AS-REQ undecodable: {e}")))?;
         let signed = cms::parse(&pa.signed_auth_pack, oid::PKINIT_AUTH_DATA)
             .map_err(|e| KdcError::PreauthFailed(format!("signed AuthPack refused: {e}")))?;
-        let key_trust = key_trust::check(&*self.directory, request.user, &signed).await?;
+        let trust = self.authenticate(&request, &signed, now).await?;
         let auth_pack: AuthPack = rasn::der::decode(signed.content)
             .map_err(|e| KdcError::PreauthFailed(format!("AuthPack undecodable: {e}")))?;
         authenticator::check(
@@ -151,8 +164,41 @@ impl Pkinit {
         Ok(PkinitReply {
             reply_key,
             pa_pk_as_rep,
-            key_trust,
+            trust,
         })
+    }
+
+    /// Routes the signer to a trust model (RFC 4556 §3.2.2). A certificate that leads to a
+    /// configured anchor is certificate trust's, whose refusal is final; a self-signed one,
+    /// one from an unknown CA, or none at all is key trust's. Without certificate trust
+    /// configured, everything is key trust's.
+    async fn authenticate(
+        &self,
+        request: &PkinitRequest<'_>,
+        signed: &SignedContent<'_>,
+        now: SystemTime,
+    ) -> Result<Trust, KdcError> {
+        let key_trust = || key_trust::check(&*self.directory, request.user, signed);
+        let (Some(cert_trust), Some(leaf)) = (&self.cert_trust, signed.signer_certificate())
+        else {
+            return key_trust().await.map(Trust::Key);
+        };
+        if cert_trust.routes_here(leaf, &signed.certificates) {
+            return cert_trust
+                .check(&*self.directory, request.user, request.realm, signed, leaf, now)
+                .await
+                .map(Trust::Certificate);
+        }
+        match key_trust().await {
+            // A CA-issued certificate whose CA is unknown and whose key is not registered:
+            // RFC 4556 §3.2.2 names this KDC_ERR_CANT_VERIFY_CERTIFICATE.
+            Err(KdcError::ClientNotTrusted(reason)) if !cert_trust::is_self_signed(leaf) => {
+                Err(KdcError::CantVerifyCertificate(format!(
+                    "issuer not among the trust anchors, and {reason}"
+                )))
+            }
+            other => other.map(Trust::Key),
+        }
     }
 
     /// The MODP groups this KDC accepts, in its order of preference.

@@ -185,6 +185,16 @@ impl KdcSigner for DelegatedSigner {
             chain: current.chain.clone(),
         })
     }
+
+    /// Available while a certified key is usable, whatever the issuer does meanwhile.
+    fn available(&self) -> bool {
+        self.current()
+            .is_some_and(|c| SystemTime::now() < c.usable_until)
+    }
+
+    fn queue_depth(&self) -> Option<usize> {
+        self.shared.issuer.queue_depth()
+    }
 }
 
 #[cfg(test)]

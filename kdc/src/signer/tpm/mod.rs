@@ -188,4 +188,12 @@ impl KdcSigner for TpmSigner {
             chain: self.chain.clone(),
         })
     }
+
+    fn available(&self) -> bool {
+        self.stats.connected.load(Ordering::Relaxed)
+    }
+
+    fn queue_depth(&self) -> Option<usize> {
+        Some(self.stats.queue_depth.load(Ordering::Relaxed))
+    }
 }

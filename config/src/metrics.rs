@@ -1,0 +1,61 @@
+//! `[metrics]`: the HTTP listener that serves Prometheus metrics (`/metrics`, text exposition
+//! format 0.0.4) and the health check (`/healthz`). Absent: no listener.
+
+use serde::Deserialize;
+
+/// `[metrics]`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Address of the HTTP listener, e.g. `127.0.0.1:9188`. Required in the table. Keep it
+    /// on a management network: the metrics name no user, but they are not for everyone.
+    pub listen: String,
+    /// Seconds between two probes of the directory (an LDAP read of the base entry) and the
+    /// signer, which `/healthz` reports. Default 10, at least 1.
+    #[serde(default = "default_probe_interval_secs")]
+    pub probe_interval_secs: u64,
+}
+
+fn default_probe_interval_secs() -> u64 {
+    10
+}
+
+impl MetricsConfig {
+    /// The first problem found, as (key, message).
+    pub(crate) fn check(&self) -> Result<(), (&'static str, String)> {
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err((
+                "metrics.listen",
+                format!("{:?} is not an address like 127.0.0.1:9188", self.listen),
+            ));
+        }
+        if self.probe_interval_secs == 0 {
+            return Err(("metrics.probe_interval_secs", "must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_must_be_a_socket_address() {
+        let good = MetricsConfig {
+            listen: "127.0.0.1:9188".into(),
+            probe_interval_secs: 10,
+        };
+        assert!(good.check().is_ok());
+        let bad = MetricsConfig {
+            listen: "localhost".into(),
+            ..good.clone()
+        };
+        assert_eq!(bad.check().unwrap_err().0, "metrics.listen");
+        let never = MetricsConfig {
+            probe_interval_secs: 0,
+            ..good
+        };
+        assert_eq!(never.check().unwrap_err().0, "metrics.probe_interval_secs");
+    }
+}

@@ -1,0 +1,247 @@
+//! Prometheus metrics (text exposition format 0.0.4) and health: the one place that owns the
+//! registry. The KDC core reports each answered request here ([`Metrics::record_request`]);
+//! the directory and the signer are wrapped in timing decorators ([`instrument`]); counters
+//! kept elsewhere (the network layer's [`ServerStats`], the LDAP cache, the TPM queue) are
+//! copied in when scraped. `http` serves `/metrics` and `/healthz`, `health` probes.
+
+pub mod health;
+pub mod http;
+pub mod instrument;
+mod labels;
+mod mirror;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use kdc_directory::LdapDirectory;
+use prometheus::{
+    Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
+
+pub use self::health::Health;
+pub use self::labels::{TrustModel, error_name, trust_of_error};
+use self::mirror::Mirrors;
+use crate::proto::codes::ErrorCode;
+use crate::proto::kerberos::RequestKind;
+use crate::server::{ServerStats, Transport};
+use crate::signer::KdcSigner;
+
+#[derive(Debug, thiserror::Error)]
+#[error("metrics registry: {0}")]
+pub struct MetricsError(#[from] prometheus::Error);
+
+/// Latency buckets in seconds: a cached TGS is well under a millisecond, a PKINIT logon a
+/// few, a TPM-signed one tens, a slow directory up to the request timeout.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// What one answered request was, for [`Metrics::record_request`].
+#[derive(Clone, Copy, Debug)]
+pub struct RequestRecord {
+    pub kind: RequestKind,
+    pub transport: Transport,
+    /// `Ok` for a ticket, else the KRB-ERROR code sent.
+    pub result: Result<(), ErrorCode>,
+    /// Set for an AS-REQ that carried PA-PK-AS-REQ: a PKINIT logon.
+    pub pkinit: Option<TrustModel>,
+    pub elapsed: Duration,
+}
+
+/// What the scrape reads from parts that keep their own counters; replaced on reload.
+#[derive(Default)]
+struct Sources {
+    server: Option<Arc<ServerStats>>,
+    ldap: Option<Arc<LdapDirectory>>,
+    signer: Option<Arc<dyn KdcSigner>>,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    pkinit_logons: IntCounterVec,
+    request_duration: HistogramVec,
+    undecodable: IntCounterVec,
+    directory_duration: HistogramVec,
+    directory_errors: IntCounterVec,
+    signer_duration: HistogramVec,
+    signer_errors: IntCounterVec,
+    reloads: IntCounterVec,
+    tpm_queue_depth: IntGauge,
+    certificate_expiry: Gauge,
+    directory_up: IntGauge,
+    signer_up: IntGauge,
+    mirrors: Mirrors,
+    sources: Mutex<Sources>,
+    /// notAfter of the KDC certificate last seen in a signature (or read at start), and
+    /// which chain it came from (its address) so each chain is parsed once.
+    certificate: Mutex<Option<(usize, SystemTime)>>,
+    pub health: Health,
+}
+
+fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<IntCounterVec, MetricsError> {
+    let metric = IntCounterVec::new(Opts::new(name, help), labels)?;
+    registry.register(Box::new(metric.clone()))?;
+    Ok(metric)
+}
+
+fn histogram_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<HistogramVec, MetricsError> {
+    let opts = HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec());
+    let metric = HistogramVec::new(opts, labels)?;
+    registry.register(Box::new(metric.clone()))?;
+    Ok(metric)
+}
+
+fn int_gauge(registry: &Registry, name: &str, help: &str) -> Result<IntGauge, MetricsError> {
+    let metric = IntGauge::new(name, help)?;
+    registry.register(Box::new(metric.clone()))?;
+    Ok(metric)
+}
+
+impl Metrics {
+    pub fn new() -> Result<Metrics, MetricsError> {
+        let r = Registry::new();
+        let certificate_expiry = Gauge::new(
+            "kdc_certificate_expiry_seconds",
+            "Seconds until the notAfter of the KDC certificate in use (NaN before it is known)",
+        )?;
+        r.register(Box::new(certificate_expiry.clone()))?;
+        certificate_expiry.set(f64::NAN);
+        let info = IntGauge::with_opts(
+            Opts::new("kdc_build_info", "Always 1; the version is a label")
+                .const_label("version", env!("CARGO_PKG_VERSION")),
+        )?;
+        r.register(Box::new(info.clone()))?;
+        info.set(1);
+        let metrics = Metrics {
+            requests: counter_vec(&r, "kdc_requests_total", "Kerberos requests answered, by message type, transport and result (ok or the KRB-ERROR name)", &["type", "transport", "result"])?,
+            pkinit_logons: counter_vec(&r, "kdc_pkinit_logons_total", "AS requests with PA-PK-AS-REQ, by trust model (key, cert, or unknown when the failure does not tell) and result", &["trust", "result"])?,
+            request_duration: histogram_vec(&r, "kdc_request_duration_seconds", "Time to answer one request, by message type", &["type"])?,
+            undecodable: counter_vec(&r, "kdc_undecodable_messages_total", "Messages dropped because they are not an AS-REQ or TGS-REQ", &["transport"])?,
+            directory_duration: histogram_vec(&r, "kdc_directory_request_duration_seconds", "Directory lookups (cache hits included), by operation", &["operation"])?,
+            directory_errors: counter_vec(&r, "kdc_directory_errors_total", "Directory lookups that failed, by operation", &["operation"])?,
+            signer_duration: histogram_vec(&r, "kdc_signer_duration_seconds", "Time to sign one PA-PK-AS-REP, queueing included, by signer mode", &["mode"])?,
+            signer_errors: counter_vec(&r, "kdc_signer_errors_total", "Signatures that failed, by signer mode", &["mode"])?,
+            reloads: counter_vec(&r, "kdc_config_reloads_total", "SIGHUP reloads, by result (ok or error)", &["result"])?,
+            tpm_queue_depth: int_gauge(&r, "kdc_tpm_queue_depth", "Signing requests queued for or in the TPM")?,
+            directory_up: int_gauge(&r, "kdc_directory_up", "1 while the directory answers, as /healthz reports it")?,
+            signer_up: int_gauge(&r, "kdc_signer_up", "1 while the signer can sign, as /healthz reports it")?,
+            mirrors: Mirrors::new(&r)?,
+            certificate_expiry,
+            sources: Mutex::new(Sources::default()),
+            certificate: Mutex::new(None),
+            health: Health::default(),
+            registry: r,
+        };
+        Ok(metrics)
+    }
+
+    /// Records one answered request: the single entry point of the KDC core.
+    pub fn record_request(&self, record: &RequestRecord) {
+        let kind = labels::kind(record.kind);
+        let result = match record.result {
+            Ok(()) => "ok".into(),
+            Err(code) => error_name(code),
+        };
+        self.requests
+            .with_label_values(&[kind, labels::transport(record.transport), &result])
+            .inc();
+        self.request_duration
+            .with_label_values(&[kind])
+            .observe(record.elapsed.as_secs_f64());
+        if let Some(trust) = record.pkinit {
+            self.pkinit_logons
+                .with_label_values(&[trust.label(), &result])
+                .inc();
+        }
+    }
+
+    /// A message that was no Kerberos request at all (dropped without an answer).
+    pub fn record_undecodable(&self, transport: Transport) {
+        self.undecodable
+            .with_label_values(&[labels::transport(transport)])
+            .inc();
+    }
+
+    pub fn record_reload(&self, ok: bool) {
+        self.reloads
+            .with_label_values(&[if ok { "ok" } else { "error" }])
+            .inc();
+    }
+
+    /// The network layer's counters, read at each scrape.
+    pub fn watch_server(&self, stats: Arc<ServerStats>) {
+        if let Ok(mut sources) = self.sources.lock() {
+            sources.server = Some(stats);
+        }
+    }
+
+    /// The directory and signer now serving (at start and after each reload), for the
+    /// scrape (LDAP cache, TPM queue) and the health probe.
+    pub fn watch_backends(&self, ldap: Option<Arc<LdapDirectory>>, signer: Arc<dyn KdcSigner>) {
+        if let Ok(mut sources) = self.sources.lock() {
+            sources.ldap = ldap;
+            sources.signer = Some(signer);
+        }
+    }
+
+    fn backends(&self) -> (Option<Arc<LdapDirectory>>, Option<Arc<dyn KdcSigner>>) {
+        self.sources
+            .lock()
+            .map(|s| (s.ldap.clone(), s.signer.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Every metric in the text exposition format, counters kept elsewhere copied in first.
+    pub fn render(&self) -> String {
+        self.refresh();
+        let mut text = String::new();
+        if let Err(error) = prometheus::TextEncoder::new().encode_utf8(&self.registry.gather(), &mut text) {
+            tracing::warn!(%error, "cannot encode the metrics");
+        }
+        text
+    }
+
+    fn refresh(&self) {
+        let (server, ldap, signer) = match self.sources.lock() {
+            Ok(s) => (s.server.clone(), s.ldap.clone(), s.signer.clone()),
+            Err(_) => return,
+        };
+        if let Some(server) = server {
+            self.mirrors.server(&server.snapshot());
+        }
+        if let Some(ldap) = ldap {
+            self.mirrors.ldap_cache(&ldap.cache_stats());
+        }
+        let depth = signer.as_ref().and_then(|s| s.queue_depth()).unwrap_or(0);
+        self.tpm_queue_depth.set(i64::try_from(depth).unwrap_or(i64::MAX));
+        let not_after = self.certificate.lock().ok().and_then(|c| c.map(|(_, at)| at));
+        if let Some(not_after) = not_after {
+            let seconds = match not_after.duration_since(SystemTime::now()) {
+                Ok(left) => left.as_secs_f64(),
+                Err(past) => -past.duration().as_secs_f64(),
+            };
+            self.certificate_expiry.set(seconds.round());
+        }
+        self.directory_up.set(i64::from(self.health.directory_up()));
+        self.signer_up.set(i64::from(self.health.signer_up()));
+    }
+
+    fn observe_directory(&self, operation: &str, elapsed: Duration, failed: bool) {
+        self.directory_duration
+            .with_label_values(&[operation])
+            .observe(elapsed.as_secs_f64());
+        if failed {
+            self.directory_errors.with_label_values(&[operation]).inc();
+        }
+    }
+
+    fn observe_signer(&self, mode: &str, elapsed: Duration, failed: bool) {
+        self.signer_duration
+            .with_label_values(&[mode])
+            .observe(elapsed.as_secs_f64());
+        if failed {
+            self.signer_errors.with_label_values(&[mode]).inc();
+        }
+    }
+}

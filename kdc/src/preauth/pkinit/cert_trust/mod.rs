@@ -1,0 +1,141 @@
+//! Certificate trust (RFC 4556 §3.2.2 with RFC 5280 §6 path validation, MS-PKCA 3.1.5.2.1
+//! and KB5014754 mapping): a client certificate issued by a configured CA is validated
+//! like a domain controller validates a smart card certificate and mapped to exactly one
+//! user. Which requests come here is decided by [`CertTrust::routes_here`]; once here, a
+//! failure is final: it never falls back to key trust.
+
+mod altsecid;
+pub mod chain;
+mod eku;
+pub mod mapping;
+mod revocation;
+mod san;
+pub mod store;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use kdc_config::{CertificateTrustConfig, StrongMapping};
+use kdc_directory::{Directory, User};
+use x509_parser::time::ASN1Time;
+
+use self::store::{ReloadingStore, Sources, StoreError};
+use super::cms::SignedContent;
+use crate::error::KdcError;
+
+/// Certificate trust: its policy and its (reloading) trust material.
+pub struct CertTrust {
+    store: ReloadingStore,
+    ekus: Vec<String>,
+    revocation: revocation::Policy,
+    strong_mapping: StrongMapping,
+}
+
+/// The certificate that vouched for the client, for the log.
+#[derive(Clone, Debug)]
+pub struct CertTrustMatch {
+    /// Serial number in hex, as `openssl x509 -serial` prints it.
+    pub serial: String,
+    /// Issuer DN, RFC 4514 style.
+    pub issuer: String,
+    pub binding: &'static str,
+}
+
+impl CertTrust {
+    /// Reads the configured anchors, intermediates and CRLs; any unreadable file is an error.
+    pub fn new(config: &CertificateTrustConfig) -> Result<CertTrust, StoreError> {
+        let store = ReloadingStore::load(Sources {
+            anchors: config.anchors.clone(),
+            intermediates: config.intermediates.clone(),
+            crls: config.crls.clone(),
+            check_interval: Duration::from_secs(config.reload_interval_secs),
+        })?;
+        Ok(CertTrust {
+            store,
+            ekus: config.ekus.clone(),
+            revocation: revocation::Policy {
+                missing_crl: config.missing_crl,
+                stale_crl: config.stale_crl,
+            },
+            strong_mapping: config.strong_mapping,
+        })
+    }
+
+    /// Re-reads the trust material now (SIGHUP, admin command); on error the old stays.
+    pub fn reload(&self) -> Result<(), StoreError> {
+        self.store.reload()
+    }
+
+    /// True if `leaf` claims issuance by a CA that leads to a configured anchor: then it is
+    /// this module's to accept or refuse. A self-signed certificate, or one whose issuer
+    /// leads nowhere known, is key trust's. The decision is by names only, so a forged
+    /// certificate naming a trusted CA is refused here, never passed to key trust.
+    pub fn routes_here(&self, leaf: &[u8], presented: &[&[u8]]) -> bool {
+        let store = self.store.current();
+        if is_self_signed(leaf) {
+            return false;
+        }
+        !chain::name_paths(leaf, presented, &store).is_empty()
+    }
+
+    /// Validates the path, the EKU and revocation, checks the SignedData's signature with
+    /// the leaf's key, and maps the leaf to `user`.
+    pub async fn check(
+        &self,
+        directory: &dyn Directory,
+        user: &User,
+        realm: &str,
+        signed: &SignedContent<'_>,
+        leaf_der: &[u8],
+        now: SystemTime,
+    ) -> Result<CertTrustMatch, KdcError> {
+        let now = asn1_time(now)?;
+        let store = self.store.current();
+        let paths = chain::name_paths(leaf_der, &signed.certificates, &store);
+        if paths.is_empty() {
+            return Err(KdcError::CantVerifyCertificate(
+                "no path from the certificate to a trust anchor".into(),
+            ));
+        }
+        let path = chain::validate(&paths, now)?;
+        let certs = path
+            .iter()
+            .map(|der| chain::parse(der))
+            .collect::<Result<Vec<_>, _>>()?;
+        let leaf = certs
+            .first()
+            .ok_or_else(|| KdcError::Internal("validated path is empty".into()))?;
+        eku::check(leaf, &self.ekus)?;
+        for pair in certs.windows(2) {
+            if let [cert, issuer] = pair {
+                revocation::check(cert, issuer, &store, self.revocation, now)?;
+            }
+        }
+        signed
+            .verify_with_certificate(leaf_der)
+            .map_err(|e| KdcError::PreauthFailed(format!("signed AuthPack refused: {e}")))?;
+        let mapping = mapping::map(directory, user, realm, leaf, self.strong_mapping).await?;
+        Ok(CertTrustMatch {
+            serial: hex::encode(crate::proto::der::unsigned_integer_bytes(leaf.raw_serial())),
+            issuer: leaf.issuer().to_string(),
+            binding: mapping.binding,
+        })
+    }
+}
+
+/// Issuer = subject and the certificate's own key verifies its signature.
+pub fn is_self_signed(der: &[u8]) -> bool {
+    chain::parse(der).is_ok_and(|cert| {
+        cert.issuer().as_raw() == cert.subject().as_raw() && cert.verify_signature(None).is_ok()
+    })
+}
+
+fn asn1_time(now: SystemTime) -> Result<ASN1Time, KdcError> {
+    let secs = now
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| KdcError::Internal("clock before 1970".into()))?
+        .as_secs();
+    i64::try_from(secs)
+        .ok()
+        .and_then(|secs| ASN1Time::from_timestamp(secs).ok())
+        .ok_or_else(|| KdcError::Internal("clock out of range".into()))
+}
