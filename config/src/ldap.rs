@@ -89,9 +89,9 @@ pub struct LdapAttributeNames {
     pub key_credential_link: String,
     /// Default `userAccountControl`.
     pub user_account_control: String,
-    /// For certificate trust; not read yet. Default `altSecurityIdentities`.
+    /// Explicit certificate mappings for certificate trust (KB5014754). Default `altSecurityIdentities`.
     pub alt_security_identities: String,
-    /// For the PAC; not read yet. Default `objectSid`.
+    /// The SID that certificate trust matches against the SID extension (KB5014754). Default `objectSid`.
     pub object_sid: String,
 }
 

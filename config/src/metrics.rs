@@ -59,3 +59,26 @@ mod tests {
         assert_eq!(never.check().unwrap_err().0, "metrics.probe_interval_secs");
     }
 }
+
+#[cfg(test)]
+mod shipped {
+    use std::path::Path;
+
+    use crate::Config;
+
+    /// Every example configuration in deploy/ loads and turns the metrics listener on.
+    #[test]
+    fn deploy_examples_load_with_metrics() {
+        let deploy = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy"));
+        for example in [
+            "kdc.toml.example",
+            "ldap/kdc-openldap.toml.example",
+            "ldap/kdc-ad.toml.example",
+        ] {
+            let config = Config::load(&deploy.join(example)).unwrap();
+            let metrics = config.metrics.unwrap();
+            assert_eq!(metrics.listen, "127.0.0.1:9188", "{example}");
+            assert_eq!(metrics.probe_interval_secs, 10, "{example}");
+        }
+    }
+}

@@ -4,10 +4,7 @@
 
 use std::time::SystemTime;
 
-use rasn_kerberos::{
-    AsRep, EncAsRepPart, EncKdcRepPart, EncryptedData, EncryptionKey, KdcRep, LastReqValue, PaData,
-    PrincipalName, TicketFlags,
-};
+use rasn_kerberos::{AsRep, EncAsRepPart, EncryptedData, KdcRep, PaData, PrincipalName};
 
 use crate::crypto::{Enctype, Key};
 use crate::error::KdcError;
@@ -15,9 +12,9 @@ use crate::kdc::Kdc;
 use crate::preauth::pkinit::{PkinitRequest, Trust};
 use crate::proto::codes::padata;
 use crate::proto::kerberos::{
-    KdcRequest, NT_ENTERPRISE, flags, kerberos_string, kerberos_time, krbtgt_name, name_to_string,
+    KdcRequest, NT_ENTERPRISE, kerberos_string, krbtgt_name, name_to_string,
 };
-use crate::ticket::{initial_ticket_times, seal_ticket};
+use crate::ticket::{initial_ticket_times, reply_part, seal_ticket};
 
 /// Key usage of the AS-REP enc-part (RFC 4120 §7.5.1).
 const KEY_USAGE_AS_REP_ENC_PART: u32 = 3;
@@ -97,27 +94,14 @@ pub async fn handle(
         (kvno, krbtgt_key),
     )?;
 
-    let enc_part = EncAsRepPart(EncKdcRepPart {
-        key: EncryptionKey {
-            r#type: session_key.enctype().as_i32(),
-            value: session_key.as_bytes().to_vec().into(),
-        },
-        last_req: vec![LastReqValue {
-            r#type: 0,
-            value: kerberos_time(now),
-        }],
-        nonce: body.nonce,
-        key_expiration: None,
-        flags: TicketFlags(flags(times.flags)),
-        auth_time: kerberos_time(times.auth_time),
-        start_time: None,
-        end_time: kerberos_time(times.end_time),
-        renew_till: times.renew_till.map(kerberos_time),
-        srealm: kerberos_string(realm),
-        sname: server_name.clone(),
-        caddr: None,
-        encrypted_pa_data: None,
-    });
+    let enc_part = EncAsRepPart(reply_part(
+        &session_key,
+        &times,
+        body.nonce,
+        realm,
+        &server_name,
+        now,
+    ));
     let plain = zeroize::Zeroizing::new(
         rasn::der::encode(&enc_part)
             .map_err(|e| KdcError::Internal(format!("EncASRepPart: {e}")))?,

@@ -12,10 +12,10 @@ use kdc_directory::ldap::LdapAttributes;
 use kdc_directory::{Directory, DirectoryAdmin, EmbeddedDirectory, LdapDirectory, LdapSettings};
 
 use crate::kdc::Kdc;
+use crate::keys::{KeyRing, MasterKey};
 use crate::metrics::Metrics;
 use crate::notify;
 use crate::reload::{self, LiveKdc};
-use crate::keys::{KeyRing, MasterKey};
 use crate::server::{self, ServerLimits, ServerStats};
 use kdc_directory::services::{FileServiceStore, ServiceStore};
 
@@ -123,7 +123,7 @@ pub async fn build(config_path: &Path) -> Result<(Config, Arc<Kdc>)> {
 pub async fn serve(config_path: &Path) -> Result<()> {
     let config = Config::load(config_path)?;
     let metrics = Arc::new(Metrics::new()?);
-    let kdc = reload::build_served(&config, &metrics, None).await?;
+    let (kdc, signer) = reload::build_served(&config, &metrics, None).await?;
     let listen = &config.listen;
     let mut udp = Vec::new();
     for address in &listen.udp {
@@ -161,33 +161,37 @@ pub async fn serve(config_path: &Path) -> Result<()> {
         start_metrics(metrics_config, &metrics).await?;
     }
     let live = Arc::new(LiveKdc::new(kdc));
+    let shutdown = shutdown_signal()?;
+    let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("installing the SIGHUP handler")?;
     tokio::spawn(reload::on_sighup(
+        hangup,
         config_path.to_owned(),
         config.clone(),
         Arc::clone(&live),
         Arc::clone(&metrics),
+        signer,
     ));
     tracing::info!(realm = %config.realm.name, udp = ?listen.udp, tcp = ?listen.tcp, "kdc serving");
     notify::send("READY=1\nSTATUS=serving");
-    server::serve(live, udp, tcp, limits, stats, shutdown_signal()).await?;
+    server::serve(live, udp, tcp, limits, stats, shutdown).await?;
     tracing::info!("kdc stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Installs the SIGTERM and SIGINT handlers now (before READY=1 is sent: a signal that
+/// came before its handler would kill the process undrained); the future resolves on either.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot install signal handlers; stop with SIGKILL");
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: draining"),
-        _ = int.recv() => tracing::info!("SIGINT: draining"),
-    }
-    notify::send("STOPPING=1\nSTATUS=draining");
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: draining"),
+            _ = int.recv() => tracing::info!("SIGINT: draining"),
+        }
+        notify::send("STOPPING=1\nSTATUS=draining");
+    })
 }
 
 /// Binds the metrics listener and starts it and the health probe.

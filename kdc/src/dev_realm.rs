@@ -14,16 +14,19 @@ use kdc_directory::{
     DirectoryAdmin, EmbeddedDirectory, KeyCredential, KeyCredentialLink, NewUser, UF_NORMAL_ACCOUNT,
 };
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, CustomExtension,
-    DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair,
-    KeyUsagePurpose, PKCS_RSA_SHA256, PublicKeyData,
+    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_RSA_SHA256,
+    PublicKeyData,
 };
 
 use crate::crypto::Enctype;
 use crate::keys::{MasterKey, new_key_version, write_private};
 use crate::proto::der::{self, tag};
-use crate::proto::kerberos::{NT_PRINCIPAL, NT_SRV_INST, principal};
+use crate::proto::kerberos::{NT_SRV_INST, principal};
 use crate::proto::pkinit::Krb5PrincipalName;
+
+pub use crate::dev_certs::{client_extensions, sid_extension};
+use crate::dev_certs::{empty_crl, random_domain_sid};
 use kdc_directory::services::{FileServiceStore, ServiceStore};
 
 /// What `dev-realm` made, for the caller to print.
@@ -36,6 +39,11 @@ pub struct DevRealm {
 impl DevRealm {
     pub fn config_path(&self) -> PathBuf {
         self.dir.join("kdc.toml")
+    }
+
+    /// Where the metrics listener is (the port after the KDC's), if there is one.
+    pub fn metrics_url(&self) -> Option<String> {
+        metrics_port(self.port).map(|port| format!("http://127.0.0.1:{port}/metrics"))
     }
 
     /// The command line that gets alice a TGT with MIT kinit (key trust).
@@ -229,76 +237,17 @@ fn kdc_san(realm: &str, dns_name: &str) -> Result<CustomExtension> {
     ))
 }
 
-/// `S-1-5-21-a-b-c` with random sub-authorities, like a fresh AD domain's SID.
-fn random_domain_sid() -> Result<String> {
-    let mut bytes = [0u8; 12];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("random generator failed"))?;
-    let parts: Vec<String> = bytes
-        .chunks_exact(4)
-        .filter_map(|c| c.try_into().ok().map(u32::from_le_bytes))
-        .map(|sub| sub.to_string())
-        .collect();
-    Ok(format!("S-1-5-21-{}", parts.join("-")))
+/// The metrics listener's port: the one after the KDC's.
+fn metrics_port(port: u16) -> Option<u16> {
+    port.checked_add(1)
 }
-
-/// A CRL of `ca` listing nothing, valid for a year (RFC 5280 §5).
-fn empty_crl(ca: &Issuer<'_, &KeyPair>) -> Result<String> {
-    let now = time::OffsetDateTime::now_utc();
-    let params = CertificateRevocationListParams {
-        this_update: now - time::Duration::days(1),
-        next_update: now + time::Duration::days(365),
-        crl_number: vec![1].into(),
-        issuing_distribution_point: None,
-        revoked_certs: Vec::new(),
-        key_identifier_method: KeyIdMethod::Sha256,
-    };
-    Ok(params.signed_by(ca)?.pem()?)
-}
-
-/// The extensions of a client certificate for `user@realm`: subjectAltName with otherNames
-/// id-pkinit-san (RFC 4556 §3.2.2) and MS UPN (MS-PKCA 3.1.5.2.1.1), and, with a SID, the
-/// KB5014754 SID extension 1.3.6.1.4.1.311.25.2.
-pub fn client_extensions(realm: &str, user: &str, sid: Option<&str>) -> Result<Vec<CustomExtension>> {
-    let principal_name = Krb5PrincipalName::new(realm, principal(NT_PRINCIPAL, &[user]));
-    let principal_der = rasn::der::encode(&principal_name)
-        .map_err(|e| anyhow::anyhow!("KRB5PrincipalName: {e}"))?;
-    let upn = der::encode(UTF8_STRING, format!("{user}@{realm}").as_bytes());
-    let names = der::encode_parts(
-        tag::SEQUENCE,
-        &[
-            &other_name(crate::proto::codes::oid::PKINIT_SAN, &principal_der),
-            &other_name(MS_UPN, &upn),
-        ],
-    );
-    let mut extensions = vec![CustomExtension::from_oid_content(&[2, 5, 29, 17], names)];
-    if let Some(sid) = sid {
-        extensions.push(sid_extension(sid));
-    }
-    Ok(extensions)
-}
-
-/// The KB5014754 SID extension: SEQUENCE { [0] { OID 1.3.6.1.4.1.311.25.2.1,
-/// [0] OCTET STRING sid } }.
-pub fn sid_extension(sid: &str) -> CustomExtension {
-    let value = der::encode(tag::OCTET_STRING, sid.as_bytes());
-    let content = der::encode_parts(tag::SEQUENCE, &[&other_name(SID_OTHER_NAME, &value)]);
-    CustomExtension::from_oid_content(SID_EXTENSION, content)
-}
-
-/// otherName ::= [0] { type-id OID, value [0] EXPLICIT ANY }.
-fn other_name(oid: &[u32], value_der: &[u8]) -> Vec<u8> {
-    der::encode_parts(
-        tag::context(0),
-        &[&der::encode_oid(oid), &der::encode(tag::context(0), value_der)],
-    )
-}
-
-const UTF8_STRING: u8 = 0x0c;
-const MS_UPN: &[u32] = &[1, 3, 6, 1, 4, 1, 311, 20, 2, 3];
-const SID_EXTENSION: &[u64] = &[1, 3, 6, 1, 4, 1, 311, 25, 2];
-const SID_OTHER_NAME: &[u32] = &[1, 3, 6, 1, 4, 1, 311, 25, 2, 1];
 
 fn kdc_toml(realm: &str, port: u16) -> String {
+    let metrics = metrics_port(port).map_or(String::new(), |metrics| {
+        format!(
+            "\n[metrics]\n# Prometheus metrics at /metrics, health at /healthz.\nlisten = \"127.0.0.1:{metrics}\"\nprobe_interval_secs = 10\n"
+        )
+    });
     format!(
         r#"# kdc configuration for the development realm {realm}, made by `kdc dev-realm`.
 # Every option is listed with its default; relative paths are relative to this file.
@@ -349,7 +298,7 @@ store = "principals.toml"
 [log]
 format = "text"
 level = "info"
-"#
+{metrics}"#
     )
 }
 

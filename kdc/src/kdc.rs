@@ -13,9 +13,9 @@ use crate::as_req;
 use crate::crypto::Enctype;
 use crate::error::KdcError;
 use crate::keys::KeyRing;
+use crate::metrics::{Metrics, RequestRecord, TrustModel, trust_of_error};
 use crate::preauth::pkinit::cert_trust::CertTrust;
 use crate::preauth::pkinit::{Pkinit, Trust};
-use crate::metrics::{Metrics, RequestRecord, TrustModel, trust_of_error};
 use crate::proto::codes::{ErrorCode, padata};
 use crate::proto::kerberos::{ErrorContext, KdcRequest, RequestKind, krb_error, name_to_string};
 use crate::server::{Handler, RequestContext};
@@ -63,9 +63,11 @@ impl Kdc {
                 min_dh_bits: config.pkinit.min_dh_bits,
                 clock_skew: Duration::from_secs(config.tickets.clock_skew_secs),
                 cert_trust: match &config.pkinit.certificate_trust {
-                    Some(trust) => Some(Arc::new(CertTrust::new(trust).map_err(|e| {
-                        SetupError(format!("pkinit.certificate_trust: {e}"))
-                    })?)),
+                    Some(trust) => {
+                        Some(Arc::new(CertTrust::new(trust).map_err(|e| {
+                            SetupError(format!("pkinit.certificate_trust: {e}"))
+                        })?))
+                    }
                     None => None,
                 },
             },
@@ -178,7 +180,7 @@ impl Kdc {
                     if code == ErrorCode::PREAUTH_REQUIRED {
                         tracing::debug!(code = code.0, elapsed_us, "asked for pre-authentication");
                     } else {
-                        tracing::info!(code = code.0, reason = %error, elapsed_us, "refused");
+                        tracing::info!(code = code.0, result = %crate::metrics::error_name(code), reason = %error, elapsed_us, "refused");
                     }
                     Some(self.error_reply(&error, &request, now))
                 }
@@ -220,9 +222,7 @@ impl Kdc {
         let result = result.as_ref().map(|_| ()).map_err(KdcError::code);
         let pkinit = (request.kind == RequestKind::As
             && request.padata(padata::PK_AS_REQ).is_some())
-        .then(|| {
-            trust.unwrap_or_else(|| result.err().map_or(TrustModel::Unknown, trust_of_error))
-        });
+        .then(|| trust.unwrap_or_else(|| result.err().map_or(TrustModel::Unknown, trust_of_error)));
         metrics.record_request(&RequestRecord {
             kind: request.kind,
             transport: ctx.transport,

@@ -5,17 +5,24 @@ pub mod admin;
 pub mod as_req;
 #[cfg(test)]
 mod as_req_tests;
+#[cfg(test)]
+mod cert_trust_tests;
+pub mod check_config;
 pub mod client;
 pub mod crypto;
 pub mod daemon;
+pub mod dev_certs;
 pub mod dev_realm;
 pub mod error;
 pub mod kdc;
-pub mod metrics;
 pub mod keys;
 pub mod keytab;
+pub mod load;
+pub mod metrics;
+pub mod notify;
 pub mod preauth;
 pub mod proto;
+pub mod reload;
 pub mod server;
 pub mod service_admin;
 pub mod signer;

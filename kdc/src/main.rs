@@ -25,6 +25,11 @@ enum Command {
         #[arg(long)]
         dev: Option<PathBuf>,
     },
+    /// Check a configuration and everything it names, as a start would, without serving.
+    CheckConfig {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Make a complete development realm in DIR.
     DevRealm {
         dir: PathBuf,
@@ -201,6 +206,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
                             realm.dir.display(),
                             realm.kinit_command()
                         );
+                        if let Some(url) = realm.metrics_url() {
+                            println!("metrics at {url}");
+                        }
                     }
                     config
                 }
@@ -212,6 +220,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             daemon::init_logging(&log);
             daemon::serve(&config).await
         }
+        Command::CheckConfig { config } => kdc::check_config::run(&config).await,
         Command::DevRealm { dir, realm, port } => {
             let made = dev_realm::create(&dir, &realm, port).await?;
             println!("development realm {} in {}", made.realm, made.dir.display());
@@ -220,6 +229,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 made.config_path().display()
             );
             println!("get a TGT:  {}", made.kinit_command());
+            println!(
+                "certificate trust (bob, CA-issued): {}",
+                made.kinit_command_for("bob")
+            );
+            if let Some(url) = made.metrics_url() {
+                println!("metrics:    {url} (and /healthz)");
+            }
             Ok(())
         }
         Command::User { command } => match command {

@@ -309,3 +309,88 @@ async fn after_krbtgt_rotation_old_tgts_still_work_and_new_ones_use_the_new_kvno
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_flipped_authenticator_byte_fails_integrity() {
+    let realm = realm_with_service().await;
+    let tgt = tgt(&realm).await;
+    let client = alice();
+    let req = build_tgs_request(&request(&tgt, &client, web())).unwrap();
+    let mut tgs_req: rasn_kerberos::TgsReq = rasn::der::decode(&req.message).unwrap();
+    let padata = tgs_req.0.padata.as_mut().unwrap();
+    let mut ap_req: rasn_kerberos::ApReq = rasn::der::decode(&padata[0].value).unwrap();
+    let mut cipher = ap_req.authenticator.cipher.to_vec();
+    cipher[30] ^= 0x01;
+    ap_req.authenticator.cipher = cipher.into();
+    padata[0].value = rasn::der::encode(&ap_req).unwrap().into();
+    let reply = realm.send(&rasn::der::encode(&tgs_req).unwrap()).await;
+    assert_eq!(
+        code(read_tgs_reply(&req, &reply, &tgt.session_key, 8)),
+        ErrorCode::AP_ERR_BAD_INTEGRITY.0
+    );
+}
+
+#[tokio::test]
+async fn forwardable_and_forwarded_follow_the_request_and_the_tgt() {
+    const FORWARDABLE: u32 = 0x4000_0000;
+    const FORWARDED: u32 = 0x2000_0000;
+    let realm = realm_with_service().await;
+    let tgt = tgt(&realm).await;
+    let client = alice();
+    let flags_of = |part: &rasn_kerberos::EncTgsRepPart| {
+        u32::from_be_bytes(part.0.flags.0.as_raw_slice().try_into().unwrap())
+    };
+
+    let (_, part) = exchange(
+        &realm,
+        &TgsOptions {
+            kdc_options: FORWARDABLE,
+            ..request(&tgt, &client, web())
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(flags_of(&part) & (FORWARDABLE | FORWARDED), FORWARDABLE);
+    let (_, part) = exchange(
+        &realm,
+        &TgsOptions {
+            kdc_options: 0,
+            ..request(&tgt, &client, web())
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(flags_of(&part) & (FORWARDABLE | FORWARDED), 0);
+    let (_, part) = exchange(
+        &realm,
+        &TgsOptions {
+            kdc_options: FORWARDED,
+            ..request(&tgt, &client, web())
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(flags_of(&part) & FORWARDED, FORWARDED);
+
+    // A TGT that is not forwardable passes neither on.
+    let session_key = Key::random(Enctype::Aes256CtsHmacSha196).unwrap();
+    let now = SystemTime::now();
+    let plain = AsReply {
+        session_key: session_key.clone(),
+        ticket: forged_tgt(
+            &realm,
+            &session_key,
+            now + Duration::from_secs(3600),
+            None,
+            0x0060_0000,
+        ),
+        enc_part: rasn_kerberos::EncAsRepPart(empty_enc_part()),
+        reply_key: session_key.clone(),
+    };
+    let options = TgsOptions {
+        kdc_options: FORWARDABLE | FORWARDED,
+        ..request(&plain, &client, web())
+    };
+    let (_, part) = exchange(&realm, &options).await.unwrap();
+    assert_eq!(flags_of(&part) & (FORWARDABLE | FORWARDED), 0);
+}

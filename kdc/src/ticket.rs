@@ -4,8 +4,8 @@
 use std::time::{Duration, SystemTime};
 
 use rasn_kerberos::{
-    EncTicketPart, EncryptedData, EncryptionKey, KdcReqBody, PrincipalName, Ticket, TicketFlags,
-    TransitedEncoding,
+    EncKdcRepPart, EncTicketPart, EncryptedData, EncryptionKey, KdcReqBody, LastReqValue,
+    PrincipalName, Ticket, TicketFlags, TransitedEncoding,
 };
 
 use crate::crypto::Key;
@@ -71,19 +71,7 @@ pub fn initial_ticket_times(
     if flag(options, option::PROXIABLE) {
         ticket_flags |= ticket_flag::PROXIABLE;
     }
-    let renew_wanted = if flag(options, option::RENEWABLE) {
-        Some(
-            body.rtime
-                .as_ref()
-                .and_then(|r| requested_time(r, now))
-                .unwrap_or(till),
-        )
-    } else if flag(options, option::RENEWABLE_OK) && till > end_time {
-        Some(till)
-    } else {
-        None
-    };
-    let renew_till = renew_wanted
+    let renew_till = requested_renew_till(body, till, end_time, now)
         .map(|wanted| wanted.min(now + policy.max_renewable_life))
         .filter(|&renew| renew > end_time);
     if renew_till.is_some() {
@@ -95,6 +83,61 @@ pub fn initial_ticket_times(
         end_time,
         renew_till,
         flags: ticket_flags,
+    }
+}
+
+/// The renew-till the request asks for: its rtime with the renewable option, or its till
+/// with renewable-ok when the till cannot be granted (RFC 4120 §5.4.1); the caller caps it.
+pub(crate) fn requested_renew_till(
+    body: &KdcReqBody,
+    till: SystemTime,
+    end_time: SystemTime,
+    now: SystemTime,
+) -> Option<SystemTime> {
+    let options = &body.kdc_options.0;
+    if flag(options, option::RENEWABLE) {
+        Some(
+            body.rtime
+                .as_ref()
+                .and_then(|r| requested_time(r, now))
+                .unwrap_or(till),
+        )
+    } else if flag(options, option::RENEWABLE_OK) && till > end_time {
+        Some(till)
+    } else {
+        None
+    }
+}
+
+/// The encrypted part of an AS-REP or TGS-REP (RFC 4120 §5.4.2) for a ticket just issued.
+pub fn reply_part(
+    session_key: &Key,
+    times: &TicketTimes,
+    nonce: u32,
+    realm: &str,
+    server: &PrincipalName,
+    now: SystemTime,
+) -> EncKdcRepPart {
+    EncKdcRepPart {
+        key: EncryptionKey {
+            r#type: session_key.enctype().as_i32(),
+            value: session_key.as_bytes().to_vec().into(),
+        },
+        last_req: vec![LastReqValue {
+            r#type: 0,
+            value: kerberos_time(now),
+        }],
+        nonce,
+        key_expiration: None,
+        flags: TicketFlags(flags(times.flags)),
+        auth_time: kerberos_time(times.auth_time),
+        start_time: times.start_time.map(kerberos_time),
+        end_time: kerberos_time(times.end_time),
+        renew_till: times.renew_till.map(kerberos_time),
+        srealm: kerberos_string(realm),
+        sname: server.clone(),
+        caddr: None,
+        encrypted_pa_data: None,
     }
 }
 

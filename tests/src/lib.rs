@@ -9,11 +9,13 @@ pub mod der;
 pub mod fuzz;
 pub mod krb;
 pub mod mit;
+pub mod pki;
 pub mod ports;
 pub mod process;
 pub mod proxy;
 pub mod realm;
 pub mod rng;
+pub mod scrape;
 
 pub use krb::*;
 pub use mit::{ClientRun, Identity, MitClient};

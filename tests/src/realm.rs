@@ -213,6 +213,10 @@ impl Realm {
         let addr = format!("[\"127.0.0.1:{port}\"]");
         self.set_kdc_option("listen", "udp", &addr)?;
         self.set_kdc_option("listen", "tcp", &addr)?;
+        if self.metrics_addr()?.is_some() {
+            let metrics = port.checked_add(1).context("no port after the KDC's")?;
+            self.set_kdc_option("metrics", "listen", &format!("\"127.0.0.1:{metrics}\""))?;
+        }
         let path = self.krb5_conf_path();
         let text = std::fs::read_to_string(&path)?;
         std::fs::write(
@@ -271,6 +275,55 @@ impl Realm {
                 );
             }
             thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The metrics listener's address, from kdc.toml's `[metrics] listen` (dev-realm puts it
+    /// on the port after the KDC's); `None` without a `[metrics]` table.
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>> {
+        let text = std::fs::read_to_string(self.kdc_toml_path())?;
+        let Some((_, table)) = text.split_once("\n[metrics]\n") else {
+            return Ok(None);
+        };
+        let listen = table
+            .lines()
+            .take_while(|l| !l.starts_with('['))
+            .find_map(|l| l.trim().strip_prefix("listen = "))
+            .context("[metrics] has no listen line")?;
+        Ok(Some(listen.trim_matches('"').parse()?))
+    }
+
+    /// Sends a signal (`HUP`, `TERM`, ...) to the running KDC.
+    pub fn signal(&self, name: &str) -> Result<()> {
+        let pid = self.child.as_ref().context("the KDC is not running")?.id();
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -{name} {pid}")])
+            .status()
+            .context("send a signal")?;
+        if !status.success() {
+            bail!("kill -{name} {pid} failed");
+        }
+        Ok(())
+    }
+
+    /// Waits (bounded) for the KDC to exit by itself and returns its status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus> {
+        let started = Instant::now();
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                self.child = None;
+                return Ok(status);
+            }
+            if self.child.is_none() {
+                bail!("the KDC is not running");
+            }
+            if started.elapsed() > timeout {
+                let _ = self.kill();
+                bail!("kdc serve did not exit within {timeout:?}");
+            }
+            thread::sleep(Duration::from_millis(20));
         }
     }
 

@@ -14,7 +14,7 @@ pub struct LdapAttributes {
     pub user_account_control: String,
     /// Read by certificate trust (explicit mappings); not read by key trust.
     pub alt_security_identities: String,
-    /// Read for the PAC; not read by key trust.
+    /// Read by certificate trust (the SID extension must match it); not by key trust.
     pub object_sid: String,
 }
 

@@ -8,8 +8,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rasn::types::{Any, BitString, ObjectIdentifier};
 use rasn_kerberos::{
-    AsRep, AsReq, EncAsRepPart, KdcOptions, KdcReq, KdcReqBody, KrbError, PaData, PrincipalName,
-    Ticket,
+    AsRep, AsReq, EncAsRepPart, EncTgsRepPart, KdcOptions, KdcReq, KdcReqBody, KrbError, PaData,
+    PrincipalName, Ticket,
 };
 use rasn_pkix::{AlgorithmIdentifier, SubjectPublicKeyInfo};
 
@@ -49,6 +49,10 @@ pub struct ClientOptions {
     pub send_client_dh_nonce: bool,
     /// Added to the client's clock, to test skew handling.
     pub clock_offset_secs: i64,
+    /// Use the KDC-REQ-BODY nonce as the PKAuthenticator nonce too, as MIT's kinit does:
+    /// MIT's KDC echoes the body nonce in KDCDHKeyInfo where RFC 4556 §3.2.3.1 names the
+    /// PKAuthenticator one, so only with equal nonces do both KDCs' replies check.
+    pub same_nonce: bool,
 }
 
 impl ClientOptions {
@@ -61,6 +65,7 @@ impl ClientOptions {
             etypes: vec![18, 17, 20, 19],
             send_client_dh_nonce: false,
             clock_offset_secs: 0,
+            same_nonce: false,
         }
     }
 }
@@ -91,7 +96,10 @@ pub async fn build_request(
     let build = |what: &str, e: &dyn std::fmt::Display| ClientError::Build(format!("{what}: {e}"));
     let now = shifted_now(options.clock_offset_secs);
     let body_nonce = random_u32()?;
-    let pk_nonce = random_u32()?;
+    let pk_nonce = match options.same_nonce {
+        true => body_nonce,
+        false => random_u32()?,
+    };
     let client_name = principal(NT_PRINCIPAL, &[options.user.as_str()]);
     let body = KdcReqBody {
         kdc_options: KdcOptions(flags(0x4000_0010)),
@@ -251,7 +259,11 @@ pub fn read_reply(
     let plain = reply_key
         .decrypt(3, &rep.0.enc_part.cipher)
         .map_err(|e| ClientError::BadReply(format!("enc-part: {e}")))?;
-    let enc_part: EncAsRepPart = rasn::der::decode(&plain).map_err(|_| bad("EncASRepPart"))?;
+    // RFC 4120 §5.4.2 compatibility note: MIT's KDC sends an EncTGSRepPart (APPLICATION 26)
+    // in AS-REPs too; the content is the same EncKDCRepPart.
+    let enc_part: EncAsRepPart = rasn::der::decode(&plain)
+        .or_else(|_| rasn::der::decode::<EncTgsRepPart>(&plain).map(|part| EncAsRepPart(part.0)))
+        .map_err(|_| bad("EncASRepPart"))?;
     if enc_part.0.nonce != request.body_nonce {
         return Err(bad("EncASRepPart nonce is not the request nonce"));
     }

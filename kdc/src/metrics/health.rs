@@ -65,6 +65,9 @@ impl Health {
     }
 }
 
+/// What an unavailable signer is asked to sign, to find out whether it is back.
+const PROBE_MESSAGE: &[u8] = b"kdc health probe: not a Kerberos message";
+
 /// Probes now, then every `interval`, for as long as the process runs.
 pub async fn probe_loop(metrics: Arc<Metrics>, interval: Duration) {
     let mut ticks = tokio::time::interval(interval);
@@ -91,6 +94,16 @@ pub async fn probe(metrics: &Metrics, budget: Duration) {
         },
     };
     Health::set(&metrics.health.directory_up, directory_up, "directory");
-    let signer_up = signer.is_none_or(|s| s.available());
+    let signer_up = match signer {
+        None => true,
+        Some(signer) if signer.available() => true,
+        // A TPM signer reconnects only when asked to sign: without this, a KDC taken out
+        // of rotation for being unhealthy would never see its TPM come back. The probe
+        // message is no Kerberos structure, so its signature cannot pass for a reply.
+        Some(signer) => matches!(
+            tokio::time::timeout(budget, signer.sign(PROBE_MESSAGE)).await,
+            Ok(Ok(_))
+        ),
+    };
     Health::set(&metrics.health.signer_up, signer_up, "signer");
 }

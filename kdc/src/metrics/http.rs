@@ -140,14 +140,46 @@ mod tests {
         let metrics = Metrics::new().unwrap();
         let ok = route(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", &metrics);
         assert_eq!(ok.status, 200);
-        assert!(ok.body.contains("# TYPE kdc_requests_total counter"), "{}", ok.body);
         assert!(ok.body.contains("kdc_build_info{version="), "{}", ok.body);
+        assert!(
+            ok.body.contains("\nkdc_tcp_connections_open 0\n"),
+            "{}",
+            ok.body
+        );
+        metrics.record_request(&super::super::RequestRecord {
+            kind: crate::proto::kerberos::RequestKind::As,
+            transport: crate::server::Transport::Udp,
+            result: Err(crate::proto::codes::ErrorCode::PREAUTH_REQUIRED),
+            pkinit: None,
+            elapsed: Duration::from_millis(3),
+        });
+        let after = route(b"GET /metrics HTTP/1.1\r\n\r\n", &metrics).body;
+        let line = "kdc_requests_total{result=\"KDC_ERR_PREAUTH_REQUIRED\",transport=\"udp\",type=\"as\"} 1\n";
+        assert!(after.contains(line), "{after}");
+        assert!(
+            after.contains("kdc_request_duration_seconds_bucket{type=\"as\",le=\"0.005\"} 1\n"),
+            "{after}"
+        );
+        assert!(
+            after.contains("kdc_request_duration_seconds_bucket{type=\"as\",le=\"0.0025\"} 0\n"),
+            "{after}"
+        );
+        assert!(!after.contains("kdc_pkinit_logons_total{"), "{after}");
         let health = route(b"GET /healthz HTTP/1.0\r\n\r\n", &metrics);
-        assert_eq!((health.status, health.body.as_str()), (200, "directory: up\nsigner: up\n"));
+        assert_eq!(
+            (health.status, health.body.as_str()),
+            (200, "directory: up\nsigner: up\n")
+        );
         metrics.health.directory_failed();
         let sick = route(b"GET /healthz?verbose HTTP/1.1\r\n\r\n", &metrics);
-        assert_eq!((sick.status, sick.body.as_str()), (503, "directory: down\nsigner: up\n"));
-        assert_eq!(route(b"POST /metrics HTTP/1.1\r\n\r\n", &metrics).status, 405);
+        assert_eq!(
+            (sick.status, sick.body.as_str()),
+            (503, "directory: down\nsigner: up\n")
+        );
+        assert_eq!(
+            route(b"POST /metrics HTTP/1.1\r\n\r\n", &metrics).status,
+            405
+        );
         assert_eq!(route(b"GET / HTTP/1.1\r\n\r\n", &metrics).status, 404);
         assert_eq!(route(b"GET /metrics SPDY/3\r\n\r\n", &metrics).status, 505);
         assert_eq!(route(b"nonsense\r\n\r\n", &metrics).status, 400);
@@ -159,11 +191,17 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(serve(listener, Arc::new(Metrics::new().unwrap())));
         let mut client = TcpStream::connect(addr).await.unwrap();
-        client.write_all(b"GET /healthz HTTP/1.1\r\n\r\n").await.unwrap();
+        client
+            .write_all(b"GET /healthz HTTP/1.1\r\n\r\n")
+            .await
+            .unwrap();
         let mut reply = String::new();
         client.read_to_string(&mut reply).await.unwrap();
         assert!(reply.starts_with("HTTP/1.1 200 OK\r\n"), "{reply}");
-        assert!(reply.ends_with("\r\n\r\ndirectory: up\nsigner: up\n"), "{reply}");
+        assert!(
+            reply.ends_with("\r\n\r\ndirectory: up\nsigner: up\n"),
+            "{reply}"
+        );
         let mut flood = TcpStream::connect(addr).await.unwrap();
         flood.write_all(&[b'a'; MAX_HEAD + 600]).await.unwrap();
         let mut reply = String::new();

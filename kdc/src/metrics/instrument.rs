@@ -22,12 +22,7 @@ impl MeteredDirectory {
         MeteredDirectory { inner, metrics }
     }
 
-    fn observe<T>(
-        &self,
-        operation: &str,
-        started: Instant,
-        result: &Result<T, DirectoryError>,
-    ) {
+    fn observe<T>(&self, operation: &str, started: Instant, result: &Result<T, DirectoryError>) {
         let failed = result.is_err();
         self.metrics
             .observe_directory(operation, started.elapsed(), failed);

@@ -106,7 +106,10 @@ mod tests {
         assert_eq!(error_name(ErrorCode(62)), "KDC_ERR_CLIENT_NOT_TRUSTED");
         assert_eq!(error_name(ErrorCode(72)), "KDC_ERR_REVOKED_CERTIFICATE");
         assert_eq!(error_name(ErrorCode(75)), "KDC_ERR_CLIENT_NAME_MISMATCH");
-        assert_eq!(error_name(ErrorCode(77)), "KDC_ERR_INCONSISTENT_KEY_PURPOSE");
+        assert_eq!(
+            error_name(ErrorCode(77)),
+            "KDC_ERR_INCONSISTENT_KEY_PURPOSE"
+        );
         assert_eq!(error_name(ErrorCode(37)), "KRB_AP_ERR_SKEW");
         assert_eq!(error_name(ErrorCode(99)), "KRB_ERR_99");
         assert_eq!(

@@ -47,15 +47,42 @@ pub(super) struct Mirrors {
 
 /// The network layer's totals, in the order of [`server_values`].
 const SERVER_COUNTERS: [(&str, &str); 9] = [
-    ("kdc_udp_dropped_busy_total", "UDP datagrams dropped because too many requests were in flight"),
-    ("kdc_oversized_requests_total", "UDP datagrams or TCP lengths over listen.max_request_bytes"),
-    ("kdc_malformed_frames_total", "TCP frames with the reserved length bit, a zero length, or cut short"),
-    ("kdc_request_timeouts_total", "Requests abandoned after listen.request_timeout_secs"),
-    ("kdc_tcp_idle_timeouts_total", "TCP connections closed for want of a whole request in time"),
-    ("kdc_tcp_write_timeouts_total", "TCP replies the client did not read in time"),
-    ("kdc_tcp_connections_refused_total", "TCP connections closed at once at listen.max_tcp_connections"),
-    ("kdc_udp_replies_too_big_total", "UDP replies replaced by KRB_ERR_RESPONSE_TOO_BIG"),
-    ("kdc_reply_cache_hits_total", "TCP retries answered from the reply cache"),
+    (
+        "kdc_udp_dropped_busy_total",
+        "UDP datagrams dropped because too many requests were in flight",
+    ),
+    (
+        "kdc_oversized_requests_total",
+        "UDP datagrams or TCP lengths over listen.max_request_bytes",
+    ),
+    (
+        "kdc_malformed_frames_total",
+        "TCP frames with the reserved length bit, a zero length, or cut short",
+    ),
+    (
+        "kdc_request_timeouts_total",
+        "Requests abandoned after listen.request_timeout_secs",
+    ),
+    (
+        "kdc_tcp_idle_timeouts_total",
+        "TCP connections closed for want of a whole request in time",
+    ),
+    (
+        "kdc_tcp_write_timeouts_total",
+        "TCP replies the client did not read in time",
+    ),
+    (
+        "kdc_tcp_connections_refused_total",
+        "TCP connections closed at once at listen.max_tcp_connections",
+    ),
+    (
+        "kdc_udp_replies_too_big_total",
+        "UDP replies replaced by KRB_ERR_RESPONSE_TOO_BIG",
+    ),
+    (
+        "kdc_reply_cache_hits_total",
+        "TCP retries answered from the reply cache",
+    ),
 ];
 
 fn server_values(s: &StatsSnapshot) -> [u64; 9] {

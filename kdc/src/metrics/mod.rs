@@ -4,6 +4,7 @@
 //! kept elsewhere (the network layer's [`ServerStats`], the LDAP cache, the TPM queue) are
 //! copied in when scraped. `http` serves `/metrics` and `/healthz`, `health` probes.
 
+mod families;
 pub mod health;
 pub mod http;
 pub mod instrument;
@@ -14,10 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use kdc_directory::LdapDirectory;
-use prometheus::{
-    Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
-};
+use prometheus::{Gauge, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
+use self::families::{counter_vec, histogram_vec, int_gauge};
 pub use self::health::Health;
 pub use self::labels::{TrustModel, error_name, trust_of_error};
 use self::mirror::Mirrors;
@@ -29,12 +29,6 @@ use crate::signer::KdcSigner;
 #[derive(Debug, thiserror::Error)]
 #[error("metrics registry: {0}")]
 pub struct MetricsError(#[from] prometheus::Error);
-
-/// Latency buckets in seconds: a cached TGS is well under a millisecond, a PKINIT logon a
-/// few, a TPM-signed one tens, a slow directory up to the request timeout.
-const LATENCY_BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
 
 /// What one answered request was, for [`Metrics::record_request`].
 #[derive(Clone, Copy, Debug)]
@@ -79,25 +73,6 @@ pub struct Metrics {
     pub health: Health,
 }
 
-fn counter_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<IntCounterVec, MetricsError> {
-    let metric = IntCounterVec::new(Opts::new(name, help), labels)?;
-    registry.register(Box::new(metric.clone()))?;
-    Ok(metric)
-}
-
-fn histogram_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> Result<HistogramVec, MetricsError> {
-    let opts = HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec());
-    let metric = HistogramVec::new(opts, labels)?;
-    registry.register(Box::new(metric.clone()))?;
-    Ok(metric)
-}
-
-fn int_gauge(registry: &Registry, name: &str, help: &str) -> Result<IntGauge, MetricsError> {
-    let metric = IntGauge::new(name, help)?;
-    registry.register(Box::new(metric.clone()))?;
-    Ok(metric)
-}
-
 impl Metrics {
     pub fn new() -> Result<Metrics, MetricsError> {
         let r = Registry::new();
@@ -114,18 +89,75 @@ impl Metrics {
         r.register(Box::new(info.clone()))?;
         info.set(1);
         let metrics = Metrics {
-            requests: counter_vec(&r, "kdc_requests_total", "Kerberos requests answered, by message type, transport and result (ok or the KRB-ERROR name)", &["type", "transport", "result"])?,
-            pkinit_logons: counter_vec(&r, "kdc_pkinit_logons_total", "AS requests with PA-PK-AS-REQ, by trust model (key, cert, or unknown when the failure does not tell) and result", &["trust", "result"])?,
-            request_duration: histogram_vec(&r, "kdc_request_duration_seconds", "Time to answer one request, by message type", &["type"])?,
-            undecodable: counter_vec(&r, "kdc_undecodable_messages_total", "Messages dropped because they are not an AS-REQ or TGS-REQ", &["transport"])?,
-            directory_duration: histogram_vec(&r, "kdc_directory_request_duration_seconds", "Directory lookups (cache hits included), by operation", &["operation"])?,
-            directory_errors: counter_vec(&r, "kdc_directory_errors_total", "Directory lookups that failed, by operation", &["operation"])?,
-            signer_duration: histogram_vec(&r, "kdc_signer_duration_seconds", "Time to sign one PA-PK-AS-REP, queueing included, by signer mode", &["mode"])?,
-            signer_errors: counter_vec(&r, "kdc_signer_errors_total", "Signatures that failed, by signer mode", &["mode"])?,
-            reloads: counter_vec(&r, "kdc_config_reloads_total", "SIGHUP reloads, by result (ok or error)", &["result"])?,
-            tpm_queue_depth: int_gauge(&r, "kdc_tpm_queue_depth", "Signing requests queued for or in the TPM")?,
-            directory_up: int_gauge(&r, "kdc_directory_up", "1 while the directory answers, as /healthz reports it")?,
-            signer_up: int_gauge(&r, "kdc_signer_up", "1 while the signer can sign, as /healthz reports it")?,
+            requests: counter_vec(
+                &r,
+                "kdc_requests_total",
+                "Kerberos requests answered, by message type, transport and result (ok or the KRB-ERROR name)",
+                &["type", "transport", "result"],
+            )?,
+            pkinit_logons: counter_vec(
+                &r,
+                "kdc_pkinit_logons_total",
+                "AS requests with PA-PK-AS-REQ, by trust model (key, cert, or unknown when the failure does not tell) and result",
+                &["trust", "result"],
+            )?,
+            request_duration: histogram_vec(
+                &r,
+                "kdc_request_duration_seconds",
+                "Time to answer one request, by message type",
+                &["type"],
+            )?,
+            undecodable: counter_vec(
+                &r,
+                "kdc_undecodable_messages_total",
+                "Messages dropped because they are not an AS-REQ or TGS-REQ",
+                &["transport"],
+            )?,
+            directory_duration: histogram_vec(
+                &r,
+                "kdc_directory_request_duration_seconds",
+                "Directory lookups (cache hits included), by operation",
+                &["operation"],
+            )?,
+            directory_errors: counter_vec(
+                &r,
+                "kdc_directory_errors_total",
+                "Directory lookups that failed, by operation",
+                &["operation"],
+            )?,
+            signer_duration: histogram_vec(
+                &r,
+                "kdc_signer_duration_seconds",
+                "Time to sign one PA-PK-AS-REP, queueing included, by signer mode",
+                &["mode"],
+            )?,
+            signer_errors: counter_vec(
+                &r,
+                "kdc_signer_errors_total",
+                "Signatures that failed, by signer mode",
+                &["mode"],
+            )?,
+            reloads: counter_vec(
+                &r,
+                "kdc_config_reloads_total",
+                "SIGHUP reloads, by result (ok or error)",
+                &["result"],
+            )?,
+            tpm_queue_depth: int_gauge(
+                &r,
+                "kdc_tpm_queue_depth",
+                "Signing requests queued for or in the TPM",
+            )?,
+            directory_up: int_gauge(
+                &r,
+                "kdc_directory_up",
+                "1 while the directory answers, as /healthz reports it",
+            )?,
+            signer_up: int_gauge(
+                &r,
+                "kdc_signer_up",
+                "1 while the signer can sign, as /healthz reports it",
+            )?,
             mirrors: Mirrors::new(&r)?,
             certificate_expiry,
             sources: Mutex::new(Sources::default()),
@@ -196,7 +228,9 @@ impl Metrics {
     pub fn render(&self) -> String {
         self.refresh();
         let mut text = String::new();
-        if let Err(error) = prometheus::TextEncoder::new().encode_utf8(&self.registry.gather(), &mut text) {
+        if let Err(error) =
+            prometheus::TextEncoder::new().encode_utf8(&self.registry.gather(), &mut text)
+        {
             tracing::warn!(%error, "cannot encode the metrics");
         }
         text
@@ -214,8 +248,13 @@ impl Metrics {
             self.mirrors.ldap_cache(&ldap.cache_stats());
         }
         let depth = signer.as_ref().and_then(|s| s.queue_depth()).unwrap_or(0);
-        self.tpm_queue_depth.set(i64::try_from(depth).unwrap_or(i64::MAX));
-        let not_after = self.certificate.lock().ok().and_then(|c| c.map(|(_, at)| at));
+        self.tpm_queue_depth
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+        let not_after = self
+            .certificate
+            .lock()
+            .ok()
+            .and_then(|c| c.map(|(_, at)| at));
         if let Some(not_after) = not_after {
             let seconds = match not_after.duration_since(SystemTime::now()) {
                 Ok(left) => left.as_secs_f64(),

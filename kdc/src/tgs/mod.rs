@@ -7,20 +7,17 @@ mod authenticate;
 
 use std::time::{Duration, SystemTime};
 
-use rasn_kerberos::{
-    EncKdcRepPart, EncTgsRepPart, EncryptedData, EncryptionKey, KdcRep, LastReqValue,
-    PrincipalName, TgsRep, TicketFlags,
-};
+use rasn_kerberos::{EncTgsRepPart, EncryptedData, KdcRep, PrincipalName, TgsRep};
 
 use self::authenticate::{Authenticated, authenticate};
 use crate::crypto::{Enctype, Key};
 use crate::error::KdcError;
 use crate::kdc::Kdc;
 use crate::proto::codes::{ErrorCode, padata};
-use crate::proto::kerberos::{
-    KdcRequest, flag, flags, kerberos_string, kerberos_time, name_to_string, system_time,
+use crate::proto::kerberos::{KdcRequest, flag, name_to_string, system_time};
+use crate::ticket::{
+    TicketTimes, option, reply_part, requested_renew_till, requested_time, seal_ticket, ticket_flag,
 };
-use crate::ticket::{TicketTimes, option, requested_time, seal_ticket, ticket_flag};
 
 const KEY_USAGE_TGS_REP_SESSION_KEY: u32 = 8;
 const KEY_USAGE_TGS_REP_SUBKEY: u32 = 9;
@@ -89,27 +86,14 @@ pub async fn handle(
     let crealm = String::from_utf8_lossy(auth.ticket.crealm.as_bytes()).into_owned();
     let ticket = seal_ticket(&crealm, &sname, client, &session_key, &times, service_key)?;
 
-    let reply_part = EncTgsRepPart(EncKdcRepPart {
-        key: EncryptionKey {
-            r#type: session_enctype.as_i32(),
-            value: session_key.as_bytes().to_vec().into(),
-        },
-        last_req: vec![LastReqValue {
-            r#type: 0,
-            value: kerberos_time(now),
-        }],
-        nonce: body.nonce,
-        key_expiration: None,
-        flags: TicketFlags(flags(times.flags)),
-        auth_time: kerberos_time(times.auth_time),
-        start_time: times.start_time.map(kerberos_time),
-        end_time: kerberos_time(times.end_time),
-        renew_till: times.renew_till.map(kerberos_time),
-        srealm: kerberos_string(kdc.realm()),
-        sname: sname.clone(),
-        caddr: None,
-        encrypted_pa_data: None,
-    });
+    let reply_part = EncTgsRepPart(reply_part(
+        &session_key,
+        &times,
+        body.nonce,
+        kdc.realm(),
+        &sname,
+        now,
+    ));
     let plain = zeroize::Zeroizing::new(
         rasn::der::encode(&reply_part)
             .map_err(|e| KdcError::Internal(format!("EncTGSRepPart: {e}")))?,
@@ -232,18 +216,7 @@ fn service_ticket_times(
         }
     }
     let tgt_renew_till = auth.ticket.renew_till.as_ref().map(system_time);
-    let wanted = if flag(options, option::RENEWABLE) {
-        Some(
-            body.rtime
-                .as_ref()
-                .and_then(|r| requested_time(r, now))
-                .unwrap_or(till),
-        )
-    } else if flag(options, option::RENEWABLE_OK) && till > end_time {
-        Some(till)
-    } else {
-        None
-    };
+    let wanted = requested_renew_till(body, till, end_time, now);
     let renew_till = match (
         tgt_flags & ticket_flag::RENEWABLE != 0,
         wanted,

@@ -179,13 +179,19 @@ impl Pkinit {
         now: SystemTime,
     ) -> Result<Trust, KdcError> {
         let key_trust = || key_trust::check(&*self.directory, request.user, signed);
-        let (Some(cert_trust), Some(leaf)) = (&self.cert_trust, signed.signer_certificate())
-        else {
+        let (Some(cert_trust), Some(leaf)) = (&self.cert_trust, signed.signer_certificate()) else {
             return key_trust().await.map(Trust::Key);
         };
         if cert_trust.routes_here(leaf, &signed.certificates) {
             return cert_trust
-                .check(&*self.directory, request.user, request.realm, signed, leaf, now)
+                .check(
+                    &*self.directory,
+                    request.user,
+                    request.realm,
+                    signed,
+                    leaf,
+                    now,
+                )
                 .await
                 .map(Trust::Certificate);
         }

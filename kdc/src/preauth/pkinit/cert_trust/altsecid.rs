@@ -31,7 +31,11 @@ fn matches(cert: &X509Certificate<'_>, value: &str) -> Option<&'static str> {
     if let Some(hex) = strip_prefix_ignore_case(rest, "<SHA1-PUKEY>") {
         let wanted = decode_hex(hex)?;
         let spki = cert.public_key();
-        let candidates = [spki.raw, spki.subject_public_key.data.as_ref(), cert.as_raw()];
+        let candidates = [
+            spki.raw,
+            spki.subject_public_key.data.as_ref(),
+            cert.as_raw(),
+        ];
         return candidates
             .iter()
             .any(|bytes| digest(&SHA1_FOR_LEGACY_USE_ONLY, bytes).as_ref() == wanted.as_slice())
@@ -44,8 +48,8 @@ fn matches(cert: &X509Certificate<'_>, value: &str) -> Option<&'static str> {
     }
     let mut reversed = decode_hex(serial)?;
     reversed.reverse();
-    let serial_matches = der::unsigned_integer_bytes(&reversed)
-        == der::unsigned_integer_bytes(cert.raw_serial());
+    let serial_matches =
+        der::unsigned_integer_bytes(&reversed) == der::unsigned_integer_bytes(cert.raw_serial());
     (serial_matches && issuer_matches(cert.issuer(), issuer))
         .then_some("altSecurityIdentities <I><SR>")
 }
@@ -154,51 +158,73 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
 mod tests {
     use super::*;
 
-    /// KB5014754's example: issuer CN=CONTOSO-DC-CA,DC=contoso,DC=com and serial
-    /// 2B0000000011AC0000000012 are written
-    /// `X509:<I>DC=com,DC=contoso,CN=CONTOSO-DC-CA<SR>1200000000AC11000000002B`.
+    fn parsed(der: &[u8]) -> X509Certificate<'_> {
+        x509_parser::parse_x509_certificate(der).unwrap().1
+    }
+
+    /// KB5014754's example: serial 2B0000000011AC0000000012 is written
+    /// `<SR>1200000000AC11000000002B`, after the issuer in certificate order
+    /// (`DC=com,DC=contoso,CN=CONTOSO-DC-CA` there; rcgen keeps one value per attribute
+    /// type, so the issuer here is DC=com,O=Contoso,CN=CONTOSO-DC-CA).
     #[test]
     fn issuer_serial_form_of_kb5014754() {
         let key = rcgen::KeyPair::generate().unwrap();
         let mut ca = rcgen::CertificateParams::default();
         ca.distinguished_name = rcgen::DistinguishedName::new();
-        ca.distinguished_name.push(rcgen::DnType::CustomDnType(vec![0, 9, 2342, 19200300, 100, 1, 25]), "com");
-        ca.distinguished_name.push(rcgen::DnType::CustomDnType(vec![0, 9, 2342, 19200300, 100, 1, 25]), "contoso");
-        ca.distinguished_name.push(rcgen::DnType::CommonName, "CONTOSO-DC-CA");
+        let dc = rcgen::DnType::CustomDnType(vec![0, 9, 2342, 19200300, 100, 1, 25]);
+        ca.distinguished_name.push(dc, "com");
+        ca.distinguished_name
+            .push(rcgen::DnType::OrganizationName, "Contoso");
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "CONTOSO-DC-CA");
         ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         let issuer = rcgen::Issuer::new(ca, &key);
         let mut leaf = rcgen::CertificateParams::default();
         leaf.serial_number = Some(hex::decode("2B0000000011AC0000000012").unwrap().into());
         let der = leaf.signed_by(&key, &issuer).unwrap().der().to_vec();
-        let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+        let cert = parsed(&der);
 
-        let ad = "X509:<I>DC=com,DC=contoso,CN=CONTOSO-DC-CA<SR>1200000000AC11000000002B";
-        assert_eq!(strong_match(&cert, &[ad.into()]), Some("altSecurityIdentities <I><SR>"));
-        let rfc4514 = "x509:<i>CN=CONTOSO-DC-CA, DC=contoso, DC=com<sr>1200000000ac11000000002b";
-        assert!(strong_match(&cert, &[rfc4514.into()]).is_some());
+        let found = |value: &str| strong_match(&cert, &[value.to_owned()]);
+        assert_eq!(
+            found("X509:<I>DC=com,O=Contoso,CN=CONTOSO-DC-CA<SR>1200000000AC11000000002B"),
+            Some("altSecurityIdentities <I><SR>")
+        );
+        assert!(
+            found("x509:<i>CN=CONTOSO-DC-CA, O=contoso, DC=com<sr>1200000000ac11000000002b")
+                .is_some()
+        );
         // The serial as displayed (not reversed) is another certificate's.
-        let unreversed = "X509:<I>DC=com,DC=contoso,CN=CONTOSO-DC-CA<SR>2B0000000011AC0000000012";
-        assert_eq!(strong_match(&cert, &[unreversed.into()]), None);
-        let other_issuer = "X509:<I>DC=com,DC=fabrikam,CN=CONTOSO-DC-CA<SR>1200000000AC11000000002B";
-        assert_eq!(strong_match(&cert, &[other_issuer.into()]), None);
+        assert_eq!(
+            found("X509:<I>DC=com,O=Contoso,CN=CONTOSO-DC-CA<SR>2B0000000011AC0000000012"),
+            None
+        );
+        assert_eq!(
+            found("X509:<I>DC=com,O=Fabrikam,CN=CONTOSO-DC-CA<SR>1200000000AC11000000002B"),
+            None
+        );
         // Weak forms never match.
-        let weak = "X509:<I>DC=com,DC=contoso,CN=CONTOSO-DC-CA<S>CN=x";
-        assert_eq!(strong_match(&cert, &[weak.into()]), None);
+        assert_eq!(
+            found("X509:<I>DC=com,O=Contoso,CN=CONTOSO-DC-CA<S>CN=x"),
+            None
+        );
     }
 
     #[test]
     fn ski_and_sha1_public_key_forms() {
         let key = rcgen::KeyPair::generate().unwrap();
         let mut params = rcgen::CertificateParams::default();
+        // rcgen writes subjectKeyIdentifier only with an explicit basicConstraints.
+        params.is_ca = rcgen::IsCa::ExplicitNoCa;
         params.key_identifier_method = rcgen::KeyIdMethod::PreSpecified(vec![0xdd, 0xde, 0x2c]);
         let der = params.self_signed(&key).unwrap().der().to_vec();
-        let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
-        assert!(strong_match(&cert, &["X509:<SKI>ddde2c".into()]).is_some());
-        assert!(strong_match(&cert, &["X509:<SKI>ddde2d".into()]).is_none());
+        let cert = parsed(&der);
+        let found = |value: String| strong_match(&cert, &[value]);
+        assert!(found("X509:<SKI>ddde2c".into()).is_some());
+        assert!(found("X509:<SKI>ddde2d".into()).is_none());
         let spki_hash = hex::encode(digest(&SHA1_FOR_LEGACY_USE_ONLY, cert.public_key().raw));
-        assert!(strong_match(&cert, &[format!("X509:<SHA1-PUKEY>{spki_hash}")]).is_some());
+        assert!(found(format!("X509:<SHA1-PUKEY>{spki_hash}")).is_some());
         let cert_hash = hex::encode(digest(&SHA1_FOR_LEGACY_USE_ONLY, &der));
-        assert!(strong_match(&cert, &[format!("X509:<SHA1-PUKEY>{cert_hash}")]).is_some());
-        assert!(strong_match(&cert, &["X509:<SHA1-PUKEY>00".into()]).is_none());
+        assert!(found(format!("X509:<SHA1-PUKEY>{cert_hash}")).is_some());
+        assert!(found("X509:<SHA1-PUKEY>00".into()).is_none());
     }
 }

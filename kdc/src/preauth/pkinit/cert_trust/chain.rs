@@ -91,9 +91,8 @@ pub fn validate<'a>(paths: &[Path<'a>], now: ASN1Time) -> Result<Path<'a>, KdcEr
             }
         }
     }
-    Err(first_error.unwrap_or_else(|| {
-        KdcError::CantVerifyCertificate("no path to a trust anchor".into())
-    }))
+    Err(first_error
+        .unwrap_or_else(|| KdcError::CantVerifyCertificate("no path to a trust anchor".into())))
 }
 
 fn validate_path(path: &[&[u8]], now: ASN1Time) -> Result<(), KdcError> {
@@ -108,7 +107,12 @@ fn validate_path(path: &[&[u8]], now: ASN1Time) -> Result<(), KdcError> {
     for (index, pair) in certs.windows(2).enumerate() {
         let [cert, issuer] = pair else { continue };
         cert.verify_signature(Some(issuer.public_key()))
-            .map_err(|e| invalid(cert, &format!("signature by {} refused: {e}", issuer.subject())))?;
+            .map_err(|e| {
+                invalid(
+                    cert,
+                    &format!("signature by {} refused: {e}", issuer.subject()),
+                )
+            })?;
         if index > 0 {
             check_ca(cert, index - 1, false).map_err(|what| invalid(cert, &what))?;
         }
@@ -116,7 +120,10 @@ fn validate_path(path: &[&[u8]], now: ASN1Time) -> Result<(), KdcError> {
     for (index, cert) in certs.iter().enumerate() {
         let validity = cert.validity();
         if now < validity.not_before {
-            return Err(invalid(cert, &format!("not valid before {}", validity.not_before)));
+            return Err(invalid(
+                cert,
+                &format!("not valid before {}", validity.not_before),
+            ));
         }
         if now > validity.not_after {
             return Err(invalid(cert, &format!("expired at {}", validity.not_after)));
@@ -159,9 +166,7 @@ fn check_ca(cert: &X509Certificate<'_>, below: usize, anchor: bool) -> Result<()
         Err(e) => return Err(format!("basicConstraints unreadable: {e}")),
     }
     match cert.key_usage() {
-        Ok(Some(usage)) if !usage.value.key_cert_sign() => {
-            Err("keyUsage lacks keyCertSign".into())
-        }
+        Ok(Some(usage)) if !usage.value.key_cert_sign() => Err("keyUsage lacks keyCertSign".into()),
         Ok(_) => Ok(()),
         Err(e) => Err(format!("keyUsage unreadable: {e}")),
     }

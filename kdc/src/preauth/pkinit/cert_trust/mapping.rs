@@ -88,7 +88,10 @@ async fn check_name(
     name: &CertName,
 ) -> Result<(), KdcError> {
     let lookup = match name {
-        CertName::Principal { realm: r, components } => match components.as_slice() {
+        CertName::Principal {
+            realm: r,
+            components,
+        } => match components.as_slice() {
             [single] if r == realm => single.clone(),
             _ => return Err(mismatch(format!("{name} is not a user of {realm}"))),
         },

@@ -87,7 +87,11 @@ fn newest_crl<'s>(
         .crls
         .iter()
         .filter(|crl| crl.name == issuer.subject().as_raw())
-        .filter_map(|crl| CertificateRevocationList::from_der(&crl.der).ok().map(|(_, c)| c))
+        .filter_map(|crl| {
+            CertificateRevocationList::from_der(&crl.der)
+                .ok()
+                .map(|(_, c)| c)
+        })
         .filter(|crl| crl.verify_signature(issuer.public_key()).is_ok())
         .filter(|crl| {
             !crl.extensions()

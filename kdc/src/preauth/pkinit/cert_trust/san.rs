@@ -21,7 +21,10 @@ const UTF8_STRING: u8 = 0x0c;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CertName {
     /// id-pkinit-san: realm and name components.
-    Principal { realm: String, components: Vec<String> },
+    Principal {
+        realm: String,
+        components: Vec<String>,
+    },
     /// Microsoft UPN otherName.
     Upn(String),
 }
@@ -73,8 +76,8 @@ pub fn names(cert: &X509Certificate<'_>) -> Result<Vec<CertName>, KdcError> {
 }
 
 fn principal(value: &[u8]) -> Result<CertName, KdcError> {
-    let name: Krb5PrincipalName = rasn::der::decode(value)
-        .map_err(|e| invalid(format!("id-pkinit-san malformed: {e}")))?;
+    let name: Krb5PrincipalName =
+        rasn::der::decode(value).map_err(|e| invalid(format!("id-pkinit-san malformed: {e}")))?;
     let components = name
         .principal_name
         .string

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Benchmark: this KDC against MIT krb5kdc on the same machine, in one run, with the same
+# client (kdc-load), the same CA, KDC certificate and RSA-2048 key, DH MODP group 14 and the
+# same realm name, each on its own loopback port. For each KDC it prints the KDC's CPU seconds
+# per PKINIT AS exchange (utime+stime from /proc/PID/stat, summed over its processes), the
+# throughput at saturation, p99 latency at 80 % of that throughput, the share of the cores
+# it kept busy, and peak RSS (VmHWM, summed over its processes); then the ratio ours/MIT.
+#
+# Usage: bench/compare-mit.sh [--users N] [--sat-count N] [--paced-secs S] [--concurrency C]
+#                             [--transport tcp|udp] [--keep]
+# Needs root or sudo only to install missing Debian packages (krb5-kdc, krb5-admin-server for
+# kadmin.local, krb5-pkinit, openssl). Run time: a few minutes at most.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+users=32            # load-test users (one certificate each)
+sat_count=4000      # AS exchanges in the saturation run of our KDC (MIT gets half)
+paced_secs=10       # length of the run at 80 % of saturation
+concurrency=16      # clients in flight at saturation
+transport=tcp       # MIT kinit sends PKINIT AS-REQs over TCP (they exceed udp_preference_limit)
+keep=0
+while (($#)); do
+    case "$1" in
+        --users) users=$2; shift 2 ;;
+        --sat-count) sat_count=$2; shift 2 ;;
+        --paced-secs) paced_secs=$2; shift 2 ;;
+        --concurrency) concurrency=$2; shift 2 ;;
+        --transport) transport=$2; shift 2 ;;
+        --keep) keep=1; shift ;;
+        *) echo "usage: $0 [--users N] [--sat-count N] [--paced-secs S] [--concurrency C] [--transport tcp|udp] [--keep]" >&2; exit 2 ;;
+    esac
+done
+
+log() { echo "compare-mit: $*" >&2; }
+
+# --- packages ---------------------------------------------------------------------------
+packages=(krb5-kdc krb5-admin-server krb5-pkinit openssl)
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    log "installing ${missing[*]}"
+    sudo=()
+    if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
+    "${sudo[@]}" apt-get update -qq
+    # policy-rc.d or no init: the packaged services must not start; we run our own instance.
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+PATH=$PATH:/usr/sbin:/sbin
+
+# --- build ------------------------------------------------------------------------------
+log "building kdc and kdc-load (release)"
+cargo build --release --locked -p kdc --bin kdc --bin kdc-load >&2
+bin=${CARGO_TARGET_DIR:-target}/release
+kdc=$bin/kdc
+load=$bin/kdc-load
+
+# --- work dir, ports, cleanup ---------------------------------------------------------------
+work=$(mktemp -d /tmp/kdc-bench.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if ((keep)); then log "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pick_port() {
+    local p
+    for _ in $(seq 50); do
+        p=$((20000 + RANDOM % 20000))
+        if port_free "$p"; then echo "$p"; return; fi
+    done
+    log "no free port"; exit 1
+}
+ours_port=$(pick_port)
+mit_port=$(pick_port)
+# dev-realm puts its metrics listener on the KDC port + 1.
+while [[ $mit_port == "$ours_port" || $mit_port == $((ours_port + 1)) ]]; do mit_port=$(pick_port); done
+realm=BENCH.TEST
+clk_tck=$(getconf CLK_TCK)
+
+wait_listening() { # port pid
+    for _ in $(seq 200); do
+        if ! port_free "$1"; then return 0; fi
+        kill -0 "$2" 2>/dev/null || { log "the KDC on port $1 exited"; return 1; }
+        sleep 0.05
+    done
+    log "nothing listens on $1"; return 1
+}
+
+# --- our KDC -------------------------------------------------------------------------------
+ours=$work/ours
+"$kdc" dev-realm "$ours" --realm "$realm" --port "$ours_port" >/dev/null
+# Certificates issued by the realm CA (MIT needs these; ours uses them under certificate
+# trust) and, for the same users, self-signed ones with registered keys (key trust).
+"$load" prepare --realm-dir "$ours" --users "$users" --trust certificate --out "$ours/cert-users" >/dev/null
+"$load" prepare --realm-dir "$ours" --users "$users" --trust key --out "$ours/key-users" >/dev/null
+trust=key
+if grep -q '^\[pkinit.certificate_trust\]' "$ours/kdc.toml"; then
+    # dev-realm configured certificate trust (with its CRL); the load users carry no SID
+    # extension, so map by names only, as MIT does.
+    sed -i 's/^strong_mapping = .*/strong_mapping = "none"/' "$ours/kdc.toml"
+    trust=certificate
+elif grep -q 'certificate_trust' config/src/lib.rs; then
+    cat >>"$ours/kdc.toml" <<TOML
+
+# The benchmark: certificate trust as MIT does it by default (no CRLs, names only).
+[pkinit.certificate_trust]
+anchors = ["ca.pem"]
+missing_crl = "allow"
+strong_mapping = "none"
+TOML
+    trust=certificate
+fi
+"$kdc" serve --config "$ours/kdc.toml" >"$ours/kdc.stdout" 2>"$ours/kdc.stderr" &
+ours_pid=$!
+pids+=("$ours_pid")
+wait_listening "$ours_port" "$ours_pid"
+if [[ $trust == certificate ]] && ! "$load" run --realm-dir "$ours" --users-file "$ours/cert-users/users.txt" \
+        --count 4 --quiet --json "$work/probe.json" >/dev/null 2>&1 \
+        || ! grep -q '"ok":4,' "$work/probe.json"; then
+    log "certificate trust did not work on our KDC; measuring key trust"
+    trust=key
+fi
+ours_users=$ours/${trust%ificate}-users/users.txt
+
+# --- MIT krb5kdc ---------------------------------------------------------------------------
+mit=$work/mit
+mkdir -p "$mit"
+cat >"$mit/kdc.conf" <<CONF
+[kdcdefaults]
+    kdc_listen = 127.0.0.1:$mit_port
+    kdc_tcp_listen = 127.0.0.1:$mit_port
+
+[realms]
+    $realm = {
+        database_name = $mit/principal
+        key_stash_file = $mit/stash
+        acl_file = $mit/kadm5.acl
+        max_life = 10h
+        supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal
+        pkinit_identity = FILE:$ours/kdc.pem,$ours/kdc.key
+        pkinit_anchors = FILE:$ours/ca.pem
+        pkinit_dh_min_bits = 2048
+    }
+
+[logging]
+    kdc = FILE:$mit/krb5kdc.log
+CONF
+cat >"$mit/krb5.conf" <<CONF
+[libdefaults]
+    default_realm = $realm
+    dns_lookup_kdc = false
+[realms]
+    $realm = {
+        kdc = 127.0.0.1:$mit_port
+    }
+CONF
+touch "$mit/kadm5.acl"
+export KRB5_CONFIG=$mit/krb5.conf KRB5_KDC_PROFILE=$mit/kdc.conf
+kdb5_util -r "$realm" create -s -P "bench-master-$RANDOM$RANDOM" >"$mit/kdb5_util.log" 2>&1
+awk '!/^#/ && NF { print "addprinc -nokey +requires_preauth " $1 "@'"$realm"'" }' \
+    "$ours/cert-users/users.txt" | kadmin.local -r "$realm" >"$mit/kadmin.log" 2>&1
+# Two worker processes, so MIT may use both cores as ours does.
+krb5kdc -n -w "$(nproc)" -r "$realm" >"$mit/krb5kdc.stdout" 2>&1 &
+mit_pid=$!
+pids+=("$mit_pid")
+wait_listening "$mit_port" "$mit_pid"
+unset KRB5_CONFIG KRB5_KDC_PROFILE
+
+# --- measuring -------------------------------------------------------------------------------
+# A KDC's processes: the one we started and its children (MIT's workers).
+tree() { echo "$1"; ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' ' || true; }
+cpu_ticks() { local t=0 pid; for pid in $(tree "$1"); do
+        t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+peak_rss_kib() { local m=0 pid; for pid in $(tree "$1"); do
+        m=$((m + $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0))); done; echo "$m"; }
+json_num() { sed -n "s/.*\"$2\":\\([0-9.]*\\).*/\\1/p" "$1" | head -1; }
+p99_of() { sed -n 's/.*"p99":\([0-9.]*\).*/\1/p' "$1" | head -1; }
+
+declare -A result
+measure() { # name pid port users-file count
+    local name=$1 pid=$2 port=$3 users_file=$4 count=$5
+    local common=(--kdc "127.0.0.1:$port" --realm "$realm" --kdc-cert "$ours/kdc.pem"
+        --users-file "$users_file" --transport "$transport" --quiet)
+    log "$name: warm-up"
+    "$load" run "${common[@]}" --count 200 --concurrency "$concurrency" --json "$work/$name-warm.json" >/dev/null
+    log "$name: saturation, $count AS exchanges, $concurrency clients"
+    local before after
+    before=$(cpu_ticks "$pid")
+    "$load" run "${common[@]}" --count "$count" --concurrency "$concurrency" --verify-sample 0.02 \
+        --json "$work/$name-sat.json" >"$work/$name-sat.txt"
+    after=$(cpu_ticks "$pid")
+    local ok wall tput
+    ok=$(json_num "$work/$name-sat.json" ok)
+    wall=$(json_num "$work/$name-sat.json" duration_secs)
+    tput=$(json_num "$work/$name-sat.json" throughput_per_sec)
+    if [[ $ok != "$count" ]]; then
+        log "$name: only $ok of $count exchanges ok:"; cat "$work/$name-sat.txt" >&2; exit 1
+    fi
+    result[$name.cpu_ms]=$(awk -v t=$((after - before)) -v hz="$clk_tck" -v n="$ok" 'BEGIN { printf "%.3f", t / hz / n * 1000 }')
+    result[$name.cores]=$(awk -v t=$((after - before)) -v hz="$clk_tck" -v w="$wall" 'BEGIN { printf "%.2f", t / hz / w }')
+    result[$name.tput]=$tput
+    local rate paced
+    rate=$(awk -v t="$tput" 'BEGIN { printf "%.0f", t * 0.8 }')
+    paced=$(awk -v r="$rate" -v s="$paced_secs" 'BEGIN { printf "%.0f", r * s }')
+    log "$name: $rate/s (80 %) for $paced_secs s"
+    "$load" run "${common[@]}" --count "$paced" --rate "$rate" --concurrency 64 --verify-sample 0.02 \
+        --json "$work/$name-paced.json" >"$work/$name-paced.txt"
+    result[$name.rate]=$rate
+    result[$name.p99]=$(p99_of "$work/$name-paced.json")
+    result[$name.paced_ok]=$(json_num "$work/$name-paced.json" ok)/$paced
+    result[$name.rss]=$(awk -v k="$(peak_rss_kib "$pid")" 'BEGIN { printf "%.1f", k / 1024 }')
+}
+
+measure ours "$ours_pid" "$ours_port" "$ours_users" "$sat_count"
+measure mit "$mit_pid" "$mit_port" "$ours/cert-users/users.txt" $((sat_count / 2))
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+echo
+echo "PKINIT AS exchanges over $transport, RSA-2048 KDC key, DH MODP-2048, $users users, kdc-load $concurrency clients"
+echo "ours: $trust trust; MIT krb5kdc $(dpkg-query -W -f='${Version}' krb5-kdc): certificate trust, $(nproc) workers"
+printf '%-34s %12s %12s %12s\n' "" ours MIT ours/MIT
+printf '%-34s %12s %12s %12s\n' "KDC CPU ms per AS exchange" "${result[ours.cpu_ms]}" "${result[mit.cpu_ms]}" "$(ratio "${result[ours.cpu_ms]}" "${result[mit.cpu_ms]}")"
+printf '%-34s %12s %12s %12s\n' "throughput at saturation /s" "${result[ours.tput]}" "${result[mit.tput]}" "$(ratio "${result[ours.tput]}" "${result[mit.tput]}")"
+printf '%-34s %12s %12s %12s\n' "KDC cores busy at saturation" "${result[ours.cores]}" "${result[mit.cores]}" "$(ratio "${result[ours.cores]}" "${result[mit.cores]}")"
+printf '%-34s %12s %12s %12s\n' "rate at 80 % of saturation /s" "${result[ours.rate]}" "${result[mit.rate]}" ""
+printf '%-34s %12s %12s %12s\n' "p99 latency at 80 % ms" "${result[ours.p99]}" "${result[mit.p99]}" "$(ratio "${result[ours.p99]}" "${result[mit.p99]}")"
+printf '%-34s %12s %12s %12s\n' "ok at 80 %" "${result[ours.paced_ok]}" "${result[mit.paced_ok]}" ""
+printf '%-34s %12s %12s %12s\n' "peak RSS MiB (all processes)" "${result[ours.rss]}" "${result[mit.rss]}" "$(ratio "${result[ours.rss]}" "${result[mit.rss]}")"
+echo
+echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(uname -sr)"

@@ -1,0 +1,294 @@
+//! `kdc check-config`: everything `kdc serve` would load, checked without serving: the file
+//! parses, every file it names is readable, the KDC key matches its certificate and the
+//! certificate carries what clients demand (RFC 4556 §3.2.4), the directory and the TPM
+//! answer, and the master key unseals the key store. Each problem names the configuration
+//! file, the line and the key.
+
+mod kdc_cert;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use kdc_config::{Config, DirectoryConfig, SignerKind, TpmMode};
+
+use crate::daemon::{open_directory, open_key_store, open_ldap};
+use crate::keys::{KeyRing, MasterKey};
+use crate::signer::software::{SoftwareSigner, read_chain};
+
+/// How long a configured TPM may take to answer.
+const TPM_WAIT: Duration = Duration::from_secs(5);
+
+/// One problem, at a key of the configuration.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub key: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+struct Checker {
+    text: String,
+    findings: Vec<Finding>,
+}
+
+impl Checker {
+    fn problem(&mut self, key: &str, message: impl Into<String>) {
+        let line = line_of_key(&self.text, key);
+        self.findings.push(Finding {
+            key: key.to_owned(),
+            line,
+            message: message.into(),
+        });
+    }
+}
+
+/// The line of `key` (`table.sub.name`) in TOML text: its `name = ` line in its table, or
+/// the table's header when the key is not written (a default).
+pub fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    let (table, name) = key.rsplit_once('.').unwrap_or(("", key));
+    let mut in_table = table.is_empty();
+    let mut header = None;
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_table = line.trim_matches(['[', ']']).trim() == table;
+            if in_table {
+                header = Some(index + 1);
+            }
+            continue;
+        }
+        let written = line
+            .split_once('=')
+            .is_some_and(|(left, _)| left.trim() == name);
+        if in_table && written {
+            return Some(index + 1);
+        }
+    }
+    header
+}
+
+/// The files a configuration names, with their keys.
+fn named_files(config: &Config) -> Vec<(&'static str, PathBuf)> {
+    let mut files = vec![("keys.master_key", config.keys.master_key.clone())];
+    let mut add = |key, path: &Option<PathBuf>| {
+        if let Some(path) = path {
+            files.push((key, path.clone()));
+        }
+    };
+    add("keys.store", &config.keys.store);
+    add("pkinit.certificate", &config.pkinit.certificate);
+    add("pkinit.key", &config.pkinit.key);
+    if let Some(tpm) = &config.pkinit.tpm {
+        add("pkinit.tpm.certificate", &Some(tpm.certificate.clone()));
+        add("pkinit.tpm.auth_file", &tpm.auth_file);
+    }
+    if let Some(trust) = &config.pkinit.certificate_trust {
+        for (key, paths) in [
+            ("pkinit.certificate_trust.anchors", &trust.anchors),
+            (
+                "pkinit.certificate_trust.intermediates",
+                &trust.intermediates,
+            ),
+            ("pkinit.certificate_trust.crls", &trust.crls),
+        ] {
+            paths.iter().for_each(|p| add(key, &Some(p.clone())));
+        }
+    }
+    match &config.directory {
+        DirectoryConfig::Embedded { path } => add("directory.path", &Some(path.clone())),
+        DirectoryConfig::Ldap(ldap) => {
+            add("directory.bind_password_file", &ldap.bind_password_file);
+            add("directory.ca_file", &ldap.ca_file);
+        }
+    }
+    files
+}
+
+/// Checks the configuration at `path`; the problems found (empty: it would start).
+pub async fn check(path: &Path) -> Vec<Finding> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut checker = Checker {
+        text,
+        findings: Vec::new(),
+    };
+    let config = match Config::load(path) {
+        Ok(config) => config,
+        Err(error) => {
+            use kdc_config::ConfigError;
+            let finding = match &error {
+                ConfigError::Parse { line, message, .. } => Finding {
+                    key: String::new(),
+                    line: Some(*line),
+                    message: message.clone(),
+                },
+                ConfigError::Invalid { key, message, .. } => Finding {
+                    key: (*key).to_owned(),
+                    line: line_of_key(&checker.text, key),
+                    message: message.clone(),
+                },
+                ConfigError::Read { .. } => Finding {
+                    key: String::new(),
+                    line: None,
+                    message: error.to_string(),
+                },
+            };
+            checker.findings.push(finding);
+            return checker.findings;
+        }
+    };
+    for (key, file) in named_files(&config) {
+        if let Err(e) = std::fs::File::open(&file) {
+            checker.problem(key, format!("{}: cannot read: {e}", file.display()));
+        }
+    }
+    for (key, addresses) in [
+        ("listen.udp", &config.listen.udp),
+        ("listen.tcp", &config.listen.tcp),
+    ] {
+        for address in addresses {
+            if address.parse::<std::net::SocketAddr>().is_err() {
+                checker.problem(
+                    key,
+                    format!("{address:?} is not an address like 0.0.0.0:88"),
+                );
+            }
+        }
+    }
+    check_signer(&mut checker, &config).await;
+    check_directory(&mut checker, &config).await;
+    check_keys(&mut checker, &config).await;
+    checker.findings
+}
+
+fn check_kdc_certificate(checker: &mut Checker, key: &str, file: &Path, realm: &str) {
+    match read_chain(file) {
+        Ok(chain) => {
+            for problem in chain
+                .first()
+                .map(|leaf| kdc_cert::problems(leaf, realm, SystemTime::now()))
+                .unwrap_or_default()
+            {
+                checker.problem(key, format!("{}: {problem}", file.display()));
+            }
+        }
+        Err(e) => checker.problem(key, e.to_string()),
+    }
+}
+
+async fn check_signer(checker: &mut Checker, config: &Config) {
+    let realm = &config.realm.name;
+    match (config.pkinit.signer, &config.pkinit.tpm) {
+        (SignerKind::Software, _) => {
+            if let (Some(key), Some(cert)) = (&config.pkinit.key, &config.pkinit.certificate) {
+                if let Err(e) = SoftwareSigner::load(key, cert) {
+                    checker.problem("pkinit.key", e.to_string());
+                }
+                check_kdc_certificate(checker, "pkinit.certificate", cert, realm);
+            }
+        }
+        (SignerKind::Tpm, Some(tpm)) => {
+            if tpm.mode == TpmMode::Direct {
+                check_kdc_certificate(checker, "pkinit.tpm.certificate", &tpm.certificate, realm);
+            }
+            match crate::signer::from_config::build(config).await {
+                Ok(signer) => {
+                    let started = std::time::Instant::now();
+                    while !signer.available() && started.elapsed() < TPM_WAIT {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    if !signer.available() {
+                        checker.problem(
+                            "pkinit.tpm.tcti",
+                            format!(
+                                "the TPM at {:?} did not answer within {TPM_WAIT:?}",
+                                tpm.tcti
+                            ),
+                        );
+                    }
+                }
+                Err(e) => checker.problem("pkinit.tpm", e.to_string()),
+            }
+        }
+        (SignerKind::Tpm, None) => {}
+    }
+}
+
+async fn check_directory(checker: &mut Checker, config: &Config) {
+    match &config.directory {
+        DirectoryConfig::Embedded { .. } => {
+            if let Err(e) = open_directory(config).await {
+                checker.problem("directory.path", format!("{e:#}"));
+            }
+        }
+        DirectoryConfig::Ldap(ldap) => match open_ldap(ldap).await {
+            Ok(directory) => {
+                if let Err(e) = directory.check().await {
+                    checker.problem("directory.urls", format!("{:?}: {e}", ldap.urls));
+                }
+            }
+            Err(e) => checker.problem("directory", format!("{e:#}")),
+        },
+    }
+}
+
+async fn check_keys(checker: &mut Checker, config: &Config) {
+    let master = match MasterKey::load(&config.keys.master_key) {
+        Ok(master) => master,
+        Err(e) => return checker.problem("keys.master_key", e.to_string()),
+    };
+    let store = match open_key_store(config).await {
+        Ok(store) => store,
+        Err(e) => return checker.problem("keys.store", format!("{e:#}")),
+    };
+    match KeyRing::load(&*store, &master).await {
+        Ok(keys) => {
+            let krbtgt = format!("krbtgt/{}", config.realm.name);
+            if keys.current(&krbtgt).is_none() {
+                checker.problem("keys.store", format!("no {krbtgt} key"));
+            }
+        }
+        Err(e) => checker.problem(
+            "keys.master_key",
+            format!("does not unseal the key store: {e}"),
+        ),
+    }
+}
+
+/// `kdc check-config`: prints every problem as `FILE:LINE: KEY: message`; an error if any.
+pub async fn run(path: &Path) -> anyhow::Result<()> {
+    let findings = check(path).await;
+    let file = path.display();
+    for finding in &findings {
+        let key = if finding.key.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", finding.key)
+        };
+        match finding.line {
+            Some(line) => println!("{file}:{line}: {key}{}", finding.message),
+            None if key.is_empty() => println!("{}", finding.message),
+            None => println!("{file}: {key}{}", finding.message),
+        }
+    }
+    if findings.is_empty() {
+        println!("{file}: ok");
+        Ok(())
+    } else {
+        anyhow::bail!("{file}: {} problem(s)", findings.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_found_on_their_lines_or_their_table() {
+        let text = "[realm]\nname = \"X\"\n\n[pkinit]\nkey = \"k\"\n\n[pkinit.tpm]\nhandle = 1\n";
+        assert_eq!(line_of_key(text, "realm.name"), Some(2));
+        assert_eq!(line_of_key(text, "pkinit.key"), Some(5));
+        assert_eq!(line_of_key(text, "pkinit.tpm.handle"), Some(8));
+        assert_eq!(line_of_key(text, "pkinit.certificate"), Some(4));
+        assert_eq!(line_of_key(text, "metrics.listen"), None);
+    }
+}

@@ -1,0 +1,285 @@
+//! Building the served KDC from a configuration, and swapping it on SIGHUP: the new `Kdc`
+//! (config, certificates, anchors, CRLs, embedded directory, key store) is built beside
+//! the old one and replaces it atomically; requests in flight finish on the one they
+//! started with. A configuration that fails to load or build is refused and the old KDC
+//! keeps serving. Listener addresses, logging and the metrics listener need a restart.
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use anyhow::{Context, Result};
+use kdc_config::{Config, DirectoryConfig, SignerKind};
+use kdc_directory::{Directory, LdapDirectory};
+
+use crate::daemon::{open_directory, open_key_store, open_ldap};
+use crate::kdc::Kdc;
+use crate::keys::{KeyRing, MasterKey};
+use crate::metrics::Metrics;
+use crate::metrics::instrument::{MeteredDirectory, MeteredSigner};
+use crate::notify;
+use crate::server::{Handler, RequestContext};
+use crate::signer::KdcSigner;
+
+/// The KDC now serving; each request reads it once.
+pub struct LiveKdc {
+    current: RwLock<Arc<Kdc>>,
+}
+
+impl LiveKdc {
+    pub fn new(kdc: Arc<Kdc>) -> LiveKdc {
+        LiveKdc {
+            current: RwLock::new(kdc),
+        }
+    }
+
+    pub fn current(&self) -> Arc<Kdc> {
+        match self.current.read() {
+            Ok(kdc) => Arc::clone(&kdc),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    fn replace(&self, kdc: Arc<Kdc>) {
+        match self.current.write() {
+            Ok(mut current) => *current = kdc,
+            Err(poisoned) => *poisoned.into_inner() = kdc,
+        }
+    }
+}
+
+impl Handler for LiveKdc {
+    async fn handle(&self, request: bytes::Bytes, ctx: RequestContext) -> Option<Vec<u8>> {
+        let kdc = self.current();
+        kdc.answer(&request, ctx).await
+    }
+
+    fn transport_error(&self, code: i32) -> Vec<u8> {
+        self.current().transport_error(code)
+    }
+}
+
+/// The signer's `mode` label.
+fn signer_mode(config: &Config) -> &'static str {
+    match (&config.pkinit.signer, &config.pkinit.tpm) {
+        (SignerKind::Software, _) => "software",
+        (SignerKind::Tpm, Some(tpm)) if tpm.mode == kdc_config::TpmMode::Direct => "tpm",
+        (SignerKind::Tpm, _) => "delegated",
+    }
+}
+
+/// Builds the KDC `kdc serve` runs, its directory and signer reporting to `metrics`.
+/// `keep_signer`: a TPM signer already running, kept across a reload when its settings and
+/// certificate are as before (no second TPM context, and a delegated signer keeps its key).
+pub async fn build_served(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+    keep_signer: Option<Arc<dyn KdcSigner>>,
+) -> Result<(Arc<Kdc>, Arc<dyn KdcSigner>)> {
+    let (directory, ldap): (Arc<dyn Directory>, Option<Arc<LdapDirectory>>) =
+        match &config.directory {
+            DirectoryConfig::Ldap(ldap) => {
+                let ldap = open_ldap(ldap).await?;
+                (ldap.clone(), Some(ldap))
+            }
+            DirectoryConfig::Embedded { .. } => (open_directory(config).await?, None),
+        };
+    let signer = match keep_signer {
+        Some(signer) => signer,
+        None => crate::signer::from_config::build(config).await?,
+    };
+    let master = MasterKey::load(&config.keys.master_key)?;
+    let store = open_key_store(config).await?;
+    let keys = KeyRing::load(&*store, &master).await?;
+    let kdc = Kdc::new(
+        config,
+        Arc::new(MeteredDirectory::new(directory, Arc::clone(metrics))),
+        Arc::new(MeteredSigner::new(
+            Arc::clone(&signer),
+            Arc::clone(metrics),
+            signer_mode(config),
+        )),
+        keys,
+    )?
+    .with_metrics(Arc::clone(metrics));
+    metrics.watch_backends(ldap, Arc::clone(&signer));
+    // The KDC certificate on file; a delegated signer's certificates are made in memory and
+    // show with the first signature.
+    let certificate = match (config.pkinit.signer, &config.pkinit.tpm) {
+        (SignerKind::Software, _) => config.pkinit.certificate.clone(),
+        (SignerKind::Tpm, Some(tpm)) if tpm.mode == kdc_config::TpmMode::Direct => {
+            Some(tpm.certificate.clone())
+        }
+        (SignerKind::Tpm, _) => None,
+    };
+    if let Some(leaf) = certificate
+        .and_then(|path| crate::signer::software::read_chain(&path).ok())
+        .and_then(|chain| chain.into_iter().next())
+    {
+        metrics.set_certificate(&leaf);
+    }
+    Ok((Arc::new(kdc), signer))
+}
+
+/// The TPM key's certificate file as it is now (TPM signers only).
+fn tpm_certificate(config: &Config) -> Option<Vec<u8>> {
+    let tpm = config.pkinit.tpm.as_ref()?;
+    (config.pkinit.signer == SignerKind::Tpm)
+        .then(|| std::fs::read(&tpm.certificate).ok())
+        .flatten()
+}
+
+/// Whether the running TPM signer can serve the new configuration unchanged: same
+/// `[pkinit.tpm]` settings and the same certificate file (a renewed one needs a new signer).
+fn same_tpm_signer(old: &Config, old_certificate: Option<&[u8]>, new: &Config) -> bool {
+    old.pkinit.signer == SignerKind::Tpm
+        && new.pkinit.signer == SignerKind::Tpm
+        && format!("{:?}", old.pkinit.tpm) == format!("{:?}", new.pkinit.tpm)
+        && old_certificate.is_some()
+        && tpm_certificate(new).as_deref() == old_certificate
+}
+
+/// What changed that a reload cannot apply, for the log.
+fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if old.listen.udp != new.listen.udp || old.listen.tcp != new.listen.tcp {
+        changed.push("listen addresses");
+    }
+    if format!("{:?}", old.listen) != format!("{:?}", new.listen) && changed.is_empty() {
+        changed.push("listen limits");
+    }
+    if old.metrics != new.metrics {
+        changed.push("[metrics]");
+    }
+    if old.log.format != new.log.format || old.log.level != new.log.level {
+        changed.push("[log]");
+    }
+    changed
+}
+
+/// Reloads on every SIGHUP (`hangup`, installed before READY=1) for as long as the process runs.
+pub async fn on_sighup(
+    mut hangup: tokio::signal::unix::Signal,
+    path: PathBuf,
+    mut running: Config,
+    live: Arc<LiveKdc>,
+    metrics: Arc<Metrics>,
+    mut signer: Arc<dyn KdcSigner>,
+) {
+    let mut certificate = tpm_certificate(&running);
+    while hangup.recv().await.is_some() {
+        tracing::info!(config = %path.display(), "SIGHUP: reloading");
+        match reload(&path, &running, certificate.as_deref(), &metrics, &signer).await {
+            Ok((config, kdc, new_signer)) => {
+                live.replace(kdc);
+                signer = new_signer;
+                certificate = tpm_certificate(&config);
+                metrics.record_reload(true);
+                let pending = needs_restart(&running, &config);
+                if pending.is_empty() {
+                    tracing::info!("configuration reloaded");
+                } else {
+                    tracing::warn!(not_applied = ?pending, "configuration reloaded; these changes need a restart");
+                }
+                running = config;
+                notify::send("STATUS=serving (configuration reloaded)");
+            }
+            Err(error) => {
+                metrics.record_reload(false);
+                tracing::error!(error = %format!("{error:#}"), "new configuration refused; still serving the previous one");
+                notify::send("STATUS=serving (last reload refused; see the log)");
+            }
+        }
+    }
+}
+
+async fn reload(
+    path: &std::path::Path,
+    running: &Config,
+    certificate: Option<&[u8]>,
+    metrics: &Arc<Metrics>,
+    signer: &Arc<dyn KdcSigner>,
+) -> Result<(Config, Arc<Kdc>, Arc<dyn KdcSigner>)> {
+    let config = Config::load(path)?;
+    let kept = same_tpm_signer(running, certificate, &config).then(|| Arc::clone(signer));
+    let (kdc, signer) = build_served(&config, metrics, kept)
+        .await
+        .context("building the KDC from the new configuration")?;
+    Ok((config, kdc, signer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[realm]
+name = "EXAMPLE.TEST"
+[listen]
+udp = ["127.0.0.1:88"]
+tcp = ["127.0.0.1:88"]
+[pkinit]
+signer = "tpm"
+[pkinit.tpm]
+certificate = "tpm.pem"
+[directory]
+type = "embedded"
+path = "directory.toml"
+[keys]
+master_key = "master.key"
+store = "principals.toml"
+[log]
+level = "info"
+"#;
+
+    fn parse(text: &str, dir: &std::path::Path) -> Config {
+        Config::parse(text, &dir.join("kdc.toml")).unwrap()
+    }
+
+    #[test]
+    fn restart_is_asked_for_listeners_and_logging_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = parse(BASE, dir.path());
+        let lifetime = parse(
+            &format!("{BASE}[tickets]\nlifetime_secs = 60\n"),
+            dir.path(),
+        );
+        assert!(needs_restart(&old, &lifetime).is_empty());
+        let moved = parse(
+            &BASE.replace("127.0.0.1:88\"]\ntcp", "127.0.0.1:89\"]\ntcp"),
+            dir.path(),
+        );
+        assert_eq!(needs_restart(&old, &moved), vec!["listen addresses"]);
+        let verbose = parse(
+            &BASE.replace("level = \"info\"", "level = \"debug\""),
+            dir.path(),
+        );
+        assert_eq!(needs_restart(&old, &verbose), vec!["[log]"]);
+    }
+
+    #[test]
+    fn tpm_signer_is_kept_only_with_the_same_settings_and_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tpm.pem"), "first").unwrap();
+        let old = parse(BASE, dir.path());
+        let certificate = tpm_certificate(&old);
+        assert_eq!(certificate.as_deref(), Some(&b"first"[..]));
+        let same = parse(BASE, dir.path());
+        assert!(same_tpm_signer(&old, certificate.as_deref(), &same));
+        let direct = parse(
+            &BASE.replace("[pkinit.tpm]\n", "[pkinit.tpm]\nmode = \"direct\"\n"),
+            dir.path(),
+        );
+        assert!(!same_tpm_signer(&old, certificate.as_deref(), &direct));
+        std::fs::write(dir.path().join("tpm.pem"), "renewed").unwrap();
+        assert!(!same_tpm_signer(&old, certificate.as_deref(), &same));
+        let software = BASE.replace(
+            "signer = \"tpm\"",
+            "certificate = \"kdc.pem\"\nkey = \"kdc.key\"",
+        );
+        assert!(!same_tpm_signer(
+            &old,
+            certificate.as_deref(),
+            &parse(&software, dir.path())
+        ));
+    }
+}

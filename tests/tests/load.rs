@@ -1,0 +1,165 @@
+//! `kdc-load` against a KDC started by the harness: PKINIT AS exchanges (RFC 4556) and TGS
+//! exchanges (RFC 4120 §3.3) over TCP and UDP all verify, and a KDC that refuses every
+//! request (an unregistered key: KDC_ERR_CLIENT_NOT_TRUSTED, 62) is counted by error code.
+//! Nothing here is timed: speed is the benchmark's business (bench/compare-mit.sh).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use kdc_integration::process::{RunOutput, run_with_timeout};
+use kdc_integration::{KDC_ERR_CLIENT_NOT_TRUSTED, Realm};
+
+const LOAD_TIMEOUT: Duration = Duration::from_secs(180);
+
+fn kdc_load() -> PathBuf {
+    kdc_integration::binary::kdc_binary()
+        .unwrap()
+        .with_file_name("kdc-load")
+}
+
+fn load(realm: &Realm, tag: &str, args: &[&str]) -> RunOutput {
+    let mut cmd = Command::new(kdc_load());
+    cmd.args(args);
+    let run = run_with_timeout(&mut cmd, realm.tmp(), tag, LOAD_TIMEOUT).unwrap();
+    assert!(run.success(), "{run}\n{}", realm.log());
+    run
+}
+
+fn run_json(realm: &Realm, tag: &str, args: &[&str]) -> String {
+    let json = realm.tmp().join(format!("{tag}.json"));
+    let mut all = vec!["run", "--quiet", "--json", json.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let run = load(realm, tag, &all);
+    let text = std::fs::read_to_string(&json).unwrap();
+    assert!(
+        text.starts_with('{') && text.ends_with("}\n"),
+        "{text}\n{run}"
+    );
+    text
+}
+
+fn dir_arg(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn every_as_and_tgs_reply_verifies_over_tcp_and_udp() {
+    let mut realm = Realm::create().unwrap();
+    let dir = realm.dir().to_owned();
+    let prepared = load(
+        &realm,
+        "prepare",
+        &["prepare", "--realm-dir", dir_arg(&dir), "--users", "4"],
+    );
+    assert!(
+        prepared.stdout.trim_end().ends_with("load-users/users.txt"),
+        "{prepared}"
+    );
+    // The embedded directory is read when the KDC starts: users first, then the KDC.
+    realm.start().unwrap();
+    for transport in ["tcp", "udp"] {
+        let json = run_json(
+            &realm,
+            transport,
+            &[
+                "--realm-dir",
+                dir_arg(&dir),
+                "--transport",
+                transport,
+                "--exchange",
+                "both",
+                "--count",
+                "50",
+                "--concurrency",
+                "4",
+            ],
+        );
+        for exchange in ["as", "tgs"] {
+            let all_verified = format!(
+                "{{\"exchange\":\"{exchange}\",\"completed\":50,\"ok\":50,\"verified\":50,\
+                 \"krb_errors\":{{}},\"failures\":{{}},"
+            );
+            assert!(json.contains(&all_verified), "{transport}: {json}");
+        }
+        assert!(json.contains("\"users\":4,"), "{json}");
+    }
+    realm.check_no_panic().unwrap();
+}
+
+#[test]
+fn refusals_are_counted_by_error_code() {
+    let realm = Realm::started().unwrap();
+    // A key that nobody registered: key trust finds no match for alice.
+    let stranger = realm.new_identity("stranger").unwrap();
+    let users = realm.tmp().join("users.txt");
+    std::fs::write(
+        &users,
+        format!(
+            "alice {} {}\n",
+            stranger.cert.display(),
+            stranger.key.display()
+        ),
+    )
+    .unwrap();
+    for transport in ["tcp", "udp"] {
+        let json = run_json(
+            &realm,
+            &format!("refused-{transport}"),
+            &[
+                "--realm-dir",
+                dir_arg(realm.dir()),
+                "--users-file",
+                users.to_str().unwrap(),
+                "--transport",
+                transport,
+                "--count",
+                "20",
+                "--verify-sample",
+                "0.5",
+            ],
+        );
+        let refused = format!(
+            "\"completed\":20,\"ok\":0,\"verified\":0,\
+             \"krb_errors\":{{\"{KDC_ERR_CLIENT_NOT_TRUSTED}\":20}},\"failures\":{{}},"
+        );
+        assert!(json.contains(&refused), "{transport}: {json}");
+        assert!(json.contains("\"latency_ms\":null"), "{json}");
+    }
+    realm.check_no_panic().unwrap();
+}
+
+#[test]
+fn a_kdc_that_is_not_running_is_counted_as_transport_failures() {
+    // The realm exists but its KDC was never started.
+    let realm = Realm::create().unwrap();
+    let json = run_json(
+        &realm,
+        "silent",
+        &[
+            "--realm-dir",
+            dir_arg(realm.dir()),
+            "--transport",
+            "tcp",
+            "--count",
+            "5",
+            "--timeout-ms",
+            "2000",
+        ],
+    );
+    // No listener: every TCP connect is refused at once.
+    assert!(
+        json.contains(
+            "\"completed\":5,\"ok\":0,\"verified\":0,\"krb_errors\":{},\
+                       \"failures\":{\"transport\":5},"
+        ),
+        "{json}"
+    );
+}
