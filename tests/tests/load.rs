@@ -1,6 +1,7 @@
 //! `kdc-load` against a KDC started by the harness: PKINIT AS exchanges (RFC 4556) and TGS
-//! exchanges (RFC 4120 §3.3) over TCP and UDP all verify, and a KDC that refuses every
-//! request (an unregistered key: KDC_ERR_CLIENT_NOT_TRUSTED, 62) is counted by error code.
+//! exchanges (RFC 4120 §3.3) over TCP and UDP all verify, for key-trust and CA-issued users
+//! made by `kdc-load prepare`, and a KDC that refuses every request (an unregistered key:
+//! KDC_ERR_CLIENT_NOT_TRUSTED, 62) or is not running is counted by outcome.
 //! Nothing here is timed: speed is the benchmark's business (bench/compare-mit.sh).
 
 #![allow(
@@ -162,4 +163,53 @@ fn a_kdc_that_is_not_running_is_counted_as_transport_failures() {
         ),
         "{json}"
     );
+}
+
+#[test]
+fn certificate_trust_users_made_by_prepare_log_in() {
+    let mut realm = Realm::create().unwrap();
+    let dir = realm.dir().to_owned();
+    let out = realm.tmp().join("cert-users");
+    load(
+        &realm,
+        "prepare-cert",
+        &[
+            "prepare",
+            "--realm-dir",
+            dir_arg(&dir),
+            "--users",
+            "3",
+            "--trust",
+            "certificate",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    // The prepared certificates name their user (id-pkinit-san, UPN) but carry no SID
+    // extension, so the KDC maps them by name only.
+    realm
+        .set_kdc_option("pkinit.certificate_trust", "strong_mapping", "\"none\"")
+        .unwrap();
+    realm.start().unwrap();
+    let json = run_json(
+        &realm,
+        "cert-trust",
+        &[
+            "--realm-dir",
+            dir_arg(&dir),
+            "--users-file",
+            out.join("users.txt").to_str().unwrap(),
+            "--count",
+            "12",
+        ],
+    );
+    assert!(
+        json.contains(
+            "\"completed\":12,\"ok\":12,\"verified\":12,\"krb_errors\":{},\"failures\":{},"
+        ),
+        "{json}\n{}",
+        realm.log()
+    );
+    // The audit line names the trust path (its field separators may be coloured).
+    assert!(realm.log().contains("\"certificate\""), "{}", realm.log());
 }
