@@ -1,16 +1,19 @@
 //! Ephemeral finite-field Diffie-Hellman for the KDC side of RFC 4556 §3.2.3.1: key pair
 //! generation, validation of the client's public value, and the shared secret ZZ
 //! (RFC 2631 §2.1.1). Arithmetic on secrets is constant-time (crypto-bigint Montgomery
-//! exponentiation with a fixed exponent length).
+//! exponentiation and multi-exponentiation with a fixed exponent length).
 
 use std::fmt;
 
 use crypto_bigint::modular::FixedMontyForm;
-use crypto_bigint::{JacobiSymbol, U320, Uint, Word};
+use crypto_bigint::{JacobiSymbol, MultiExponentiateBoundedExp, U64, U320, Uint, Word};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::AgreementError;
-use super::groups::{Field, MODP2, MODP14, MODP16, ModpGroup, strip_leading_zeros};
+use super::groups::{
+    EXPONENT_DIGIT_BITS, Field, GENERATOR_POWERS, MODP2, MODP14, MODP16, ModpGroup,
+    strip_leading_zeros,
+};
 
 /// Room for the longest private exponent we draw (320 bits).
 const EXPONENT_BYTES: usize = 40;
@@ -130,10 +133,40 @@ fn random_exponent(bits: u32) -> Result<Zeroizing<[u8; EXPONENT_BYTES]>, Agreeme
 }
 
 fn public_value<const LIMBS: usize>(field: &Field<LIMBS>, key: &DhPrivateKey) -> Vec<u8> {
-    let mut y = modexp(field, &Uint::from_u8(2), key);
+    // One digit per 64 bits of exponent_bits(group): 4 for 256 bits, 5 for 320.
+    let mut y = match key.group {
+        ModpGroup::Modp2 | ModpGroup::Modp14 => generator_power::<LIMBS, 4>(field, key),
+        ModpGroup::Modp16 => generator_power::<LIMBS, GENERATOR_POWERS>(field, key),
+    };
     let y_be = y.to_be_bytes();
     y.as_mut_words().zeroize();
     strip_leading_zeros(y_be.as_slice()).to_vec()
+}
+
+/// g^x mod p for x < 2^(64 DIGITS), as prod_i (g^(2^(64 i)))^(x_i) over the 64-bit digits
+/// x_i of x, with the powers of g precomputed per group (Straus multi-exponentiation in
+/// crypto-bigint). It needs 64 squarings where a plain g^x needs one per exponent bit;
+/// DIGITS never exceeds GENERATOR_POWERS, so no bit of x is dropped. Constant-time in x:
+/// crypto-bigint multiplies by every digit window, looking the power up with constant-time
+/// selects, and the number of steps depends only on DIGITS.
+fn generator_power<const LIMBS: usize, const DIGITS: usize>(
+    field: &Field<LIMBS>,
+    key: &DhPrivateKey,
+) -> Uint<LIMBS> {
+    let one = FixedMontyForm::one(&field.params);
+    let mut terms = [(one, U64::ZERO); DIGITS];
+    // rchunks walks the big-endian exponent from its least significant digit up.
+    let digits = key.exponent.rchunks(EXPONENT_DIGIT_BITS as usize / 8);
+    for ((term, base), digit) in terms.iter_mut().zip(&field.generator_powers).zip(digits) {
+        *term = (*base, uint_from_be_truncating(digit));
+    }
+    let mut power = FixedMontyForm::multi_exponentiate_bounded_exp(&terms, EXPONENT_DIGIT_BITS);
+    for (_, digit) in &mut terms {
+        digit.as_mut_words().zeroize();
+    }
+    let result = power.retrieve();
+    power.as_montgomery_mut().as_mut_words().zeroize();
+    result
 }
 
 fn shared_secret<const LIMBS: usize>(

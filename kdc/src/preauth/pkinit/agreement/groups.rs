@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use crypto_bigint::modular::FixedMontyParams;
+use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
 use crypto_bigint::{EncodedUint, Odd, U1024, U2048, U4096, Uint};
 
 /// RFC 2409 §6.2: p = 2^1024 - 2^960 - 1 + 2^64 * { [2^894 pi] + 129093 }.
@@ -50,20 +50,41 @@ const MODP16_PRIME_HEX: &str = concat!(
 /// The generator g of all three groups, big-endian.
 const GENERATOR: [u8; 1] = [0x02];
 
+/// Bits per digit when a private exponent is cut into digits for a fixed-base
+/// exponentiation of g (see [`Field::generator_powers`]).
+pub(super) const EXPONENT_DIGIT_BITS: u32 = 64;
+
+/// How many powers g^(2^(64 i)) each group keeps: enough digits for the longest private
+/// exponent (320 bits).
+pub(super) const GENERATOR_POWERS: usize = 5;
+
 /// A safe prime p = 2q + 1 with its Montgomery parameters, computed once.
 pub(super) struct Field<const LIMBS: usize> {
     pub(super) prime: Odd<Uint<LIMBS>>,
     pub(super) params: FixedMontyParams<LIMBS>,
+    /// g^(2^(64 i)) mod p for i = 0, 1, ..., in Montgomery form. With them g^x is the
+    /// product of these bases raised to the 64-bit digits of x, which a multi-exponentiation
+    /// does with 64 squarings instead of one per bit of x.
+    pub(super) generator_powers: [FixedMontyForm<LIMBS>; GENERATOR_POWERS],
     prime_be: EncodedUint<LIMBS>,
 }
 
 impl<const LIMBS: usize> Field<LIMBS> {
     fn from_hex(prime_hex: &str) -> Self {
         let prime = Odd::<Uint<LIMBS>>::from_be_hex(prime_hex);
+        // The modulus and g are public, so the variable-time setup leaks nothing.
+        let params = FixedMontyParams::new_vartime(prime);
+        let [generator] = GENERATOR;
+        let mut power = FixedMontyForm::new(&Uint::from_u8(generator), &params);
+        let generator_powers = std::array::from_fn(|_| {
+            let this_power = power;
+            power = power.square_repeat_vartime(EXPONENT_DIGIT_BITS);
+            this_power
+        });
         Self {
             prime,
-            // The modulus is public, so the variable-time setup leaks nothing.
-            params: FixedMontyParams::new_vartime(prime),
+            params,
+            generator_powers,
             prime_be: prime.as_ref().to_be_bytes(),
         }
     }

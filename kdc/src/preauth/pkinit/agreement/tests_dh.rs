@@ -222,3 +222,65 @@ fn legendre_symbol_agrees_with_y_to_the_q() {
     legendre_matches_euler(ModpGroup::Modp14, &MODP14, 24);
     legendre_matches_euler(ModpGroup::Modp16, &MODP16, 12);
 }
+
+/// g^x the plain way (crypto-bigint's single exponentiation over every bit of a
+/// full-width exponent), to check the fixed-base multi-exponentiation against.
+fn plain_public<const L: usize>(field: &Field<L>, exponent_be: &[u8]) -> Vec<u8> {
+    let mut padded = vec![0u8; L * crypto_bigint::Limb::BYTES];
+    let start = padded.len() - exponent_be.len();
+    padded[start..].copy_from_slice(exponent_be);
+    let y = pow_mod(field, &Uint::from_u8(2), &Uint::<L>::from_be_slice(&padded));
+    let y_be = y.to_be_bytes();
+    let first = y_be.as_slice().iter().position(|b| *b != 0).unwrap();
+    y_be.as_slice()[first..].to_vec()
+}
+
+fn fixed_base_matches_plain_exponentiation<const L: usize>(
+    group: ModpGroup,
+    field: &Field<L>,
+    exponent_bytes: usize,
+) {
+    // g^(2^(64 i)), the precomputed bases, from an exponent with only bit 64 i set.
+    for (i, base) in field.generator_powers.iter().enumerate() {
+        let mut exponent = vec![0u8; 40];
+        exponent[39 - 8 * i] = 1;
+        let expected = plain_public(field, &exponent);
+        let base_be = base.retrieve().to_be_bytes();
+        let first = base_be.as_slice().iter().position(|b| *b != 0).unwrap();
+        assert_eq!(
+            &base_be.as_slice()[first..],
+            expected.as_slice(),
+            "g^(2^(64*{i}))"
+        );
+    }
+    // Every digit all ones or all zeros (digit boundaries, the top digit included), then
+    // random exponents of the group's full length.
+    let mut exponents = vec![vec![0xFF; exponent_bytes], vec![0x01; 1]];
+    let mut alternating = vec![0u8; exponent_bytes];
+    for (i, byte) in alternating.iter_mut().enumerate() {
+        *byte = if (i / 8) % 2 == 0 { 0xFF } else { 0x00 };
+    }
+    exponents.push(alternating);
+    for _ in 0..4 {
+        let mut x = vec![0u8; exponent_bytes];
+        aws_lc_rs::rand::fill(&mut x).unwrap();
+        exponents.push(x);
+    }
+    for x in exponents {
+        let key = DhPrivateKey::from_exponent(group, &x).unwrap();
+        assert_eq!(
+            key.public_value(),
+            plain_public(field, &x),
+            "x = {}",
+            hex::encode(&x)
+        );
+    }
+}
+
+#[test]
+fn fixed_base_generation_matches_plain_exponentiation() {
+    // 32 bytes = the 256-bit exponents of groups 2 and 14, 40 bytes = 320 bits for group 16.
+    fixed_base_matches_plain_exponentiation(ModpGroup::Modp2, &MODP2, 32);
+    fixed_base_matches_plain_exponentiation(ModpGroup::Modp14, &MODP14, 32);
+    fixed_base_matches_plain_exponentiation(ModpGroup::Modp16, &MODP16, 40);
+}
