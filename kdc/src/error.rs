@@ -59,8 +59,6 @@ pub enum KdcError {
     ApFailed { code: ErrorCode, reason: String },
     #[error("option not allowed: {0}")]
     BadOption(String),
-    #[error("{0} is not implemented yet")]
-    NotImplemented(&'static str),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -92,7 +90,7 @@ impl KdcError {
             }
             KdcError::ApFailed { code, .. } => *code,
             KdcError::BadOption(_) => ErrorCode::BADOPTION,
-            KdcError::NotImplemented(_) | KdcError::Internal(_) => ErrorCode::GENERIC,
+            KdcError::Internal(_) => ErrorCode::GENERIC,
         }
     }
 
@@ -122,7 +120,6 @@ impl KdcError {
             }
             KdcError::ApFailed { .. } => "TGS_AUTHENTICATION_FAILED",
             KdcError::BadOption(_) => "BAD_OPTION",
-            KdcError::NotImplemented(_) => "NOT_IMPLEMENTED",
             KdcError::Internal(_) => "INTERNAL_ERROR",
         }
     }
