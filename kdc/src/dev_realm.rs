@@ -198,7 +198,7 @@ pub async fn register_key(
     Ok(key_id)
 }
 
-fn base_params(common_name: &str, realm: &str) -> Result<CertificateParams> {
+pub(crate) fn base_params(common_name: &str, realm: &str) -> Result<CertificateParams> {
     let mut params = CertificateParams::default();
     let mut name = DistinguishedName::new();
     name.push(DnType::OrganizationName, realm);

@@ -12,8 +12,8 @@ use kdc_config::Config;
 use kdc_directory::keycredlink::RsaPublicKey;
 use kdc_directory::{DirectoryAdmin, NewUser, UF_NORMAL_ACCOUNT};
 use rcgen::{
-    CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_RSA_SHA256, PublicKeyData,
+    CertificateParams, CustomExtension, ExtendedKeyUsagePurpose, Issuer, KeyPair, KeyUsagePurpose,
+    PKCS_RSA_SHA256, PublicKeyData,
 };
 
 use super::options::{PrepareArgs, TrustKind};
@@ -96,24 +96,9 @@ fn realm_ca(dir: &Path) -> Result<Issuer<'static, KeyPair>> {
     Ok(Issuer::from_ca_cert_pem(&read("ca.pem")?, key)?)
 }
 
+/// The dev realm's certificate skeleton, for a signing-only end-entity certificate.
 fn params(common_name: &str, realm: &str) -> Result<CertificateParams> {
-    let mut params = CertificateParams::default();
-    params
-        .distinguished_name
-        .push(DnType::OrganizationName, realm);
-    params
-        .distinguished_name
-        .push(DnType::CommonName, common_name);
-    // Clients and KDCs enforce validity with no tolerance: backdate past any clock skew.
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(365);
-    let mut serial = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut serial).map_err(|_| anyhow::anyhow!("random generator failed"))?;
-    if let Some(first) = serial.first_mut() {
-        *first &= 0x7f;
-    }
-    params.serial_number = Some(serial.to_vec().into());
+    let mut params = crate::dev_realm::base_params(common_name, realm)?;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     Ok(params)
 }
