@@ -18,7 +18,7 @@ use kdc_directory::{Directory, User};
 use rasn_kerberos::PrincipalName;
 use zeroize::Zeroizing;
 
-use self::agreement::{ModpGroup, PkinitKdf};
+use self::agreement::{AgreementError, ModpGroup, PkinitKdf};
 use self::cert_trust::{CertTrust, CertTrustMatch};
 use self::cms::SignedContent;
 use self::key_trust::KeyTrustMatch;
@@ -108,8 +108,12 @@ impl Pkinit {
         }
         let (private, kdc_public) = agreement::generate(group)
             .map_err(|e| KdcError::Internal(format!("DH key generation: {e}")))?;
-        let shared = agreement::agree(&private, &client_y)
-            .map_err(|e| KdcError::PreauthFailed(format!("client DH value refused: {e}")))?;
+        let shared = agreement::agree(&private, &client_y).map_err(|e| match e {
+            AgreementError::InvalidPublicValue => {
+                KdcError::PreauthFailed(format!("client DH value refused: {e}"))
+            }
+            other => KdcError::Internal(format!("DH shared secret: {other}")),
+        })?;
 
         let server_dh_nonce = match auth_pack.client_dh_nonce {
             Some(_) => Some(random_bytes(SERVER_DH_NONCE_LEN)?),

@@ -2,11 +2,18 @@
 //! generation, validation of the client's public value, and the shared secret ZZ
 //! (RFC 2631 §2.1.1). Arithmetic on secrets is constant-time (crypto-bigint Montgomery
 //! exponentiation and multi-exponentiation with a fixed exponent length).
+//!
+//! Every group is a safe prime p = 2q + 1, so a value in [2, p - 2] has order q or 2q. Private
+//! exponents are even (the cofactor 2 cleared, as X25519 clamps its scalars), which maps any
+//! such peer value into the order-q subgroup: ZZ = (y^2)^(x/2) is never 1 and reveals nothing
+//! about x to a peer that sent a value of order 2q. The peer check is therefore the range
+//! check 1 < y < p - 1 of RFC 7919 §5.1; a Legendre-symbol test (RFC 2631 §2.1.5 makes the
+//! subgroup check a MAY) would add a third of the DH cost and no protection.
 
 use std::fmt;
 
 use crypto_bigint::modular::FixedMontyForm;
-use crypto_bigint::{JacobiSymbol, MultiExponentiateBoundedExp, U64, U320, Uint, Word};
+use crypto_bigint::{MultiExponentiateBoundedExp, U64, Uint, Word};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::AgreementError;
@@ -27,9 +34,10 @@ const WORD_BYTES: usize = core::mem::size_of::<Word>();
 /// [1, 2^N - 1] with N >= 2s, s being the group's security strength (SP 800-57 Part 1:
 /// 80 bits for 1024-bit p, 112 for 2048-bit; SP 800-56A Rev. 3 App. D: 152 for MODP-4096).
 /// 256 bits covers groups 2 and 14 (and the 128-bit strength of the AES reply key);
-/// 320 bits (>= 304, a whole number of 64-bit words) covers group 16. A short exponent
-/// is safe here because g generates the prime-order subgroup of a safe prime, and it
-/// keeps each exponentiation about 8x cheaper than a full-length one.
+/// 320 bits (>= 304, a whole number of 64-bit words) covers group 16; the even exponent
+/// keeps 255 and 319 random bits. A short exponent is safe here because g generates the
+/// prime-order subgroup of a safe prime, and it keeps each exponentiation about 8x cheaper
+/// than a full-length one.
 fn exponent_bits(group: ModpGroup) -> u32 {
     match group {
         ModpGroup::Modp2 | ModpGroup::Modp14 => 256,
@@ -40,7 +48,7 @@ fn exponent_bits(group: ModpGroup) -> u32 {
 /// The KDC's ephemeral DH private exponent; wiped on drop, never printed.
 pub struct DhPrivateKey {
     group: ModpGroup,
-    /// x, big-endian, 1 <= x < 2^exponent_bits(group).
+    /// x, big-endian, even, 2 <= x < 2^exponent_bits(group).
     exponent: Zeroizing<[u8; EXPONENT_BYTES]>,
 }
 
@@ -93,10 +101,9 @@ pub fn generate(group: ModpGroup) -> Result<(DhPrivateKey, Vec<u8>), AgreementEr
     Ok((key, public))
 }
 
-/// Checks a peer public value y (big-endian, leading zeros allowed): 1 < y < p - 1 and y in
-/// the order-q subgroup. For a safe prime p = 2q + 1 that subgroup is the quadratic
-/// residues, so the Legendre symbol (y/p) = 1 is the same test as y^q = 1 mod p at a
-/// fraction of the cost. y is public, so this runs in variable time.
+/// Checks a peer public value y (big-endian, leading zeros allowed): 1 < y < p - 1, which
+/// leaves out the elements of order 1 and 2 (see the module comment for why that suffices
+/// with even exponents). y is public, so this runs in variable time.
 pub fn validate_public(group: ModpGroup, y: &[u8]) -> Result<(), AgreementError> {
     match group {
         ModpGroup::Modp2 => parse_public(&MODP2, y).map(drop),
@@ -124,6 +131,11 @@ fn random_exponent(bits: u32) -> Result<Zeroizing<[u8; EXPONENT_BYTES]>, Agreeme
             .split_at_mut_checked(unused_bytes)
             .ok_or(AgreementError::Random)?;
         aws_lc_rs::rand::fill(low).map_err(|_| AgreementError::Random)?;
+        // Clear the cofactor: an even x sends a peer value of order 2q into the order-q
+        // subgroup (module comment).
+        if let Some(last) = low.last_mut() {
+            *last &= 0xFE;
+        }
         // x = 0 would make y = 1; fold instead of `any` so the scan does not stop early.
         if low.iter().fold(0u8, |acc, byte| acc | byte) != 0 {
             return Ok(exponent);
@@ -175,27 +187,54 @@ fn shared_secret<const LIMBS: usize>(
     peer_y: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, AgreementError> {
     let y = parse_public(field, peer_y)?;
-    let mut zz = modexp(field, &y, key);
+    #[cfg(feature = "openssl")]
+    {
+        super::openssl_modexp::power(
+            field.prime_be(),
+            y.to_be_bytes().as_slice(),
+            key.exponent.as_slice(),
+            field.prime_len(),
+        )
+    }
+    #[cfg(not(feature = "openssl"))]
+    {
+        Ok(power_padded(field, &y, key))
+    }
+}
+
+/// y^x mod p with crypto-bigint, left-padded to p's length. The `openssl` build checks
+/// OpenSSL's result against it in tests.
+#[cfg(any(test, not(feature = "openssl")))]
+pub(super) fn power_padded<const LIMBS: usize>(
+    field: &Field<LIMBS>,
+    y: &Uint<LIMBS>,
+    key: &DhPrivateKey,
+) -> Zeroizing<Vec<u8>> {
+    let mut zz = modexp(field, y, key);
     let mut zz_be = zz.to_be_bytes();
     zz.as_mut_words().zeroize();
+    // The encoding is exactly as long as p for 1024/2048/4096-bit groups; keep the low
+    // prime_len bytes (the rest, if any, are zero since zz < p).
     let encoded = zz_be.as_slice();
-    // The encoding is exactly as long as p for 1024/2048/4096-bit groups (never shorter, so
-    // the error below cannot happen); keep the low prime_len bytes should it be longer.
-    let padded = encoded
-        .get(encoded.len().saturating_sub(field.prime_len())..)
-        .map(|bytes| Zeroizing::new(bytes.to_vec()));
+    let padded = Zeroizing::new(
+        encoded
+            .get(encoded.len().saturating_sub(field.prime_len())..)
+            .unwrap_or(encoded)
+            .to_vec(),
+    );
     zz_be.as_mut_slice().zeroize();
-    padded.ok_or(AgreementError::InvalidPublicValue)
+    padded
 }
 
 /// base^x mod p in constant time: the exponent length is the group's fixed bit count, not
 /// the length of x.
+#[cfg(any(test, not(feature = "openssl")))]
 fn modexp<const LIMBS: usize>(
     field: &Field<LIMBS>,
     base: &Uint<LIMBS>,
     key: &DhPrivateKey,
 ) -> Uint<LIMBS> {
-    let mut x: U320 = uint_from_be_truncating(key.exponent.as_slice());
+    let mut x: crypto_bigint::U320 = uint_from_be_truncating(key.exponent.as_slice());
     let mut power =
         FixedMontyForm::new(base, &field.params).pow_bounded_exp(&x, exponent_bits(key.group));
     x.as_mut_words().zeroize();
@@ -214,8 +253,7 @@ fn parse_public<const LIMBS: usize>(
     }
     let y: Uint<LIMBS> = uint_from_be_truncating(y_digits);
     let p_minus_1 = field.prime.as_ref().wrapping_sub(&Uint::ONE);
-    let in_range = y.cmp_vartime(&Uint::ONE).is_gt() && y.cmp_vartime(&p_minus_1).is_lt();
-    if in_range && y.jacobi_symbol_vartime(&field.prime) == JacobiSymbol::One {
+    if y.cmp_vartime(&Uint::ONE).is_gt() && y.cmp_vartime(&p_minus_1).is_lt() {
         Ok(y)
     } else {
         Err(AgreementError::InvalidPublicValue)

@@ -95,6 +95,12 @@ impl<const LIMBS: usize> Field<LIMBS> {
         strip_leading_zeros(q_be.as_slice()).to_vec()
     }
 
+    /// p, big-endian, on prime_len() bytes.
+    #[cfg(feature = "openssl")]
+    pub(super) fn prime_be(&self) -> &[u8] {
+        self.prime_be.as_slice()
+    }
+
     /// Byte length of p, which is also the length of every ZZ in this group.
     pub(super) fn prime_len(&self) -> usize {
         self.prime_be.as_slice().len()

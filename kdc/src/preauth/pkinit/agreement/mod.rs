@@ -8,6 +8,8 @@
 mod dh;
 mod groups;
 mod kdf;
+#[cfg(feature = "openssl")]
+mod openssl_modexp;
 mod other_info;
 
 #[cfg(test)]
@@ -26,12 +28,15 @@ pub enum AgreementError {
     /// (for callers turning a `None` from [`ModpGroup::from_params`] into an error).
     #[error("DH domain parameters are not a supported MODP group")]
     UnknownGroup,
-    /// The peer's public value is out of range or outside the prime-order subgroup.
-    #[error("peer DH public value is out of range or not in the prime-order subgroup")]
+    /// The peer's public value is not in [2, p - 2] (or longer than p).
+    #[error("peer DH public value is out of range")]
     InvalidPublicValue,
     /// The system random number generator failed.
     #[error("the system random number generator failed")]
     Random,
+    /// The bignum library failed (allocation; logged where it happened).
+    #[error("the modular exponentiation failed")]
+    Arithmetic,
     /// A KDF input could not be DER-encoded (e.g. a realm outside the GeneralString alphabet).
     #[error("cannot DER-encode the KDF input: {what}")]
     Encoding {

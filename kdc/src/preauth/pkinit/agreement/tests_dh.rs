@@ -158,38 +158,50 @@ fn shared_secret_keeps_leading_zeros() {
 }
 
 #[test]
-fn peer_values_outside_the_subgroup_are_refused() {
+fn peer_values_out_of_range_are_refused() {
     for group in ModpGroup::all() {
         let p = group.prime_bytes();
         let too_long = [&[1u8][..], p].concat();
-        // p = 7 mod 8 makes -2 a non-residue: p - 2 is in range but outside the subgroup.
-        let refused: [&[u8]; 7] = [
-            &[],
-            &[0],
-            &[1],
-            &prime_minus(*group, 1),
-            p,
-            &too_long,
-            &prime_minus(*group, 2),
-        ];
+        let refused: [&[u8]; 6] = [&[], &[0], &[1], &prime_minus(*group, 1), p, &too_long];
         for y in refused {
             assert_eq!(
                 validate_public(*group, y),
                 Err(AgreementError::InvalidPublicValue)
             );
-            let key = DhPrivateKey::from_exponent(*group, &[7]).unwrap();
+            let key = DhPrivateKey::from_exponent(*group, &[6]).unwrap();
             assert_eq!(
                 agree(&key, y).map(|_| ()),
                 Err(AgreementError::InvalidPublicValue)
             );
         }
-        // 2 and 4 are residues; a 0x00 sign octet in front is fine.
+        // The ends of the range; a 0x00 sign octet in front is fine.
         validate_public(*group, &[2]).unwrap();
         validate_public(*group, &[0, 0, 4]).unwrap();
+        validate_public(*group, &prime_minus(*group, 2)).unwrap();
     }
 }
 
-fn legendre_matches_euler<const L: usize>(group: ModpGroup, field: &Field<L>, samples: usize) {
+#[test]
+fn generated_exponents_clear_the_cofactor() {
+    // p = 7 mod 8 makes -2 = p - 2 a non-residue, of order 2q. (-2)^x = 2^x exactly when x
+    // is even, so a key whose exponent kept its low bit tells the two apart; 16 keys miss an
+    // odd exponent with probability 2^-16.
+    for group in ModpGroup::all() {
+        for _ in 0..16 {
+            let (key, _) = generate(*group).unwrap();
+            assert_eq!(
+                agree(&key, &prime_minus(*group, 2)).unwrap().as_slice(),
+                agree(&key, &[2]).unwrap().as_slice()
+            );
+        }
+    }
+}
+
+fn shared_secrets_land_in_the_subgroup<const L: usize>(
+    group: ModpGroup,
+    field: &Field<L>,
+    samples: usize,
+) {
     let q = field.prime.as_ref().shr_vartime(1);
     let (mut residues, mut non_residues) = (0, 0);
     for _ in 0..samples {
@@ -197,18 +209,20 @@ fn legendre_matches_euler<const L: usize>(group: ModpGroup, field: &Field<L>, sa
         aws_lc_rs::rand::fill(&mut y).unwrap();
         y[0] &= 0x7F; // below p, whose top 64 bits are set
         let y_uint = Uint::<L>::from_be_slice(&y);
-        let euler = pow_mod(field, &y_uint, &q) == Uint::ONE;
-        assert_eq!(
-            validate_public(group, &y).is_ok(),
-            euler,
-            "y = {}",
-            hex::encode(&y)
-        );
-        if euler {
+        if pow_mod(field, &y_uint, &q) == Uint::ONE {
             residues += 1
         } else {
             non_residues += 1
         }
+        let (key, _) = generate(group).unwrap();
+        let zz = Uint::<L>::from_be_slice(&agree(&key, &y).unwrap());
+        assert_eq!(
+            pow_mod(field, &zz, &q),
+            Uint::ONE,
+            "y = {}",
+            hex::encode(&y)
+        );
+        assert_ne!(zz, Uint::ONE);
     }
     assert!(
         residues > 0 && non_residues > 0,
@@ -217,10 +231,10 @@ fn legendre_matches_euler<const L: usize>(group: ModpGroup, field: &Field<L>, sa
 }
 
 #[test]
-fn legendre_symbol_agrees_with_y_to_the_q() {
-    legendre_matches_euler(ModpGroup::Modp2, &MODP2, 48);
-    legendre_matches_euler(ModpGroup::Modp14, &MODP14, 24);
-    legendre_matches_euler(ModpGroup::Modp16, &MODP16, 12);
+fn shared_secrets_are_in_the_prime_order_subgroup_whatever_the_peer_sends() {
+    shared_secrets_land_in_the_subgroup(ModpGroup::Modp2, &MODP2, 48);
+    shared_secrets_land_in_the_subgroup(ModpGroup::Modp14, &MODP14, 24);
+    shared_secrets_land_in_the_subgroup(ModpGroup::Modp16, &MODP16, 12);
 }
 
 /// g^x the plain way (crypto-bigint's single exponentiation over every bit of a
@@ -283,4 +297,30 @@ fn fixed_base_generation_matches_plain_exponentiation() {
     fixed_base_matches_plain_exponentiation(ModpGroup::Modp2, &MODP2, 32);
     fixed_base_matches_plain_exponentiation(ModpGroup::Modp14, &MODP14, 32);
     fixed_base_matches_plain_exponentiation(ModpGroup::Modp16, &MODP16, 40);
+}
+
+#[cfg(feature = "openssl")]
+fn openssl_matches_crypto_bigint<const L: usize>(group: ModpGroup, field: &Field<L>) {
+    let p_minus_2 = prime_minus(group, 2);
+    for i in 0..8 {
+        let (key, _) = generate(group).unwrap();
+        let (_, mut y) = generate(group).unwrap();
+        if i == 0 {
+            y = p_minus_2.clone();
+        }
+        let y_uint =
+            Uint::<L>::from_be_slice(&[vec![0; field.prime_len() - y.len()], y.clone()].concat());
+        assert_eq!(
+            agree(&key, &y).unwrap().as_slice(),
+            super::dh::power_padded(field, &y_uint, &key).as_slice()
+        );
+    }
+}
+
+#[cfg(feature = "openssl")]
+#[test]
+fn openssl_shared_secret_matches_crypto_bigint() {
+    openssl_matches_crypto_bigint(ModpGroup::Modp2, &MODP2);
+    openssl_matches_crypto_bigint(ModpGroup::Modp14, &MODP14);
+    openssl_matches_crypto_bigint(ModpGroup::Modp16, &MODP16);
 }
