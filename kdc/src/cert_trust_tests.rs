@@ -360,6 +360,37 @@ async fn revoked_certificate_is_refused_even_if_its_key_is_registered() {
     );
 }
 
+/// A CRL that names the issuer but is signed by another key proves nothing: it neither
+/// revokes nor stands in for the issuer's own CRL.
+#[tokio::test]
+async fn a_crl_signed_by_another_key_is_ignored() {
+    let impostor = Ca::root("Test Root CA");
+    let forged = impostor.crl(&[0x42], Duration::days(7));
+    let with_genuine = realm(
+        |c| c.replace("\"root.crl\"]", "\"root.crl\", \"forged.crl\"]"),
+        async |dir, root| {
+            let sid = sid_of(dir, "bob").await;
+            issue(dir, "card", root, &[], Leaf::for_user("bob", Some(sid)));
+            std::fs::write(dir.join("forged.crl"), &forged).unwrap();
+        },
+    )
+    .await;
+    assert_eq!(login(&with_genuine, "bob", "card").await, 0);
+    let forged_only = realm(
+        |c| c,
+        async |dir, root| {
+            let sid = sid_of(dir, "bob").await;
+            issue(dir, "card", root, &[], Leaf::for_user("bob", Some(sid)));
+            std::fs::write(dir.join("root.crl"), &forged).unwrap();
+        },
+    )
+    .await;
+    assert_eq!(
+        login(&forged_only, "bob", "card").await,
+        ErrorCode::REVOCATION_STATUS_UNKNOWN.0
+    );
+}
+
 #[tokio::test]
 async fn stale_crl_fails_closed_or_is_allowed_and_a_missing_one_too() {
     let stale = async |edit: fn(String) -> String| {

@@ -6,6 +6,7 @@
 
 mod altsecid;
 pub mod chain;
+pub mod crl;
 mod eku;
 pub mod mapping;
 mod revocation;

@@ -6,16 +6,12 @@
 
 use kdc_config::RevocationPolicy;
 use x509_parser::certificate::X509Certificate;
-use x509_parser::prelude::FromDer;
-use x509_parser::revocation_list::CertificateRevocationList;
 use x509_parser::time::ASN1Time;
 
+use super::crl::Crl;
 use super::store::TrustStore;
 use crate::error::KdcError;
 use crate::proto::der;
-
-/// deltaCRLIndicator (RFC 5280 §5.2.4): such a CRL lists only changes.
-const DELTA_CRL_INDICATOR: &str = "2.5.29.27";
 
 /// What to do without a current CRL.
 #[derive(Clone, Copy, Debug)]
@@ -36,20 +32,16 @@ pub fn check(
         let reason = format!("no CRL of {} is configured", issuer.subject());
         return unknown(policy.missing_crl, reason);
     };
-    let serial = der::unsigned_integer_bytes(cert.raw_serial());
-    if let Some(entry) = crl
-        .iter_revoked_certificates()
-        .find(|entry| der::unsigned_integer_bytes(entry.raw_serial()) == serial)
-    {
+    if let Some(date) = crl.revocation_date(cert.raw_serial()) {
         return Err(KdcError::RevokedCertificate(format!(
             "{} serial {} revoked on {} by the CRL of {}",
             cert.subject(),
-            hex::encode(serial),
-            entry.revocation_date,
+            hex::encode(der::unsigned_integer_bytes(cert.raw_serial())),
+            date,
             issuer.subject()
         )));
     }
-    match crl.next_update() {
+    match crl.next_update {
         Some(next) if next >= now => Ok(()),
         next => unknown(
             policy.stale_crl,
@@ -74,10 +66,7 @@ fn unknown(policy: RevocationPolicy, reason: String) -> Result<(), KdcError> {
 
 /// The issuer's complete CRL with the latest thisUpdate among those whose signature
 /// verifies with the issuer's key (a CRL signed by anyone else proves nothing).
-fn newest_crl<'s>(
-    issuer: &X509Certificate<'_>,
-    store: &'s TrustStore,
-) -> Option<CertificateRevocationList<'s>> {
+fn newest_crl<'s>(issuer: &X509Certificate<'_>, store: &'s TrustStore) -> Option<&'s Crl> {
     if let Ok(Some(usage)) = issuer.key_usage()
         && !usage.value.crl_sign()
     {
@@ -86,17 +75,7 @@ fn newest_crl<'s>(
     store
         .crls
         .iter()
-        .filter(|crl| crl.name == issuer.subject().as_raw())
-        .filter_map(|crl| {
-            CertificateRevocationList::from_der(&crl.der)
-                .ok()
-                .map(|(_, c)| c)
-        })
-        .filter(|crl| crl.verify_signature(issuer.public_key()).is_ok())
-        .filter(|crl| {
-            !crl.extensions()
-                .iter()
-                .any(|ext| ext.oid.to_id_string() == DELTA_CRL_INDICATOR)
-        })
-        .max_by_key(|crl| crl.last_update().timestamp())
+        .filter(|crl| crl.issuer == issuer.subject().as_raw() && !crl.is_delta)
+        .filter(|crl| crl.is_signed_by(issuer))
+        .max_by_key(|crl| crl.this_update.timestamp())
 }

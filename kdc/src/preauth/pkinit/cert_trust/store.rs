@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use x509_parser::prelude::{FromDer, X509Certificate};
-use x509_parser::revocation_list::CertificateRevocationList;
+
+use super::crl::Crl;
 
 /// Why the trust material could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +25,7 @@ pub enum StoreError {
     NoAnchor(Vec<PathBuf>),
 }
 
-/// One DER object and the name it is found by (a certificate's subject, a CRL's issuer).
+/// A certificate and the name it is found by (its subject).
 #[derive(Clone, Debug)]
 pub struct Named {
     pub der: Vec<u8>,
@@ -37,7 +38,7 @@ pub struct Named {
 pub struct TrustStore {
     pub anchors: Vec<Named>,
     pub intermediates: Vec<Named>,
-    pub crls: Vec<Named>,
+    pub crls: Vec<Crl>,
 }
 
 /// Where the material comes from.
@@ -54,9 +55,17 @@ impl TrustStore {
     /// Reads every file; any unreadable file or object is an error naming it.
     pub fn read(sources: &Sources) -> Result<TrustStore, StoreError> {
         let store = TrustStore {
-            anchors: read_all(&sources.anchors, Kind::Certificate)?,
-            intermediates: read_all(&sources.intermediates, Kind::Certificate)?,
-            crls: read_all(&sources.crls, Kind::Crl)?,
+            anchors: certificates(read_all(&sources.anchors, Kind::Certificate)?)?,
+            intermediates: certificates(read_all(&sources.intermediates, Kind::Certificate)?)?,
+            crls: read_all(&sources.crls, Kind::Crl)?
+                .into_iter()
+                .map(|(der, file)| {
+                    Crl::parse(der, &file).map_err(|message| StoreError::Parse {
+                        path: file,
+                        message,
+                    })
+                })
+                .collect::<Result<_, _>>()?,
         };
         if store.anchors.is_empty() {
             return Err(StoreError::NoAnchor(sources.anchors.clone()));
@@ -162,7 +171,8 @@ fn files_of(path: &Path) -> Result<Vec<PathBuf>, StoreError> {
     Ok(files)
 }
 
-fn read_all(paths: &[PathBuf], kind: Kind) -> Result<Vec<Named>, StoreError> {
+/// Every DER object of `kind` in the files, with the file it came from.
+fn read_all(paths: &[PathBuf], kind: Kind) -> Result<Vec<(Vec<u8>, PathBuf)>, StoreError> {
     let mut objects = Vec::new();
     for path in paths {
         for file in files_of(path)? {
@@ -171,7 +181,7 @@ fn read_all(paths: &[PathBuf], kind: Kind) -> Result<Vec<Named>, StoreError> {
                 source,
             })?;
             for der in der_objects(&bytes, kind) {
-                objects.push(named(der, kind, &file)?);
+                objects.push((der, file.clone()));
             }
         }
     }
@@ -195,28 +205,24 @@ fn der_objects(bytes: &[u8], kind: Kind) -> Vec<Vec<u8>> {
     }
 }
 
-fn named(der: Vec<u8>, kind: Kind, file: &Path) -> Result<Named, StoreError> {
-    let parse = |message: String| StoreError::Parse {
-        path: file.to_owned(),
-        message,
-    };
-    let name = match kind {
-        Kind::Certificate => X509Certificate::from_der(&der)
-            .map_err(|e| parse(format!("not an X.509 certificate: {e}")))?
-            .1
-            .subject()
-            .as_raw()
-            .to_vec(),
-        Kind::Crl => CertificateRevocationList::from_der(&der)
-            .map_err(|e| parse(format!("not a CRL: {e}")))?
-            .1
-            .issuer()
-            .as_raw()
-            .to_vec(),
-    };
-    Ok(Named {
-        der,
-        name,
-        source: file.to_owned(),
-    })
+fn certificates(objects: Vec<(Vec<u8>, PathBuf)>) -> Result<Vec<Named>, StoreError> {
+    objects
+        .into_iter()
+        .map(|(der, file)| {
+            let name = X509Certificate::from_der(&der)
+                .map_err(|e| StoreError::Parse {
+                    path: file.clone(),
+                    message: format!("not an X.509 certificate: {e}"),
+                })?
+                .1
+                .subject()
+                .as_raw()
+                .to_vec();
+            Ok(Named {
+                der,
+                name,
+                source: file,
+            })
+        })
+        .collect()
 }
