@@ -19,12 +19,15 @@ use crate::reload::{self, LiveKdc};
 use crate::server::{self, ServerLimits, ServerStats};
 use kdc_directory::services::{FileServiceStore, ServiceStore};
 
-/// Sets up logging from the configuration; RUST_LOG, when set, wins.
+/// Sets up logging from the configuration; RUST_LOG, when set, wins. Colours only on a
+/// terminal: journald, files and log shippers get plain text.
 pub fn init_logging(config: &kdc_config::LogConfig) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = if config.format == "json" {
         builder.json().try_init()
