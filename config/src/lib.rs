@@ -121,6 +121,21 @@ pub struct PkinitConfig {
     /// client certificate handled by key trust.
     #[serde(default)]
     pub certificate_trust: Option<CertificateTrustConfig>,
+    /// PKINIT freshness tokens (RFC 8070): `supported` (default) hands a token to every client
+    /// that asks and checks any token sent; `required` refuses PKINIT requests without one
+    /// (clients that cannot send one, such as older Windows, then fail); `off` hands none out.
+    #[serde(default)]
+    pub freshness: Freshness,
+}
+
+/// `[pkinit] freshness`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Freshness {
+    Off,
+    #[default]
+    Supported,
+    Required,
 }
 
 /// `[pkinit] signer`.
@@ -517,6 +532,7 @@ store = "principals.toml"
         assert_eq!(config.tickets.renewable_lifetime_secs, 604_800);
         assert_eq!(config.tickets.clock_skew_secs, 300);
         assert_eq!(config.pkinit.min_dh_bits, 2048);
+        assert_eq!(config.pkinit.freshness, Freshness::Supported);
         assert_eq!(
             config.keys.store.as_deref(),
             Some(Path::new("/etc/kdc/principals.toml"))

@@ -25,6 +25,8 @@ pub struct AsOutcome {
     pub reply: Vec<u8>,
     pub client: String,
     pub trust: Trust,
+    /// The request carried a valid freshness token (RFC 8070).
+    pub fresh: bool,
 }
 
 pub async fn handle(
@@ -55,9 +57,11 @@ pub async fn handle(
         return Err(KdcError::ClientRevoked(user.user_principal_name.clone()));
     }
     let enctype = kdc.choose_enctype(&body.etype)?;
+    let freshness = kdc.freshness_tokens();
     let Some(pa_value) = request.padata(padata::PK_AS_REQ) else {
+        let asked = request.padata(padata::AS_FRESHNESS).is_some();
         return Err(KdcError::PreauthRequired {
-            method_data: method_data()?,
+            method_data: crate::preauth::method_data(freshness.offer(asked, now)?)?,
         });
     };
 
@@ -73,6 +77,7 @@ pub async fn handle(
                 client_name,
                 server_name: &server_name,
                 enctype,
+                freshness: &freshness,
             },
             now,
         )
@@ -83,7 +88,7 @@ pub async fn handle(
     let times = initial_ticket_times(body, now, kdc.lifetime_policy());
     let (kvno, krbtgt_key) = kdc
         .keys()
-        .current(&kdc.krbtgt_principal())
+        .current(kdc.krbtgt_principal())
         .ok_or_else(|| KdcError::Internal("no krbtgt key in the key store".into()))?;
     let ticket = seal_ticket(
         realm,
@@ -132,6 +137,7 @@ pub async fn handle(
         reply,
         client: user.user_principal_name,
         trust: pkinit.trust,
+        fresh: pkinit.fresh,
     })
 }
 
@@ -151,15 +157,6 @@ fn directory_name(name: &PrincipalName) -> Result<String, KdcError> {
 fn is_krbtgt(name: &PrincipalName, realm: &str) -> bool {
     matches!(name.string.as_slice(), [service, instance]
         if service.as_bytes() == b"krbtgt" && instance.as_bytes() == realm.as_bytes())
-}
-
-/// METHOD-DATA advertising exactly what is implemented: PA-PK-AS-REQ.
-fn method_data() -> Result<Vec<u8>, KdcError> {
-    let methods = vec![PaData {
-        r#type: padata::PK_AS_REQ,
-        value: Vec::new().into(),
-    }];
-    rasn::der::encode(&methods).map_err(|e| KdcError::Internal(format!("METHOD-DATA: {e}")))
 }
 
 /// A KeyID as the admin commands print it.

@@ -12,7 +12,7 @@ use crate::proto::codes::ErrorCode;
 use crate::proto::der::{Tlv, tag};
 use crate::proto::kerberos::name_to_string;
 use crate::server::{RequestContext, Transport};
-use crate::testing::{REALM, Realm, code, register, self_signed};
+use crate::testing::{REALM, Realm, code, mit_first_request, register, self_signed};
 
 #[tokio::test]
 async fn alice_gets_a_tgt_with_every_kdf_and_with_octetstring2key() {
@@ -114,31 +114,19 @@ async fn modp2_is_refused_with_the_acceptable_groups_unless_allowed() {
 #[tokio::test]
 async fn no_preauth_gets_preauth_required_listing_pkinit() {
     let realm = Realm::dev().await;
-    let message = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/wire/mit_as_req_nopreauth.der"
-    ))
-    .unwrap();
-    let message = rewrite_realm(&message, REALM);
-    let error: KrbError = rasn::der::decode(&realm.send(&message).await).unwrap();
+    // MIT's first AS-REQ asks for a freshness token (an empty PA_AS_FRESHNESS, RFC 8070).
+    let error: KrbError = rasn::der::decode(&realm.send(&mit_first_request(REALM)).await).unwrap();
     assert_eq!(error.error_code, ErrorCode::PREAUTH_REQUIRED.0);
     let methods: Vec<rasn_kerberos::PaData> = rasn::der::decode(&error.e_data.unwrap()).unwrap();
     assert_eq!(
         methods.iter().map(|m| m.r#type).collect::<Vec<_>>(),
-        vec![16]
+        vec![16, 150]
     );
+    assert!(!methods[1].value.is_empty());
     let skew = std::time::SystemTime::now()
         .duration_since(crate::proto::kerberos::system_time(&error.stime))
         .unwrap();
     assert!(skew.as_secs() < 5, "stime is the KDC's clock");
-}
-
-/// MIT's captured first AS-REQ, moved into our realm.
-fn rewrite_realm(message: &[u8], to: &str) -> Vec<u8> {
-    let mut request: rasn_kerberos::AsReq = rasn::der::decode(message).unwrap();
-    request.0.req_body.realm = crate::proto::kerberos::kerberos_string(to);
-    request.0.req_body.sname = Some(crate::proto::kerberos::krbtgt_name(to));
-    rasn::der::encode(&request).unwrap()
 }
 
 #[tokio::test]

@@ -274,6 +274,7 @@ enctypes = ["aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha1-96", "aes256-cts-hm
 certificate = "kdc.pem"
 key = "kdc.key"
 min_dh_bits = 2048
+freshness = "supported"
 
 # Certificate trust: client certificates issued by ca.pem (bob.pem). Remove this table to
 # serve key trust only.

@@ -23,6 +23,15 @@ pub enum KdcError {
     PreauthRequired { method_data: Vec<u8> },
     #[error("pre-authentication failed: {0}")]
     PreauthFailed(String),
+    /// RFC 8070 §2.4: freshness required, none in the PKAuthenticator; e-data has a token.
+    #[error("no freshness token, and the realm requires one")]
+    FreshnessTokenMissing { method_data: Vec<u8> },
+    /// RFC 8070 §2.4: the PKAuthenticator's token is not valid; e-data has a new one.
+    #[error("freshness token refused: {reason}")]
+    FreshnessTokenInvalid {
+        reason: String,
+        method_data: Vec<u8>,
+    },
     #[error("client not trusted: {0}")]
     ClientNotTrusted(String),
     #[error("certificate key belongs to {owners:?}, not to the requested client")]
@@ -73,7 +82,10 @@ impl KdcError {
             KdcError::ClientRevoked(_) => ErrorCode::CLIENT_REVOKED,
             KdcError::NoCommonEnctype(_) => ErrorCode::ETYPE_NOSUPP,
             KdcError::PreauthRequired { .. } => ErrorCode::PREAUTH_REQUIRED,
-            KdcError::PreauthFailed(_) => ErrorCode::PREAUTH_FAILED,
+            KdcError::PreauthFailed(_) | KdcError::FreshnessTokenMissing { .. } => {
+                ErrorCode::PREAUTH_FAILED
+            }
+            KdcError::FreshnessTokenInvalid { .. } => ErrorCode::PREAUTH_EXPIRED,
             KdcError::ClientNotTrusted(_) => ErrorCode::CLIENT_NOT_TRUSTED,
             KdcError::ClientNameMismatch { .. } | KdcError::CertificateNameMismatch(_) => {
                 ErrorCode::CLIENT_NAME_MISMATCH
@@ -104,6 +116,8 @@ impl KdcError {
             KdcError::NoCommonEnctype(_) => "BAD_ENCRYPTION_TYPE",
             KdcError::PreauthRequired { .. } => "NEEDED_PREAUTH",
             KdcError::PreauthFailed(_) => "PREAUTH_FAILED",
+            KdcError::FreshnessTokenMissing { .. } => "FRESHNESS_TOKEN_REQUIRED",
+            KdcError::FreshnessTokenInvalid { .. } => "FRESHNESS_TOKEN_EXPIRED",
             KdcError::ClientNotTrusted(_) => "CLIENT_NOT_TRUSTED",
             KdcError::ClientNameMismatch { .. } | KdcError::CertificateNameMismatch(_) => {
                 "CLIENT_NAME_MISMATCH"
@@ -124,11 +138,14 @@ impl KdcError {
         }
     }
 
-    /// e-data that the code calls for: METHOD-DATA for PREAUTH_REQUIRED, TD-DH-PARAMETERS
-    /// for refused DH groups (RFC 4556 §3.2.2).
+    /// e-data that the code calls for: METHOD-DATA for PREAUTH_REQUIRED and for a missing or
+    /// invalid freshness token (RFC 8070 §2.4), TD-DH-PARAMETERS for refused DH groups
+    /// (RFC 4556 §3.2.2).
     pub fn e_data(&self) -> Option<Vec<u8>> {
         match self {
-            KdcError::PreauthRequired { method_data } => Some(method_data.clone()),
+            KdcError::PreauthRequired { method_data }
+            | KdcError::FreshnessTokenMissing { method_data }
+            | KdcError::FreshnessTokenInvalid { method_data, .. } => Some(method_data.clone()),
             KdcError::DhParametersNotAccepted {
                 td_dh_parameters, ..
             } => Some(td_dh_parameters.clone()),

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use kdc_config::Config;
+use kdc_config::{Config, Freshness};
 use kdc_directory::Directory;
 use tracing::Instrument;
 
@@ -15,6 +15,7 @@ use crate::error::KdcError;
 use crate::keys::KeyRing;
 use crate::metrics::{Metrics, RequestRecord, TrustModel, trust_of_error};
 use crate::preauth::pkinit::cert_trust::CertTrust;
+use crate::preauth::pkinit::freshness::Tokens;
 use crate::preauth::pkinit::{Pkinit, Trust};
 use crate::proto::codes::{ErrorCode, padata};
 use crate::proto::kerberos::{ErrorContext, KdcRequest, RequestKind, krb_error, name_to_string};
@@ -27,6 +28,9 @@ pub struct Kdc {
     realm: String,
     directory: Arc<dyn Directory>,
     pkinit: Pkinit,
+    freshness: Freshness,
+    /// `krbtgt/REALM`, the TGS's name in the key ring.
+    krbtgt: String,
     keys: KeyRing,
     enctypes: Vec<Enctype>,
     lifetime: LifetimePolicy,
@@ -71,6 +75,8 @@ impl Kdc {
                     None => None,
                 },
             },
+            freshness: config.pkinit.freshness,
+            krbtgt: format!("krbtgt/{}", config.realm.name),
             directory,
             keys,
             enctypes,
@@ -102,8 +108,17 @@ impl Kdc {
         &self.keys
     }
     /// The krbtgt principal's name in the key ring.
-    pub fn krbtgt_principal(&self) -> String {
-        format!("krbtgt/{}", self.realm)
+    pub fn krbtgt_principal(&self) -> &str {
+        &self.krbtgt
+    }
+    /// RFC 8070 freshness tokens under the realm's policy and krbtgt keys.
+    pub fn freshness_tokens(&self) -> Tokens<'_> {
+        Tokens {
+            policy: self.freshness,
+            keys: &self.keys,
+            krbtgt: &self.krbtgt,
+            clock_skew: self.clock_skew,
+        }
     }
     pub fn lifetime_policy(&self) -> LifetimePolicy {
         self.lifetime
@@ -161,8 +176,8 @@ impl Kdc {
                     });
                     let elapsed_us = started.elapsed().as_micros();
                     match &outcome.trust {
-                        Trust::Key(key) => tracing::info!(target: "kdc::audit", client = %outcome.client, trust = "key", key_id = %as_req::base64_key_id(&key.key_id), device_id = key.device_id.as_deref().unwrap_or("-"), elapsed_us, "issued TGT"),
-                        Trust::Certificate(cert) => tracing::info!(target: "kdc::audit", client = %outcome.client, trust = "certificate", serial = %cert.serial, issuer = %cert.issuer, mapping = cert.binding, elapsed_us, "issued TGT"),
+                        Trust::Key(key) => tracing::info!(target: "kdc::audit", client = %outcome.client, trust = "key", fresh = outcome.fresh, key_id = %as_req::base64_key_id(&key.key_id), device_id = key.device_id.as_deref().unwrap_or("-"), elapsed_us, "issued TGT"),
+                        Trust::Certificate(cert) => tracing::info!(target: "kdc::audit", client = %outcome.client, trust = "certificate", fresh = outcome.fresh, serial = %cert.serial, issuer = %cert.issuer, mapping = cert.binding, elapsed_us, "issued TGT"),
                     }
                     outcome.reply
                 }),

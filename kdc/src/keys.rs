@@ -158,6 +158,15 @@ impl KeyRing {
         Ok(KeyRing { principals })
     }
 
+    /// A ring of one principal's keys, newest kvno first, for tests.
+    #[cfg(test)]
+    pub fn of(principal: &str, mut keys: Vec<(u32, Key)>) -> KeyRing {
+        keys.sort_by_key(|(kvno, _)| std::cmp::Reverse(*kvno));
+        KeyRing {
+            principals: HashMap::from([(principal.to_owned(), keys)]),
+        }
+    }
+
     /// Whether the principal exists.
     pub fn contains(&self, principal: &str) -> bool {
         self.principals.contains_key(principal)

@@ -14,6 +14,8 @@ pub mod daemon;
 pub mod dev_certs;
 pub mod dev_realm;
 pub mod error;
+#[cfg(test)]
+mod freshness_tests;
 pub mod kdc;
 pub mod keys;
 pub mod keytab;

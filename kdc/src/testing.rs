@@ -76,6 +76,20 @@ impl Realm {
     }
 }
 
+/// MIT kinit's captured first AS-REQ for alice (no pre-authentication; empty PA_AS_FRESHNESS
+/// and PA_REQ_ENC_PA_REP), moved into `realm`.
+pub fn mit_first_request(realm: &str) -> Vec<u8> {
+    let message = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../testdata/wire/mit_as_req_nopreauth.der"
+    ))
+    .unwrap();
+    let mut request: rasn_kerberos::AsReq = rasn::der::decode(&message).unwrap();
+    request.0.req_body.realm = crate::proto::kerberos::kerberos_string(realm);
+    request.0.req_body.sname = Some(crate::proto::kerberos::krbtgt_name(realm));
+    rasn::der::encode(&request).unwrap()
+}
+
 /// Writes a self-signed certificate and key for `name` into the realm folder.
 pub fn self_signed(dir: &Path, name: &str) {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();

@@ -77,3 +77,31 @@ fn sigterm_stops_the_kdc() {
         .unwrap();
     assert!(run.success(), "{}", run.report());
 }
+
+/// RFC 8070: MIT kinit asks for a freshness token in its first AS-REQ and signs it into the
+/// PKINIT one, so a KDC that requires tokens lets it in; the audit line says so.
+#[test]
+fn kinit_signs_in_the_freshness_token_a_requiring_kdc_hands_out() {
+    let mut realm = Realm::create().unwrap();
+    realm
+        .set_kdc_option("pkinit", "freshness", "\"required\"")
+        .unwrap();
+    realm.start().unwrap();
+    let client = realm.client().unwrap();
+    let run = client
+        .kinit(&realm.principal("alice"), &realm.alice())
+        .unwrap();
+    assert!(run.success(), "{}", run.report());
+    assert!(
+        run.trace.contains("freshness token"),
+        "kinit's trace names no freshness token:\n{}",
+        run.report()
+    );
+    let log = realm.log();
+    let audit = log
+        .lines()
+        .find(|l| l.contains("issued TGT"))
+        .expect("an audit line");
+    assert!(audit.contains("fresh=true"), "{audit}");
+    realm.check_no_panic().unwrap();
+}

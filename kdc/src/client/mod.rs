@@ -53,6 +53,8 @@ pub struct ClientOptions {
     /// MIT's KDC echoes the body nonce in KDCDHKeyInfo where RFC 4556 §3.2.3.1 names the
     /// PKAuthenticator one, so only with equal nonces do both KDCs' replies check.
     pub same_nonce: bool,
+    /// An RFC 8070 freshness token from the KDC, signed into the PKAuthenticator.
+    pub freshness_token: Option<Vec<u8>>,
 }
 
 impl ClientOptions {
@@ -66,6 +68,7 @@ impl ClientOptions {
             send_client_dh_nonce: false,
             clock_offset_secs: 0,
             same_nonce: false,
+            freshness_token: None,
         }
     }
 }
@@ -136,7 +139,7 @@ pub async fn build_request(
                     .to_vec()
                     .into(),
             ),
-            freshness_token: None,
+            freshness_token: options.freshness_token.clone().map(Into::into),
             pa_checksum2: None,
         },
         client_public_value: Some(dh_spki(options.group, &public)?),

@@ -89,6 +89,7 @@ pub fn error_name(code: ErrorCode) -> String {
         0x4d => "KDC_ERR_INCONSISTENT_KEY_PURPOSE",
         0x4e => "KDC_ERR_DIGEST_IN_CERT_NOT_ACCEPTED",
         0x50 => "KDC_ERR_DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED",
+        0x5a => "KDC_ERR_PREAUTH_EXPIRED",
         other => return format!("KRB_ERR_{other}"),
     };
     name.to_owned()

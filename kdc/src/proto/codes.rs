@@ -39,6 +39,8 @@ impl ErrorCode {
     pub const CLIENT_NAME_MISMATCH: ErrorCode = ErrorCode(0x4b);
     pub const INCONSISTENT_KEY_PURPOSE: ErrorCode = ErrorCode(0x4d);
     pub const DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED: ErrorCode = ErrorCode(0x50);
+    /// RFC 6113 §5.2; RFC 8070 §2.4 answers an invalid freshness token with it.
+    pub const PREAUTH_EXPIRED: ErrorCode = ErrorCode(0x5a);
 }
 
 /// PA-DATA types (RFC 4120 §7.5.2, RFC 4556 §3.2.1, RFC 6113, RFC 8070).
@@ -46,6 +48,8 @@ pub mod padata {
     pub const TGS_REQ: i32 = 0x01;
     pub const PK_AS_REQ: i32 = 0x10;
     pub const PK_AS_REP: i32 = 0x11;
+    /// RFC 8070: empty in an AS-REQ, "send me a freshness token"; in e-data, the token.
+    pub const AS_FRESHNESS: i32 = 0x96;
 }
 
 /// TYPED-DATA types carried in KRB-ERROR e-data (RFC 4556 §3.2.2).

@@ -1,6 +1,6 @@
 //! PKINIT (RFC 4556 §3.2): the signed AuthPack, who the signer is (key trust or
-//! certificate trust), the PKAuthenticator checks, the key agreement, and the signed
-//! PA-PK-AS-REP with the reply key.
+//! certificate trust), the PKAuthenticator checks (with RFC 8070 freshness), the key
+//! agreement, and the signed PA-PK-AS-REP with the reply key.
 
 pub mod agreement;
 pub mod authenticator;
@@ -9,6 +9,7 @@ pub mod cms;
 #[cfg(test)]
 mod cms_tests;
 mod dh_params;
+pub mod freshness;
 pub mod key_trust;
 
 use std::sync::Arc;
@@ -61,6 +62,7 @@ pub struct PkinitRequest<'a> {
     pub client_name: &'a PrincipalName,
     pub server_name: &'a PrincipalName,
     pub enctype: Enctype,
+    pub freshness: &'a freshness::Tokens<'a>,
 }
 
 /// A successful PKINIT: the AS-REP's reply key and its PA-PK-AS-REP.
@@ -68,6 +70,8 @@ pub struct PkinitReply {
     pub reply_key: Key,
     pub pa_pk_as_rep: Vec<u8>,
     pub trust: Trust,
+    /// The PKAuthenticator carried a valid freshness token.
+    pub fresh: bool,
 }
 
 impl Pkinit {
@@ -88,6 +92,15 @@ impl Pkinit {
             request.body_der,
             now,
             self.clock_skew,
+        )?;
+        // RFC 8070 §2.4: the token is checked once the request is otherwise valid.
+        let fresh = request.freshness.check(
+            auth_pack
+                .pk_authenticator
+                .freshness_token
+                .as_ref()
+                .map(|token| token.as_ref()),
+            now,
         )?;
 
         let client_value = auth_pack.client_public_value.as_ref().ok_or_else(|| {
@@ -169,6 +182,7 @@ impl Pkinit {
             reply_key,
             pa_pk_as_rep,
             trust,
+            fresh,
         })
     }
 
