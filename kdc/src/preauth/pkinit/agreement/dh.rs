@@ -1,7 +1,8 @@
 //! Ephemeral finite-field Diffie-Hellman for the KDC side of RFC 4556 §3.2.3.1: key pair
 //! generation, validation of the client's public value, and the shared secret ZZ
-//! (RFC 2631 §2.1.1). Arithmetic on secrets is constant-time (crypto-bigint Montgomery
-//! exponentiation and multi-exponentiation with a fixed exponent length).
+//! (RFC 2631 §2.1.1). Arithmetic on secrets is constant-time with a fixed exponent length:
+//! crypto-bigint's multi-exponentiation for key generation, and for ZZ crypto-bigint's
+//! Montgomery exponentiation or, with the `openssl` feature, OpenSSL's.
 //!
 //! Every group is a safe prime p = 2q + 1, so a value in [2, p - 2] has order q or 2q. Private
 //! exponents are even (the cofactor 2 cleared, as X25519 clamps its scalars), which maps any
