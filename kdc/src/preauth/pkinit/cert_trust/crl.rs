@@ -4,7 +4,6 @@
 //! serial up instead of parsing and verifying the whole list.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use x509_parser::certificate::X509Certificate;
@@ -27,7 +26,6 @@ pub struct Crl {
     der: Vec<u8>,
     /// The issuer's name, DER as in the CRL: the certificate whose subject it must match.
     pub issuer: Vec<u8>,
-    pub source: PathBuf,
     pub this_update: ASN1Time,
     pub next_update: Option<ASN1Time>,
     /// A delta CRL (RFC 5280 §5.2.4), which the revocation check does not use.
@@ -40,7 +38,7 @@ pub struct Crl {
 
 impl Crl {
     /// Parses a DER CRL; the error says what is wrong with it.
-    pub fn parse(der: Vec<u8>, source: &Path) -> Result<Crl, String> {
+    pub fn parse(der: Vec<u8>) -> Result<Crl, String> {
         let (_, crl) =
             CertificateRevocationList::from_der(&der).map_err(|e| format!("not a CRL: {e}"))?;
         let revoked = crl
@@ -61,7 +59,6 @@ impl Crl {
         Ok(Crl {
             der,
             issuer,
-            source: source.to_owned(),
             this_update,
             next_update,
             is_delta,
@@ -140,7 +137,7 @@ mod tests {
         .unwrap()
         .der()
         .to_vec();
-        let crl = Crl::parse(crl_der, Path::new("test.crl")).unwrap();
+        let crl = Crl::parse(crl_der).unwrap();
         assert!(!crl.is_delta);
         // The serial as a certificate carries it: DER INTEGER content, maybe a 0x00 in front.
         assert!(crl.revocation_date(&[0x01, 0x42]).is_some());
@@ -158,6 +155,6 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_crl() {
-        assert!(Crl::parse(vec![0x30, 0x03, 0x02, 0x01, 0x01], Path::new("x.crl")).is_err());
+        assert!(Crl::parse(vec![0x30, 0x03, 0x02, 0x01, 0x01]).is_err());
     }
 }

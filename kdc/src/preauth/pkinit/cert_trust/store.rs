@@ -60,7 +60,7 @@ impl TrustStore {
             crls: read_all(&sources.crls, Kind::Crl)?
                 .into_iter()
                 .map(|(der, file)| {
-                    Crl::parse(der, &file).map_err(|message| StoreError::Parse {
+                    Crl::parse(der).map_err(|message| StoreError::Parse {
                         path: file,
                         message,
                     })
