@@ -11,59 +11,12 @@
 
 mod support;
 
-use kdc_directory::keycredlink::{Guid, KeyCredential, RsaPublicKey};
 use kdc_directory::{
-    Directory, DirectoryAdmin, DirectoryError, EmbeddedDirectory, KeyCredentialLink, NewUser,
-    UF_NORMAL_ACCOUNT,
+    Directory, DirectoryAdmin, DirectoryError, EmbeddedDirectory, NewUser, UF_NORMAL_ACCOUNT,
 };
-use support::read_hex;
+use support::sample::{ALICE_DN, BOB_DN, ngc_link, sample_file, vector_key};
 
-const ALICE_DN: &str = "CN=alice,CN=Users,DC=example,DC=test";
-const BOB_DN: &str = "CN=bob,CN=Users,DC=example,DC=test";
 const REALM: &str = "EXAMPLE.TEST";
-
-/// Real RSA keys from the vectors, so keys differ the way real ones do.
-fn vector_key(name: &str) -> RsaPublicKey {
-    KeyCredential::parse(&read_hex(&format!("{name}.hex")))
-        .unwrap()
-        .rsa_public_key()
-        .unwrap()
-        .clone()
-}
-
-fn ngc_link(owner_dn: &str, key: &RsaPublicKey) -> KeyCredentialLink {
-    let device: Guid = "47f577e3-d2d0-4a0a-8aca-e0501098bde4".parse().unwrap();
-    KeyCredentialLink {
-        owner_dn: owner_dn.into(),
-        credential: KeyCredential::new_ngc(key, device, 131_734_027_581_684_545),
-    }
-}
-
-fn sample_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
-    let alice_key = ngc_link(ALICE_DN, &vector_key("msf_ngc_rsa1")).to_dn_binary();
-    let text = format!(
-        r#"
-[[user]]
-distinguishedName = "{ALICE_DN}"
-userPrincipalName = "alice@EXAMPLE.TEST"
-sAMAccountName = "alice"
-userAccountControl = 512
-"msDS-KeyCredentialLink" = [
-  "B:8:00020000:{ALICE_DN}",
-  "{alice_key}",
-]
-
-[[user]]
-distinguishedName = "{BOB_DN}"
-userPrincipalName = "bob@corp.example"
-sAMAccountName = "Bob"
-userAccountControl = 514
-"#
-    );
-    let path = dir.path().join("directory.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 #[tokio::test]
 async fn lookup_follows_upn_then_sam_rules_case_insensitively() {
@@ -312,50 +265,4 @@ async fn load_errors_name_file_and_line() {
 
     let missing = EmbeddedDirectory::load("/nonexistent/kdc/directory.toml").await;
     assert!(matches!(missing, Err(DirectoryError::Io { .. })));
-}
-
-/// Collects every event's fields as text; enough to see what a warning says.
-#[derive(Clone, Default)]
-struct CapturedEvents(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
-
-struct FieldText(String);
-
-impl tracing::field::Visit for FieldText {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        self.0.push_str(&format!("{}={:?} ", field.name(), value));
-    }
-}
-
-impl tracing::Subscriber for CapturedEvents {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        let mut text = FieldText(format!("{} ", event.metadata().level()));
-        event.record(&mut text);
-        self.0.lock().unwrap().push(text.0);
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
-#[tokio::test]
-async fn skipped_values_are_logged_with_user_and_reason() {
-    let events = CapturedEvents::default();
-    let _guard = tracing::subscriber::set_default(events.clone());
-    let dir = tempfile::tempdir().unwrap();
-    EmbeddedDirectory::load(sample_file(&dir)).await.unwrap();
-    let logged = events.0.lock().unwrap().clone();
-    let warnings: Vec<&String> = logged.iter().filter(|e| e.starts_with("WARN")).collect();
-    assert_eq!(warnings.len(), 1, "{logged:?}");
-    let warning = warnings[0];
-    assert!(warning.contains("alice@EXAMPLE.TEST"), "{warning}");
-    // The value "B:8:00020000:..." holds only the version: no KeyID.
-    assert!(warning.contains("KeyID"), "{warning}");
-    assert!(warning.contains("line=8"), "{warning}");
 }

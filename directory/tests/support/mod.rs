@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod sample;
+
 use std::path::PathBuf;
 
 pub fn testdata_dir() -> PathBuf {
