@@ -213,3 +213,26 @@ fn certificate_trust_users_made_by_prepare_log_in() {
     // The audit line names the trust path (its field separators may be coloured).
     assert!(realm.log().contains("\"certificate\""), "{}", realm.log());
 }
+
+/// Against a KDC that requires RFC 8070 freshness tokens, plain requests are refused
+/// (KDC_ERR_PREAUTH_FAILED, 24) and
+/// `--freshness` (one token asked for at the start, signed into every request) passes.
+#[test]
+fn freshness_flag_passes_a_kdc_that_requires_tokens() {
+    let mut realm = Realm::create().unwrap();
+    realm
+        .set_kdc_option("pkinit", "freshness", "\"required\"")
+        .unwrap();
+    realm.start().unwrap();
+    let common = ["--realm-dir", dir_arg(realm.dir()), "--count", "20"];
+    let without = run_json(&realm, "no-token", &common);
+    let refused = "\"completed\":20,\"ok\":0,\"verified\":0,\
+                   \"krb_errors\":{\"24\":20},\"failures\":{},";
+    assert!(without.contains(refused), "{without}");
+    let with: Vec<&str> = common.iter().copied().chain(["--freshness"]).collect();
+    let json = run_json(&realm, "token", &with);
+    let all_verified = "\"completed\":20,\"ok\":20,\"verified\":20,\
+                        \"krb_errors\":{},\"failures\":{},";
+    assert!(json.contains(all_verified), "{json}");
+    realm.check_no_panic().unwrap();
+}

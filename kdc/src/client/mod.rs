@@ -91,6 +91,57 @@ pub struct AsReply {
     pub reply_key: Key,
 }
 
+/// The KDC-REQ-BODY of an AS-REQ for a TGT (forwardable, renewable-ok, one day).
+fn request_body(
+    options: &ClientOptions,
+    client_name: &PrincipalName,
+    now: SystemTime,
+    nonce: u32,
+) -> KdcReqBody {
+    KdcReqBody {
+        kdc_options: KdcOptions(flags(0x4000_0010)),
+        cname: Some(client_name.clone()),
+        realm: kerberos_string(&options.realm),
+        sname: Some(krbtgt_name(&options.realm)),
+        from: None,
+        till: kerberos_time(now + std::time::Duration::from_secs(86_400)),
+        rtime: None,
+        nonce,
+        etype: options.etypes.clone(),
+        addresses: None,
+        enc_authorization_data: None,
+        additional_tickets: None,
+    }
+}
+
+/// An AS-REQ without pre-authentication that asks for a freshness token with an empty
+/// PA_AS_FRESHNESS (RFC 8070 §2.1), as MIT kinit's first request does.
+pub fn build_freshness_request(options: &ClientOptions) -> Result<Vec<u8>, ClientError> {
+    let now = shifted_now(options.clock_offset_secs);
+    let client_name = principal(NT_PRINCIPAL, &[options.user.as_str()]);
+    let request = AsReq(KdcReq {
+        pvno: 5.into(),
+        msg_type: 10.into(),
+        padata: Some(vec![PaData {
+            r#type: padata::AS_FRESHNESS,
+            value: Vec::new().into(),
+        }]),
+        req_body: request_body(options, &client_name, now, random_u32()?),
+    });
+    rasn::der::encode(&request).map_err(|e| ClientError::Build(format!("AS-REQ: {e}")))
+}
+
+/// The freshness token a KDC's answer carries: PA_AS_FRESHNESS in the METHOD-DATA of a
+/// KRB-ERROR (RFC 8070 §2.2). None for anything else.
+pub fn freshness_token_of(reply: &[u8]) -> Option<Vec<u8>> {
+    let error: rasn_kerberos::KrbError = rasn::der::decode(reply).ok()?;
+    let methods: Vec<PaData> = rasn::der::decode(error.e_data.as_ref()?).ok()?;
+    methods
+        .into_iter()
+        .find(|m| m.r#type == padata::AS_FRESHNESS)
+        .map(|m| m.value.to_vec())
+}
+
 /// Builds a signed PKINIT AS-REQ.
 pub async fn build_request(
     options: &ClientOptions,
@@ -104,20 +155,7 @@ pub async fn build_request(
         false => random_u32()?,
     };
     let client_name = principal(NT_PRINCIPAL, &[options.user.as_str()]);
-    let body = KdcReqBody {
-        kdc_options: KdcOptions(flags(0x4000_0010)),
-        cname: Some(client_name.clone()),
-        realm: kerberos_string(&options.realm),
-        sname: Some(krbtgt_name(&options.realm)),
-        from: None,
-        till: kerberos_time(now + std::time::Duration::from_secs(86_400)),
-        rtime: None,
-        nonce: body_nonce,
-        etype: options.etypes.clone(),
-        addresses: None,
-        enc_authorization_data: None,
-        additional_tickets: None,
-    };
+    let body = request_body(options, &client_name, now, body_nonce);
     let body_der = rasn::der::encode(&body).map_err(|e| build("body", &e))?;
     let (dh_private, public) = agreement::generate(options.group).map_err(|e| build("DH", &e))?;
     let client_dh_nonce = match options.send_client_dh_nonce {

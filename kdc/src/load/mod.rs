@@ -31,16 +31,21 @@ const MAX_TGTS: usize = 64;
 /// Runs every phase the arguments ask for; prints the table on stdout and writes the JSON.
 pub async fn run(args: &RunArgs) -> Result<Vec<PhaseReport>> {
     let target = Arc::new(target::resolve(args)?);
-    let options: Arc<Vec<ClientOptions>> = Arc::new(
-        target
-            .users
-            .iter()
-            .map(|user| ClientOptions {
-                same_nonce: true,
-                ..ClientOptions::new(&target.realm, &user.name)
-            })
-            .collect(),
-    );
+    let mut options: Vec<ClientOptions> = target
+        .users
+        .iter()
+        .map(|user| ClientOptions {
+            same_nonce: true,
+            ..ClientOptions::new(&target.realm, &user.name)
+        })
+        .collect();
+    if args.freshness {
+        let token = freshness_token(args, &target, options.first()).await?;
+        for user in &mut options {
+            user.freshness_token = Some(token.clone());
+        }
+    }
+    let options = Arc::new(options);
     let info = RunInfo {
         kdc: target.kdc.to_string(),
         realm: target.realm.clone(),
@@ -149,6 +154,28 @@ async fn measure(label: &'static str, args: &RunArgs, phase: Phase) -> PhaseRepo
 }
 
 /// One AS exchange per user (up to [`MAX_TGTS`]), not measured, for the TGS phase.
+/// One AS-REQ without pre-authentication asking for a freshness token (RFC 8070 §2.1); the
+/// token from the PREAUTH_REQUIRED answer, which is not single-use, serves every request.
+async fn freshness_token(
+    args: &RunArgs,
+    target: &Target,
+    first_user: Option<&ClientOptions>,
+) -> Result<Vec<u8>> {
+    let Some(options) = first_user else {
+        bail!("no users to ask a freshness token for");
+    };
+    let request = crate::client::build_freshness_request(options)?;
+    let reply = tokio::time::timeout(
+        args.timeout(),
+        transport::exchange(args.transport, target.kdc, &request),
+    )
+    .await
+    .context("asking for a freshness token: timeout")?
+    .context("asking for a freshness token")?;
+    crate::client::freshness_token_of(&reply)
+        .context("the KDC's answer carries no freshness token (RFC 8070 PA_AS_FRESHNESS)")
+}
+
 async fn get_tgts(args: &RunArgs, target: &Target, options: &[ClientOptions]) -> Result<Vec<Tgt>> {
     let mut tgts = Vec::new();
     let mut last_error = None;

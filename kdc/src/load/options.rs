@@ -105,6 +105,11 @@ pub struct RunArgs {
     /// Threads signing requests (default: the number of CPUs).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub prep_threads: Option<u32>,
+    /// Ask the KDC for an RFC 8070 freshness token once at the start, as kinit does, and sign
+    /// it into every request (needed against a KDC that requires tokens; a token lives about
+    /// ten minutes on this KDC, so keep such runs shorter).
+    #[arg(long)]
+    pub freshness: bool,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
