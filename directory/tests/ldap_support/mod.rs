@@ -6,18 +6,14 @@
 
 use std::time::Duration;
 
-use kdc_directory::keycredlink::{Guid, KeyCredential, RsaPublicKey};
 use kdc_directory::{
-    Directory, DirectoryAdmin, DirectoryError, KeyCredentialLink, LdapSettings, NewUser,
-    UF_ACCOUNTDISABLE, UF_NORMAL_ACCOUNT, User, dn_equivalent,
+    Directory, DirectoryAdmin, DirectoryError, LdapSettings, NewUser, UF_ACCOUNTDISABLE,
+    UF_NORMAL_ACCOUNT, User, dn_equivalent,
 };
 use kdc_integration::slapd::{Slapd, SlapdOptions};
 
-use crate::support::read_hex;
-
 pub const REALM: &str = "EXAMPLE.TEST";
-pub const ALICE_DN: &str = "CN=alice,CN=Users,DC=example,DC=test";
-pub const BOB_DN: &str = "CN=bob,CN=Users,DC=example,DC=test";
+pub use crate::support::sample::{ALICE_DN, BOB_DN, ngc_link, vector_key};
 
 pub fn slapd(options: SlapdOptions) -> Slapd {
     Slapd::start(options).expect("slapd (apt-get install slapd ldap-utils)")
@@ -45,23 +41,6 @@ pub fn settings(slapd: &Slapd, url: &str) -> LdapSettings {
     settings.reconnect_backoff = Duration::from_millis(50);
     settings.reconnect_backoff_max = Duration::from_millis(200);
     settings
-}
-
-/// A real RSA key from the vectors.
-pub fn vector_key(name: &str) -> RsaPublicKey {
-    KeyCredential::parse(&read_hex(&format!("{name}.hex")))
-        .unwrap()
-        .rsa_public_key()
-        .unwrap()
-        .clone()
-}
-
-pub fn ngc_link(owner_dn: &str, key: &RsaPublicKey) -> KeyCredentialLink {
-    let device: Guid = "47f577e3-d2d0-4a0a-8aca-e0501098bde4".parse().unwrap();
-    KeyCredentialLink {
-        owner_dn: owner_dn.into(),
-        credential: KeyCredential::new_ngc(key, device, 131_734_027_581_684_545),
-    }
 }
 
 async fn upn_of(directory: &dyn Directory, name: &str, realm: &str) -> Option<String> {
