@@ -9,6 +9,7 @@ pub mod der;
 pub mod fuzz;
 pub mod krb;
 pub mod mit;
+pub mod mit_kdc;
 pub mod pki;
 pub mod ports;
 pub mod process;

@@ -1,7 +1,8 @@
 //! `kdc-load` against a KDC started by the harness: PKINIT AS exchanges (RFC 4556) and TGS
 //! exchanges (RFC 4120 §3.3) over TCP and UDP all verify, for key-trust and CA-issued users
 //! made by `kdc-load prepare`, and a KDC that refuses every request (an unregistered key:
-//! KDC_ERR_CLIENT_NOT_TRUSTED, 62) or is not running is counted by outcome.
+//! KDC_ERR_CLIENT_NOT_TRUSTED, 62) or is not running is counted by outcome; the same client
+//! drives MIT's krb5kdc.
 //! Nothing here is timed: speed is the benchmark's business (bench/compare-mit.sh).
 
 #![allow(
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use kdc_integration::mit_kdc::{self, MitKdc, MitRealm};
 use kdc_integration::process::{RunOutput, run_with_timeout};
 use kdc_integration::{KDC_ERR_CLIENT_NOT_TRUSTED, Realm};
 
@@ -235,4 +237,79 @@ fn freshness_flag_passes_a_kdc_that_requires_tokens() {
                         \"krb_errors\":{},\"failures\":{},";
     assert!(json.contains(all_verified), "{json}");
     realm.check_no_panic().unwrap();
+}
+
+/// The same client drives MIT's krb5kdc (certificate trust: MIT has no key trust), over TCP
+/// and UDP, and every reply verifies: the KDC's signature, the DH agreement and KDF, the
+/// enc-part and the nonces.
+#[test]
+fn kdc_load_drives_mit_krb5kdc_and_every_reply_verifies() {
+    assert!(
+        mit_kdc::installed(),
+        "MIT's KDC is missing: apt-get install krb5-kdc krb5-admin-server (tests/run does)"
+    );
+    let realm = Realm::create().unwrap();
+    let dir = realm.dir().to_owned();
+    let out = dir.join("cert-users");
+    let prepared = load(
+        &realm,
+        "prepare-cert",
+        &[
+            "prepare",
+            "--realm-dir",
+            dir_arg(&dir),
+            "--users",
+            "3",
+            "--trust",
+            "certificate",
+            "--out",
+            dir_arg(&out),
+        ],
+    );
+    let users_file = out.join("users.txt");
+    let users: Vec<String> = std::fs::read_to_string(&users_file)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split_whitespace().next().unwrap().to_owned())
+        .collect();
+    assert_eq!(users.len(), 3, "{prepared}");
+    let mit = MitKdc::start(&MitRealm {
+        name: realm.name(),
+        kdc_cert: &dir.join("kdc.pem"),
+        kdc_key: &dir.join("kdc.key"),
+        anchors: &dir.join("ca.pem"),
+        users: &users,
+    })
+    .unwrap();
+    let kdc = mit.addr().to_string();
+    for transport in ["tcp", "udp"] {
+        let json = run_json(
+            &realm,
+            &format!("mit-{transport}"),
+            &[
+                "--kdc",
+                &kdc,
+                "--realm",
+                realm.name(),
+                "--kdc-cert",
+                dir.join("kdc.pem").to_str().unwrap(),
+                "--users-file",
+                users_file.to_str().unwrap(),
+                "--transport",
+                transport,
+                "--count",
+                "20",
+                "--concurrency",
+                "2",
+            ],
+        );
+        let all_verified = "\"completed\":20,\"ok\":20,\"verified\":20,\
+                            \"krb_errors\":{},\"failures\":{},";
+        assert!(
+            json.contains(all_verified),
+            "{transport}: {json}\n{}",
+            mit.log()
+        );
+    }
 }
