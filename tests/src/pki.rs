@@ -35,6 +35,22 @@ pub struct ClientCert {
     pub serial: u32,
 }
 
+/// The key pair of a certificate the PKI makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyType {
+    Rsa2048,
+    P256,
+}
+
+impl KeyType {
+    fn newkey_args(self) -> &'static [&'static str] {
+        match self {
+            KeyType::Rsa2048 => &["-newkey", "rsa:2048"],
+            KeyType::P256 => &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        }
+    }
+}
+
 fn openssl(dir: &Path, tag: &str, args: &mut Command) -> Result<()> {
     run_with_timeout(args, dir, tag, OPENSSL_TIMEOUT)?
         .ok()
@@ -75,7 +91,11 @@ impl Ca {
     pub fn intermediate(&self, dir: &Path, name: &str, serial: u32) -> Result<Ca> {
         let ca = Ca::prepare(dir, name)?;
         let ext = format!("[ext]\n{CA_EXT}basicConstraints = critical, CA:TRUE, pathlen:0\n");
-        self.sign(&ca.dir, name, &ext, serial, &ca.key, &ca.cert)?;
+        let out = Identity {
+            cert: ca.cert.clone(),
+            key: ca.key.clone(),
+        };
+        self.sign(&ca.dir, name, &ext, serial, KeyType::Rsa2048, &out)?;
         Ok(ca)
     }
 
@@ -100,8 +120,8 @@ impl Ca {
         name: &str,
         ext_config: &str,
         serial: u32,
-        key: &Path,
-        cert: &Path,
+        key_type: KeyType,
+        out: &Identity,
     ) -> Result<()> {
         let csr = dir.join(format!("{name}.csr"));
         let ext = dir.join(format!("{name}.ext"));
@@ -110,10 +130,11 @@ impl Ca {
             dir,
             &format!("{name}-csr"),
             Command::new("openssl")
-                .args(["req", "-new", "-newkey", "rsa:2048", "-nodes"])
+                .args(["req", "-new", "-nodes"])
+                .args(key_type.newkey_args())
                 .args(["-subj", &format!("/CN={name}")])
                 .arg("-keyout")
-                .arg(key)
+                .arg(&out.key)
                 .arg("-out")
                 .arg(&csr),
         )?;
@@ -132,12 +153,23 @@ impl Ca {
                 .arg("-extfile")
                 .arg(&ext)
                 .arg("-out")
-                .arg(cert),
+                .arg(&out.cert),
         )
     }
 
-    /// A client certificate `DIR/NAME.pem` + `DIR/NAME.key` issued by this CA.
+    /// A client certificate `DIR/NAME.pem` + `DIR/NAME.key` (RSA-2048) issued by this CA.
     pub fn issue(&self, dir: &Path, name: &str, spec: &ClientCert) -> Result<Identity> {
+        self.issue_with_key(dir, name, spec, KeyType::Rsa2048)
+    }
+
+    /// The same with a chosen key type (smart cards carry P-256 keys too).
+    pub fn issue_with_key(
+        &self,
+        dir: &Path,
+        name: &str,
+        spec: &ClientCert,
+        key: KeyType,
+    ) -> Result<Identity> {
         let mut ext = format!(
             "[ext]\nbasicConstraints = critical, CA:FALSE\n\
              keyUsage = critical, digitalSignature\nextendedKeyUsage = {}\n\
@@ -165,7 +197,7 @@ impl Ca {
             cert: dir.join(format!("{name}.pem")),
             key: dir.join(format!("{name}.key")),
         };
-        self.sign(dir, name, &ext, spec.serial, &identity.key, &identity.cert)?;
+        self.sign(dir, name, &ext, spec.serial, key, &identity)?;
         Ok(identity)
     }
 

@@ -242,8 +242,11 @@ fn digest_algorithm_for(oid_der: &[u8]) -> Result<&'static digest::Algorithm, Cm
 }
 
 /// The verification algorithm for a (digest, signature, key) triple; the digest must agree
-/// with a signature algorithm that names its own hash.
-fn verification_algorithm(
+/// with a signature algorithm that names its own hash. The key decides the scheme: MIT krb5
+/// 1.20 labels every SignerInfo sha256WithRSAEncryption, its ECDSA signatures too (client and
+/// KDC alike), so an EC key also takes an RSA-named or id-ecPublicKey label with the same
+/// hash. The signature must still verify with that key; an RSA key never takes an ECDSA label.
+pub(super) fn verification_algorithm(
     digest_oid: &[u8],
     signature_oid: &[u8],
     key_algorithm: &str,
@@ -274,7 +277,12 @@ fn verification_algorithm(
                 2 => &signature::RSA_PKCS1_2048_8192_SHA384,
                 _ => &signature::RSA_PKCS1_2048_8192_SHA512,
             }
-        } else if ec_key && named_ec == Some(hash) {
+        } else if ec_key
+            && (named_ec == Some(hash)
+                || named_rsa == Some(hash)
+                || is(signature_oid, oid::EC_PUBLIC_KEY))
+            && matches!(hash, 1 | 2)
+        {
             match hash {
                 1 => &signature::ECDSA_P256_SHA256_ASN1,
                 _ => &signature::ECDSA_P384_SHA384_ASN1,

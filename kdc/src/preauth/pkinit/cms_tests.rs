@@ -120,3 +120,68 @@ async fn ecdsa_kdc_signature_has_no_null_parameters_and_verifies() {
     let verified = cms::verify(&signed, oid::PKINIT_DH_KEY_DATA).unwrap();
     assert_eq!(verified.content, b"key info");
 }
+
+/// The SignedData inside a message of testdata/wire-ec: a PA-PK-AS-REQ's signedAuthPack or a
+/// PA-PK-AS-REP's dhSignedData.
+fn ec_capture_signed_data(name: &str) -> Vec<u8> {
+    let bytes = std::fs::read(format!(
+        "{}/../testdata/wire-ec/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    if let Ok(request) = KdcRequest::decode(&bytes) {
+        let pa: PaPkAsReq = rasn::der::decode(request.padata(padata::PK_AS_REQ).unwrap()).unwrap();
+        return pa.signed_auth_pack.to_vec();
+    }
+    let reply: rasn_kerberos::AsRep = rasn::der::decode(&bytes).unwrap();
+    let pa = reply
+        .0
+        .padata
+        .unwrap()
+        .into_iter()
+        .find(|p| p.r#type == padata::PK_AS_REP)
+        .unwrap();
+    match rasn::der::decode::<crate::proto::pkinit::PaPkAsRep>(&pa.value).unwrap() {
+        crate::proto::pkinit::PaPkAsRep::DhInfo(info) => info.dh_signed_data.to_vec(),
+        other => panic!("not a DH reply: {other:?}"),
+    }
+}
+
+/// MIT 1.20 labels its ECDSA signatures sha256WithRSAEncryption (testdata/wire-ec/README.md):
+/// both a client's AuthPack and a KDC's reply verify by the signer's P-256 key.
+#[test]
+fn mit_ecdsa_signatures_labelled_rsa_verify_by_the_key() {
+    let client = ec_capture_signed_data("mit_as_req_pkinit_ec_p256_client.der");
+    cms::verify(&client, oid::PKINIT_AUTH_DATA).unwrap();
+    let kdc = ec_capture_signed_data("mit_as_rep_pkinit_ec_p256_kdc.der");
+    cms::verify(&kdc, oid::PKINIT_DH_KEY_DATA).unwrap();
+    // The signature is the SignedData's last field: one flipped bit of it still fails.
+    let mut flipped = client.clone();
+    *flipped.last_mut().unwrap() ^= 0x01;
+    assert!(matches!(
+        cms::verify(&flipped, oid::PKINIT_AUTH_DATA),
+        Err(CmsError::Signature)
+    ));
+}
+
+/// Which labels each key type takes: the key decides the scheme, the label only has to name
+/// the same hash; an RSA key never takes an ECDSA label, and ECDSA never takes SHA-1.
+#[test]
+fn signature_labels_follow_the_key() {
+    let der = |arcs: &[u32]| crate::proto::der::encode_oid(arcs);
+    let (rsa, ec) = ("1.2.840.113549.1.1.1", "1.2.840.10045.2.1");
+    let accepted = |digest: &[u32], label: &[u32], key: &str| {
+        cms::verification_algorithm(&der(digest), &der(label), key).is_ok()
+    };
+    assert!(accepted(oid::SHA256, oid::SHA256_WITH_RSA, rsa));
+    assert!(accepted(oid::SHA256, oid::RSA_ENCRYPTION, rsa));
+    assert!(accepted(oid::SHA256, oid::ECDSA_WITH_SHA256, ec));
+    assert!(accepted(oid::SHA256, oid::SHA256_WITH_RSA, ec)); // MIT 1.20
+    assert!(accepted(oid::SHA256, oid::EC_PUBLIC_KEY, ec));
+    assert!(accepted(oid::SHA384, oid::SHA384_WITH_RSA, ec));
+    assert!(!accepted(oid::SHA256, oid::ECDSA_WITH_SHA256, rsa));
+    assert!(!accepted(oid::SHA256, oid::EC_PUBLIC_KEY, rsa));
+    assert!(!accepted(oid::SHA256, oid::SHA384_WITH_RSA, ec));
+    assert!(!accepted(oid::SHA1, oid::SHA1_WITH_RSA, ec));
+    assert!(!accepted(oid::SHA512, oid::SHA512_WITH_RSA, ec));
+}
