@@ -168,8 +168,10 @@ impl Kdc {
             let started = std::time::Instant::now();
             let now = SystemTime::now();
             let mut trust_model = None;
+            let mut fresh = false;
             let result = match request.kind {
                 RequestKind::As => as_req::handle(self, &request, message, now).await.map(|outcome| {
+                    fresh = outcome.fresh;
                     trust_model = Some(match &outcome.trust {
                         Trust::Key(_) => TrustModel::Key,
                         Trust::Certificate(_) => TrustModel::Cert,
@@ -187,7 +189,7 @@ impl Kdc {
                 }),
             };
             let elapsed_us = started.elapsed().as_micros();
-            self.record(&request, ctx, &result, trust_model, started.elapsed());
+            self.record(&request, ctx, &result, trust_model, fresh, started.elapsed());
             match result {
                 Ok(reply) => Some(reply),
                 Err(error) => {
@@ -229,6 +231,7 @@ impl Kdc {
         ctx: RequestContext,
         result: &Result<T, KdcError>,
         trust: Option<TrustModel>,
+        fresh: bool,
         elapsed: Duration,
     ) {
         let Some(metrics) = &self.metrics else {
@@ -243,6 +246,7 @@ impl Kdc {
             transport: ctx.transport,
             result,
             pkinit,
+            fresh,
             elapsed,
         });
     }

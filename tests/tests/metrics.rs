@@ -111,6 +111,9 @@ fn counters_move_by_what_the_clients_sent() {
     );
     // Requests without PA-PK-AS-REQ are no PKINIT logon.
     assert_eq!(grew(&before, &after, logons, &[]), 2.0 + refused);
+    // MIT kinit signs in the freshness token each PREAUTH_REQUIRED handed it (RFC 8070).
+    let fresh = "kdc_pkinit_fresh_logons_total";
+    assert_eq!(grew(&before, &after, fresh, &[("trust", "key")]), 2.0);
 
     let histogram = "kdc_request_duration_seconds_count";
     assert_eq!(grew(&before, &after, histogram, &[("type", "as")]), as_all);

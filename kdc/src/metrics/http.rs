@@ -151,6 +151,7 @@ mod tests {
             transport: crate::server::Transport::Udp,
             result: Err(crate::proto::codes::ErrorCode::PREAUTH_REQUIRED),
             pkinit: None,
+            fresh: false,
             elapsed: Duration::from_millis(3),
         });
         let after = route(b"GET /metrics HTTP/1.1\r\n\r\n", &metrics).body;

@@ -39,6 +39,8 @@ pub struct RequestRecord {
     pub result: Result<(), ErrorCode>,
     /// Set for an AS-REQ that carried PA-PK-AS-REQ: a PKINIT logon.
     pub pkinit: Option<TrustModel>,
+    /// The logon's PKAuthenticator carried a valid RFC 8070 freshness token.
+    pub fresh: bool,
     pub elapsed: Duration,
 }
 
@@ -54,6 +56,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     pkinit_logons: IntCounterVec,
+    fresh_logons: IntCounterVec,
     request_duration: HistogramVec,
     undecodable: IntCounterVec,
     directory_duration: HistogramVec,
@@ -100,6 +103,12 @@ impl Metrics {
                 "kdc_pkinit_logons_total",
                 "AS requests with PA-PK-AS-REQ, by trust model (key, cert, or unknown when the failure does not tell) and result",
                 &["trust", "result"],
+            )?,
+            fresh_logons: counter_vec(
+                &r,
+                "kdc_pkinit_fresh_logons_total",
+                "TGTs issued to PKINIT requests that carried a valid RFC 8070 freshness token, by trust model: compare with kdc_pkinit_logons_total{result=\"ok\"} before setting freshness = \"required\"",
+                &["trust"],
             )?,
             request_duration: histogram_vec(
                 &r,
@@ -185,6 +194,9 @@ impl Metrics {
             self.pkinit_logons
                 .with_label_values(&[trust.label(), &result])
                 .inc();
+            if record.fresh && record.result.is_ok() {
+                self.fresh_logons.with_label_values(&[trust.label()]).inc();
+            }
         }
     }
 
