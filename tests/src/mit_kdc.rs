@@ -5,17 +5,15 @@
 //! realm with that realm's KDC certificate, key and CA, as `bench/compare-mit.sh` sets it up.
 
 use std::fs::File;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
 
 use crate::ports;
-use crate::process::{read_lossy, run_with_timeout};
+use crate::process::{read_lossy, run_with_timeout, wait_listening};
 
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -106,11 +104,7 @@ impl MitKdc {
     }
 
     pub fn log(&self) -> String {
-        format!(
-            "{}{}",
-            read_lossy(&self.dir.path().join("krb5kdc.log")),
-            read_lossy(&self.dir.path().join("krb5kdc.stderr"))
-        )
+        kdc_log(self.dir.path())
     }
 
     fn env(&self, cmd: &mut Command) {
@@ -139,31 +133,20 @@ impl MitKdc {
             .stderr(Stdio::from(stderr));
         self.env(&mut cmd);
         self.child = Some(cmd.spawn().context("spawn krb5kdc (Debian krb5-kdc)")?);
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .map(Child::try_wait)
-                .transpose()?
-                .flatten()
-            {
-                self.child = None;
-                bail!("krb5kdc exited with {status}:\n{}", self.log());
-            }
-            if TcpStream::connect_timeout(&self.addr(), Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            if started.elapsed() > START_TIMEOUT {
-                bail!(
-                    "krb5kdc did not listen on {} in time:\n{}",
-                    self.addr(),
-                    self.log()
-                );
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        let (addr, log) = (self.addr(), self.dir.path().to_owned());
+        wait_listening(&mut self.child, addr, START_TIMEOUT, "krb5kdc", || {
+            kdc_log(&log)
+        })
     }
+}
+
+/// krb5kdc's own log file and its stderr.
+fn kdc_log(dir: &Path) -> String {
+    format!(
+        "{}{}",
+        read_lossy(&dir.join("krb5kdc.log")),
+        read_lossy(&dir.join("krb5kdc.stderr"))
+    )
 }
 
 impl Drop for MitKdc {

@@ -3,12 +3,13 @@
 
 use std::fmt;
 use std::fs::File;
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 /// What a finished (or killed) command left behind.
 #[derive(Clone, Debug)]
@@ -95,6 +96,32 @@ pub fn run_with_timeout(
         stderr: read_lossy(&err_path),
         elapsed,
     })
+}
+
+/// Waits until a server `child` just spawned accepts TCP connections on `addr`. Fails, with
+/// `log()` in the message, when it exits first (then `child` becomes None) or `timeout`
+/// passes; `what` names it.
+pub fn wait_listening(
+    child: &mut Option<Child>,
+    addr: SocketAddr,
+    timeout: Duration,
+    what: &str,
+    log: impl Fn() -> String,
+) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.as_mut().map(Child::try_wait).transpose()?.flatten() {
+            *child = None;
+            bail!("{what} exited with {status}:\n{}", log());
+        }
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if started.elapsed() > timeout {
+            bail!("{what} did not listen on {addr} in time:\n{}", log());
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// A file's text, or an empty string when it cannot be read (it may not exist yet).

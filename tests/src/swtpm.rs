@@ -4,18 +4,16 @@
 //! `openssl x509 -req`, and the kdc.toml lines that switch a realm to the TPM signer.
 
 use std::fs::OpenOptions;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
 
 use crate::binary::kdc_binary;
 use crate::ports;
-use crate::process::{RunOutput, read_lossy, run_with_timeout};
+use crate::process::{RunOutput, read_lossy, run_with_timeout, wait_listening};
 use crate::realm::Realm;
 
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -107,27 +105,14 @@ impl Swtpm {
             .spawn()
             .context("spawn swtpm (Debian packages swtpm, swtpm-tools)")?;
         self.child = Some(child);
-        let started = Instant::now();
-        let addr = ports::loopback(self.port);
-        loop {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .map(Child::try_wait)
-                .transpose()?
-                .flatten()
-            {
-                self.child = None;
-                bail!("swtpm exited with {status}:\n{}", self.log());
-            }
-            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-                return Ok(());
-            }
-            if started.elapsed() > START_TIMEOUT {
-                bail!("swtpm did not listen on {addr} in time:\n{}", self.log());
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
+        let log = self.dir.path().join("swtpm.log");
+        wait_listening(
+            &mut self.child,
+            ports::loopback(self.port),
+            START_TIMEOUT,
+            "swtpm",
+            || read_lossy(&log),
+        )
     }
 
     /// `kdc tpm provision` into `out` (`--alg`, `--mode` as given), with an auth value file.
