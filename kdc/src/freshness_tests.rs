@@ -2,10 +2,10 @@
 //! handed out in PREAUTH_REQUIRED, signed into the PKAuthenticator by the client, and the
 //! `[pkinit] freshness` policies.
 
-use rasn_kerberos::{KrbError, PaData};
+use rasn_kerberos::KrbError;
 
-use crate::client::ClientOptions;
-use crate::proto::codes::{ErrorCode, padata};
+use crate::client::{self, ClientOptions};
+use crate::proto::codes::ErrorCode;
 use crate::testing::{REALM, Realm, code, mit_first_request};
 
 fn freshness(policy: &str) -> impl FnOnce(String) -> String {
@@ -18,15 +18,10 @@ fn freshness(policy: &str) -> impl FnOnce(String) -> String {
     }
 }
 
-/// The freshness token a KRB-ERROR's METHOD-DATA carries, if any.
+/// A KRB-ERROR's code and the freshness token its METHOD-DATA carries, if any.
 fn token_in(reply: &[u8]) -> (i32, Option<Vec<u8>>) {
     let error: KrbError = rasn::der::decode(reply).unwrap();
-    let methods: Vec<PaData> = rasn::der::decode(&error.e_data.unwrap()).unwrap();
-    let token = methods
-        .into_iter()
-        .find(|m| m.r#type == padata::AS_FRESHNESS)
-        .map(|m| m.value.to_vec());
-    (error.error_code, token)
+    (error.error_code, client::freshness_token_of(reply))
 }
 
 async fn login_with(realm: &Realm, token: Option<Vec<u8>>) -> Result<(), i32> {
