@@ -126,7 +126,33 @@ pub struct PkinitConfig {
     /// (clients that cannot send one, such as older Windows, then fail); `off` hands none out.
     #[serde(default)]
     pub freshness: Freshness,
+    /// How long the KDC reuses one DH key pair per group for clients that send a
+    /// clientDHNonce (RFC 4556 §3.2.3.1), answering with serverDHNonce and dhKeyExpiration;
+    /// 0 makes a new key for each such request (both fields are still sent). Default 60,
+    /// at most 3600. Clients without clientDHNonce always get a new key.
+    #[serde(default = "default_dh_key_reuse_secs")]
+    pub dh_key_reuse_secs: u64,
+    /// SHA-1 in PKINIT's CMS signatures: `allow` (default) accepts clients that sign their
+    /// AuthPack with SHA-1 and signs the reply with SHA-1 for clients that ask for it (those
+    /// that follow Windows verify nothing else), each such reply logged and counted
+    /// (`kdc_pkinit_sha1_replies_total`); `refuse` answers such clients
+    /// KDC_ERR_DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED.
+    #[serde(default)]
+    pub sha1_signatures: Sha1Signatures,
 }
+
+/// `[pkinit] sha1_signatures`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sha1Signatures {
+    #[default]
+    Allow,
+    Refuse,
+}
+
+/// Upper bound of `[pkinit] dh_key_reuse_secs`: a key reused longer gains nothing (key
+/// generation is a fraction of a logon) and widens what one leaked key exposes.
+pub const MAX_DH_KEY_REUSE_SECS: u64 = 3600;
 
 /// `[pkinit] freshness`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -257,6 +283,9 @@ fn default_enctypes() -> Vec<String> {
 }
 fn default_min_dh_bits() -> u32 {
     2048
+}
+fn default_dh_key_reuse_secs() -> u64 {
+    60
 }
 fn default_tcti() -> String {
     "device:/dev/tpmrm0".to_owned()
@@ -418,6 +447,12 @@ impl Config {
             return Err(invalid(
                 "tickets.enctypes",
                 "must name at least one enctype",
+            ));
+        }
+        if self.pkinit.dh_key_reuse_secs > MAX_DH_KEY_REUSE_SECS {
+            return Err(invalid(
+                "pkinit.dh_key_reuse_secs",
+                "must be at most 3600 (one hour)",
             ));
         }
         if !matches!(self.pkinit.min_dh_bits, 1024 | 2048 | 4096) {

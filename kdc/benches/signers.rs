@@ -27,7 +27,10 @@ fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, signer: &d
     group.throughput(Throughput::Elements(1));
     group.sample_size(20);
     group.bench_function(name, |b| {
-        b.iter(|| rt.block_on(signer.sign(black_box(&MESSAGE))).unwrap())
+        b.iter(|| {
+            rt.block_on(signer.sign(black_box(&MESSAGE), kdc::signer::DigestAlgorithm::Sha256))
+                .unwrap()
+        })
     });
     group.finish();
 }

@@ -9,7 +9,7 @@ use rasn_kerberos::{AsRep, EncAsRepPart, EncryptedData, KdcRep, PaData, Principa
 use crate::crypto::{Enctype, Key};
 use crate::error::KdcError;
 use crate::kdc::Kdc;
-use crate::preauth::pkinit::{PkinitRequest, Trust};
+use crate::preauth::pkinit::{ExchangeDetails, PkinitRequest, Trust};
 use crate::proto::codes::padata;
 use crate::proto::kerberos::{
     KdcRequest, NT_ENTERPRISE, kerberos_string, krbtgt_name, name_to_string,
@@ -27,6 +27,7 @@ pub struct AsOutcome {
     pub trust: Trust,
     /// The request carried a valid freshness token (RFC 8070).
     pub fresh: bool,
+    pub exchange: ExchangeDetails,
 }
 
 pub async fn handle(
@@ -138,6 +139,7 @@ pub async fn handle(
         client: user.user_principal_name,
         trust: pkinit.trust,
         fresh: pkinit.fresh,
+        exchange: pkinit.details,
     })
 }
 

@@ -275,6 +275,8 @@ certificate = "kdc.pem"
 key = "kdc.key"
 min_dh_bits = 2048
 freshness = "supported"
+dh_key_reuse_secs = 60
+sha1_signatures = "allow"
 
 # Certificate trust: client certificates issued by ca.pem (bob.pem). Remove this table to
 # serve key trust only.

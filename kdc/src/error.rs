@@ -60,6 +60,13 @@ pub enum KdcError {
         reason: String,
         td_dh_parameters: Vec<u8>,
     },
+    /// RFC 4556 §3.2.2: the digest of the client's signature is not accepted (here: SHA-1
+    /// under `sha1_signatures = "refuse"`); e-data is TD-CMS-DIGEST-ALGORITHMS (RFC 8636 §3).
+    #[error("digest not accepted: {reason}")]
+    DigestNotAccepted {
+        reason: String,
+        td_cms_digest_algorithms: Vec<u8>,
+    },
     #[error("directory unavailable: {0}")]
     DirectoryUnavailable(String),
     #[error("KDC signer unavailable: {0}")]
@@ -97,6 +104,7 @@ impl KdcError {
             KdcError::InconsistentKeyPurpose(_) => ErrorCode::INCONSISTENT_KEY_PURPOSE,
             KdcError::Skew { .. } => ErrorCode::SKEW,
             KdcError::DhParametersNotAccepted { .. } => ErrorCode::DH_KEY_PARAMETERS_NOT_ACCEPTED,
+            KdcError::DigestNotAccepted { .. } => ErrorCode::DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED,
             KdcError::DirectoryUnavailable(_) | KdcError::SignerUnavailable(_) => {
                 ErrorCode::SVC_UNAVAILABLE
             }
@@ -129,6 +137,7 @@ impl KdcError {
             KdcError::InconsistentKeyPurpose(_) => "INCONSISTENT_KEY_PURPOSE",
             KdcError::Skew { .. } => "CLOCK_SKEW",
             KdcError::DhParametersNotAccepted { .. } => "DH_PARAMETERS_NOT_ACCEPTED",
+            KdcError::DigestNotAccepted { .. } => "DIGEST_NOT_ACCEPTED",
             KdcError::DirectoryUnavailable(_) | KdcError::SignerUnavailable(_) => {
                 "SERVICE_UNAVAILABLE"
             }
@@ -140,7 +149,7 @@ impl KdcError {
 
     /// e-data that the code calls for: METHOD-DATA for PREAUTH_REQUIRED and for a missing or
     /// invalid freshness token (RFC 8070 §2.4), TD-DH-PARAMETERS for refused DH groups
-    /// (RFC 4556 §3.2.2).
+    /// (RFC 4556 §3.2.2), TD-CMS-DIGEST-ALGORITHMS for a refused digest (RFC 8636 §3).
     pub fn e_data(&self) -> Option<Vec<u8>> {
         match self {
             KdcError::PreauthRequired { method_data }
@@ -149,6 +158,10 @@ impl KdcError {
             KdcError::DhParametersNotAccepted {
                 td_dh_parameters, ..
             } => Some(td_dh_parameters.clone()),
+            KdcError::DigestNotAccepted {
+                td_cms_digest_algorithms,
+                ..
+            } => Some(td_cms_digest_algorithms.clone()),
             _ => None,
         }
     }

@@ -14,9 +14,11 @@ use crate::crypto::Enctype;
 use crate::error::KdcError;
 use crate::keys::KeyRing;
 use crate::metrics::{Metrics, RequestRecord, TrustModel, trust_of_error};
+use crate::preauth::pkinit::agreement::ReusedKeys;
 use crate::preauth::pkinit::cert_trust::CertTrust;
+use crate::preauth::pkinit::digest_choice::DigestPolicy;
 use crate::preauth::pkinit::freshness::Tokens;
-use crate::preauth::pkinit::{Pkinit, Trust};
+use crate::preauth::pkinit::{ExchangeDetails, Pkinit, Trust};
 use crate::proto::codes::{ErrorCode, padata};
 use crate::proto::kerberos::{ErrorContext, KdcRequest, RequestKind, krb_error, name_to_string};
 use crate::server::{Handler, RequestContext};
@@ -73,6 +75,10 @@ impl Kdc {
                         })?))
                     }
                     None => None,
+                },
+                dh_keys: ReusedKeys::new(Duration::from_secs(config.pkinit.dh_key_reuse_secs)),
+                digests: DigestPolicy {
+                    sha1: config.pkinit.sha1_signatures,
                 },
             },
             freshness: config.pkinit.freshness,
@@ -169,6 +175,7 @@ impl Kdc {
             let now = SystemTime::now();
             let mut trust_model = None;
             let mut fresh = false;
+            let mut exchange = None;
             let result = match request.kind {
                 RequestKind::As => as_req::handle(self, &request, message, now).await.map(|outcome| {
                     fresh = outcome.fresh;
@@ -177,10 +184,13 @@ impl Kdc {
                         Trust::Certificate(_) => TrustModel::Cert,
                     });
                     let elapsed_us = started.elapsed().as_micros();
+                    let reply_digest = outcome.exchange.reply_digest.label();
+                    let dh_key = outcome.exchange.dh_key.label();
                     match &outcome.trust {
-                        Trust::Key(key) => tracing::info!(target: "kdc::audit", client = %outcome.client, trust = "key", fresh = outcome.fresh, key_id = %as_req::base64_key_id(&key.key_id), device_id = key.device_id.as_deref().unwrap_or("-"), elapsed_us, "issued TGT"),
-                        Trust::Certificate(cert) => tracing::info!(target: "kdc::audit", client = %outcome.client, trust = "certificate", fresh = outcome.fresh, serial = %cert.serial, issuer = %cert.issuer, mapping = cert.binding, elapsed_us, "issued TGT"),
+                        Trust::Key(key) => tracing::info!(target: "kdc::audit", client = %outcome.client, trust = "key", fresh = outcome.fresh, reply_digest, dh_key, key_id = %as_req::base64_key_id(&key.key_id), device_id = key.device_id.as_deref().unwrap_or("-"), elapsed_us, "issued TGT"),
+                        Trust::Certificate(cert) => tracing::info!(target: "kdc::audit", client = %outcome.client, trust = "certificate", fresh = outcome.fresh, reply_digest, dh_key, serial = %cert.serial, issuer = %cert.issuer, mapping = cert.binding, elapsed_us, "issued TGT"),
                     }
+                    exchange = Some(outcome.exchange);
                     outcome.reply
                 }),
                 RequestKind::Tgs => crate::tgs::handle(self, &request, now).await.map(|outcome| {
@@ -189,7 +199,7 @@ impl Kdc {
                 }),
             };
             let elapsed_us = started.elapsed().as_micros();
-            self.record(&request, ctx, &result, trust_model, fresh, started.elapsed());
+            self.record(&request, ctx, &result, trust_model, (fresh, exchange.as_ref()), started.elapsed());
             match result {
                 Ok(reply) => Some(reply),
                 Err(error) => {
@@ -231,7 +241,7 @@ impl Kdc {
         ctx: RequestContext,
         result: &Result<T, KdcError>,
         trust: Option<TrustModel>,
-        fresh: bool,
+        (fresh, exchange): (bool, Option<&ExchangeDetails>),
         elapsed: Duration,
     ) {
         let Some(metrics) = &self.metrics else {
@@ -247,6 +257,7 @@ impl Kdc {
             result,
             pkinit,
             fresh,
+            exchange,
             elapsed,
         });
     }

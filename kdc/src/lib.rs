@@ -9,6 +9,8 @@ mod as_req_tests;
 mod cert_trust_tests;
 pub mod check_config;
 pub mod client;
+#[cfg(test)]
+mod client_shapes_tests;
 pub mod crypto;
 pub mod daemon;
 pub mod dev_certs;

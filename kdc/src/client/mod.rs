@@ -3,6 +3,7 @@
 //! tests and is the core of the load generator; it is not a general Kerberos library.
 
 pub mod tgs;
+mod windows;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -24,7 +25,7 @@ use crate::proto::kerberos::{
 use crate::proto::pkinit::{
     AuthPack, KdcDhKeyInfo, KdfAlgorithmId, PaPkAsRep, PaPkAsReq, PkAuthenticator,
 };
-use crate::signer::KdcSigner;
+use crate::signer::{DigestAlgorithm, KdcSigner};
 
 /// Why a request could not be made or a reply not be used.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,16 @@ pub struct ClientOptions {
     pub same_nonce: bool,
     /// An RFC 8070 freshness token from the KDC, signed into the PKAuthenticator.
     pub freshness_token: Option<Vec<u8>>,
+    /// The digest of the AuthPack signature.
+    pub signature_digest: DigestAlgorithm,
+    /// supportedCMSTypes, as digests of the signer's key type: None leaves the field out,
+    /// an empty list sends it empty (as clients that follow Windows do).
+    pub supported_cms_types: Option<Vec<DigestAlgorithm>>,
+    /// DH INTEGERs (public value, p, q) without their sign byte. The client then draws DH
+    /// keys until its public value reads as negative, so the KDC always sees that case.
+    pub unsigned_integers: bool,
+    /// Check the reply as clients that follow Windows do (`windows::check_reply`).
+    pub windows_reply_checks: bool,
 }
 
 impl ClientOptions {
@@ -69,6 +80,10 @@ impl ClientOptions {
             clock_offset_secs: 0,
             same_nonce: false,
             freshness_token: None,
+            signature_digest: DigestAlgorithm::Sha256,
+            supported_cms_types: None,
+            unsigned_integers: false,
+            windows_reply_checks: false,
         }
     }
 }
@@ -157,7 +172,7 @@ pub async fn build_request(
     let client_name = principal(NT_PRINCIPAL, &[options.user.as_str()]);
     let body = request_body(options, &client_name, now, body_nonce);
     let body_der = rasn::der::encode(&body).map_err(|e| build("body", &e))?;
-    let (dh_private, public) = agreement::generate(options.group).map_err(|e| build("DH", &e))?;
+    let (dh_private, public) = dh_key(options).map_err(|e| build("DH", &e))?;
     let client_dh_nonce = match options.send_client_dh_nonce {
         true => Some(random_bytes(32)?),
         false => None,
@@ -180,8 +195,13 @@ pub async fn build_request(
             freshness_token: options.freshness_token.clone().map(Into::into),
             pa_checksum2: None,
         },
-        client_public_value: Some(dh_spki(options.group, &public)?),
-        supported_cms_types: None,
+        client_public_value: Some(dh_spki(options, &public)?),
+        supported_cms_types: options.supported_cms_types.as_ref().map(|digests| {
+            digests
+                .iter()
+                .filter_map(|&d| signature_algorithm(signer.scheme().signature_oid(d)))
+                .collect()
+        }),
         client_dh_nonce: client_dh_nonce.clone().map(Into::into),
         supported_kdfs: (!options.kdfs.is_empty()).then(|| {
             options
@@ -194,9 +214,14 @@ pub async fn build_request(
         }),
     };
     let auth_pack_der = rasn::der::encode(&auth_pack).map_err(|e| build("AuthPack", &e))?;
-    let signed = cms::sign(oid::PKINIT_AUTH_DATA, &auth_pack_der, signer)
-        .await
-        .map_err(|e| build("signing", &e))?;
+    let signed = cms::sign(
+        oid::PKINIT_AUTH_DATA,
+        &auth_pack_der,
+        signer,
+        options.signature_digest,
+    )
+    .await
+    .map_err(|e| build("signing", &e))?;
     let pa = PaPkAsReq {
         signed_auth_pack: signed.into(),
         trusted_certifiers: None,
@@ -254,6 +279,9 @@ pub fn read_reply(
         .map_err(|e| ClientError::BadReply(format!("KDC signature: {e}")))?;
     if verified.signer_certificate != kdc_certificate {
         return Err(bad("signed by another certificate than the KDC's"));
+    }
+    if options.windows_reply_checks {
+        windows::check_reply(&verified, &info)?;
     }
     let key_info: KdcDhKeyInfo =
         rasn::der::decode(verified.content).map_err(|_| bad("KDCDHKeyInfo"))?;
@@ -320,14 +348,37 @@ pub fn read_reply(
     })
 }
 
+/// The client's DH key pair; with `unsigned_integers`, one whose public value has its top bit
+/// set (about every other key has).
+fn dh_key(options: &ClientOptions) -> Result<(DhPrivateKey, Vec<u8>), agreement::AgreementError> {
+    const ATTEMPTS: usize = 64;
+    let mut pair = agreement::generate(options.group)?;
+    for _ in 1..ATTEMPTS {
+        if !options.unsigned_integers || pair.1.first().is_some_and(|&b| b & 0x80 != 0) {
+            break;
+        }
+        pair = agreement::generate(options.group)?;
+    }
+    Ok(pair)
+}
+
+fn signature_algorithm(arcs: &[u32]) -> Option<AlgorithmIdentifier> {
+    Some(AlgorithmIdentifier {
+        algorithm: ObjectIdentifier::new(arcs.to_vec())?,
+        parameters: None,
+    })
+}
+
 /// SubjectPublicKeyInfo for a DH public value: dhpublicnumber with (p, g, q) (RFC 3279 §2.3.3).
-fn dh_spki(group: ModpGroup, public: &[u8]) -> Result<SubjectPublicKeyInfo, ClientError> {
+fn dh_spki(options: &ClientOptions, public: &[u8]) -> Result<SubjectPublicKeyInfo, ClientError> {
+    let group = options.group;
+    let integer = |magnitude: &[u8]| windows::integer(magnitude, options.unsigned_integers);
     let params = der::encode_parts(
         tag::SEQUENCE,
         &[
-            &der::encode_unsigned_integer(group.prime_bytes()),
-            &der::encode_unsigned_integer(group.generator()),
-            &der::encode_unsigned_integer(&group.subgroup_order()),
+            &integer(group.prime_bytes()),
+            &integer(group.generator()),
+            &integer(&group.subgroup_order()),
         ],
     );
     let algorithm = ObjectIdentifier::new(oid::DH_PUBLIC_NUMBER.to_vec())
@@ -337,7 +388,7 @@ fn dh_spki(group: ModpGroup, public: &[u8]) -> Result<SubjectPublicKeyInfo, Clie
             algorithm,
             parameters: Some(Any::new(params)),
         },
-        subject_public_key: BitString::from_vec(der::encode_unsigned_integer(public)),
+        subject_public_key: BitString::from_vec(integer(public)),
     })
 }
 

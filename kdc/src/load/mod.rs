@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 
-use self::options::{Amount, ExchangeKind, RunArgs, TransportKind};
+use self::options::{Amount, ClientProfile, ExchangeKind, RunArgs, TransportKind};
 use self::pool::{Pool, Recipe, Tgt};
 use self::report::{PhaseReport, RunInfo};
 use self::runner::Phase;
@@ -36,7 +36,10 @@ pub async fn run(args: &RunArgs) -> Result<Vec<PhaseReport>> {
         .iter()
         .map(|user| ClientOptions {
             same_nonce: true,
-            ..ClientOptions::new(&target.realm, &user.name)
+            ..match args.client_profile {
+                ClientProfile::Rfc => ClientOptions::new(&target.realm, &user.name),
+                ClientProfile::Windows => ClientOptions::windows(&target.realm, &user.name),
+            }
         })
         .collect();
     if args.freshness {

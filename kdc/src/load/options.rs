@@ -52,6 +52,16 @@ pub enum TrustKind {
     Certificate,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ClientProfile {
+    /// As MIT kinit asks: RFC 8636 KDFs, SHA-256 signatures, no clientDHNonce.
+    Rfc,
+    /// As clients that follow Windows ask: clientDHNonce (so the KDC may reuse its DH key),
+    /// DH INTEGERs without their sign byte, an empty supportedCMSTypes, SHA-1 signatures
+    /// both ways, octetstring2key; replies checked the way those clients check them.
+    Windows,
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// A development realm folder: kdc.toml gives the realm, KDC address and certificate;
@@ -110,6 +120,9 @@ pub struct RunArgs {
     /// ten minutes on this KDC, so keep such runs shorter).
     #[arg(long)]
     pub freshness: bool,
+    /// How the client talks.
+    #[arg(long, value_enum, default_value_t = ClientProfile::Rfc)]
+    pub client_profile: ClientProfile,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,

@@ -101,7 +101,11 @@ pub async fn probe(metrics: &Metrics, budget: Duration) {
         // of rotation for being unhealthy would never see its TPM come back. The probe
         // message is no Kerberos structure, so its signature cannot pass for a reply.
         Some(signer) => matches!(
-            tokio::time::timeout(budget, signer.sign(PROBE_MESSAGE)).await,
+            tokio::time::timeout(
+                budget,
+                signer.sign(PROBE_MESSAGE, signer.scheme().default_digest())
+            )
+            .await,
             Ok(Ok(_))
         ),
     };

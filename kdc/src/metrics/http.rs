@@ -152,6 +152,7 @@ mod tests {
             result: Err(crate::proto::codes::ErrorCode::PREAUTH_REQUIRED),
             pkinit: None,
             fresh: false,
+            exchange: None,
             elapsed: Duration::from_millis(3),
         });
         let after = route(b"GET /metrics HTTP/1.1\r\n\r\n", &metrics).body;

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use kdc_directory::{Directory, DirectoryError, RsaPublicKey, User};
 
 use super::Metrics;
-use crate::signer::{KdcSigner, SignatureScheme, Signed, SignerError};
+use crate::signer::{DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError};
 
 /// A directory whose lookups are timed and counted.
 pub struct MeteredDirectory {
@@ -107,9 +107,13 @@ impl KdcSigner for MeteredSigner {
         self.inner.scheme()
     }
 
-    async fn sign(&self, message: &[u8]) -> Result<Signed, SignerError> {
+    fn digests(&self) -> &'static [DigestAlgorithm] {
+        self.inner.digests()
+    }
+
+    async fn sign(&self, message: &[u8], digest: DigestAlgorithm) -> Result<Signed, SignerError> {
         let started = Instant::now();
-        let result = self.inner.sign(message).await;
+        let result = self.inner.sign(message, digest).await;
         self.metrics
             .observe_signer(self.mode, started.elapsed(), result.is_err());
         match &result {

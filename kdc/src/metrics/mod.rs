@@ -21,9 +21,11 @@ use self::families::{counter_vec, histogram_vec, int_gauge};
 pub use self::health::Health;
 pub use self::labels::{TrustModel, error_name, trust_of_error};
 use self::mirror::Mirrors;
+use crate::preauth::pkinit::ExchangeDetails;
 use crate::proto::codes::ErrorCode;
 use crate::proto::kerberos::RequestKind;
 use crate::server::{ServerStats, Transport};
+use crate::signer::DigestAlgorithm;
 use crate::signer::KdcSigner;
 
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +34,7 @@ pub struct MetricsError(#[from] prometheus::Error);
 
 /// What one answered request was, for [`Metrics::record_request`].
 #[derive(Clone, Copy, Debug)]
-pub struct RequestRecord {
+pub struct RequestRecord<'a> {
     pub kind: RequestKind,
     pub transport: Transport,
     /// `Ok` for a ticket, else the KRB-ERROR code sent.
@@ -41,6 +43,8 @@ pub struct RequestRecord {
     pub pkinit: Option<TrustModel>,
     /// The logon's PKAuthenticator carried a valid RFC 8070 freshness token.
     pub fresh: bool,
+    /// What a successful PKINIT exchange used (digest, encodings, DH key).
+    pub exchange: Option<&'a ExchangeDetails>,
     pub elapsed: Duration,
 }
 
@@ -57,6 +61,9 @@ pub struct Metrics {
     requests: IntCounterVec,
     pkinit_logons: IntCounterVec,
     fresh_logons: IntCounterVec,
+    sha1_replies: IntCounterVec,
+    negative_dh_integers: IntCounterVec,
+    dh_keys: IntCounterVec,
     request_duration: HistogramVec,
     undecodable: IntCounterVec,
     directory_duration: HistogramVec,
@@ -109,6 +116,24 @@ impl Metrics {
                 "kdc_pkinit_fresh_logons_total",
                 "TGTs issued to PKINIT requests that carried a valid RFC 8070 freshness token, by trust model: compare with kdc_pkinit_logons_total{result=\"ok\"} before setting freshness = \"required\"",
                 &["trust"],
+            )?,
+            sha1_replies: counter_vec(
+                &r,
+                "kdc_pkinit_sha1_replies_total",
+                "PKINIT replies signed with SHA-1 because the client asked for it (no SHA-2 in supportedCMSTypes), by trust model: these clients fail once sha1_signatures = \"refuse\"",
+                &["trust"],
+            )?,
+            negative_dh_integers: counter_vec(
+                &r,
+                "kdc_pkinit_negative_dh_integers_total",
+                "Client DH INTEGERs without their sign byte, read as unsigned (Windows-shaped clients), by field",
+                &["field"],
+            )?,
+            dh_keys: counter_vec(
+                &r,
+                "kdc_pkinit_dh_keys_total",
+                "KDC DH keys of issued TGTs: ephemeral (no clientDHNonce), new (made and announced with dhKeyExpiration) or reused (RFC 4556 §3.2.3.1)",
+                &["use"],
             )?,
             request_duration: histogram_vec(
                 &r,
@@ -196,6 +221,17 @@ impl Metrics {
                 .inc();
             if record.fresh && record.result.is_ok() {
                 self.fresh_logons.with_label_values(&[trust.label()]).inc();
+            }
+            if let Some(exchange) = record.exchange {
+                if exchange.reply_digest == DigestAlgorithm::Sha1 {
+                    self.sha1_replies.with_label_values(&[trust.label()]).inc();
+                }
+                for field in &exchange.negative_dh_integers {
+                    self.negative_dh_integers.with_label_values(&[field]).inc();
+                }
+                self.dh_keys
+                    .with_label_values(&[exchange.dh_key.label()])
+                    .inc();
             }
         }
     }

@@ -55,6 +55,8 @@ pub mod padata {
 /// TYPED-DATA types carried in KRB-ERROR e-data (RFC 4556 §3.2.2).
 pub mod typed_data {
     pub const TD_DH_PARAMETERS: i32 = 0x6d;
+    /// RFC 8636 §3: the digests the KDC accepts, with KDC_ERR_DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED.
+    pub const TD_CMS_DIGEST_ALGORITHMS: i32 = 0x6f;
 }
 
 /// Object identifiers, as dotted strings for x509-parser and as arcs for rasn.
@@ -80,8 +82,10 @@ pub mod oid {
     pub const SHA384_WITH_RSA: &[u32] = &[1, 2, 840, 113_549, 1, 1, 12];
     pub const SHA512_WITH_RSA: &[u32] = &[1, 2, 840, 113_549, 1, 1, 13];
     pub const EC_PUBLIC_KEY: &[u32] = &[1, 2, 840, 10045, 2, 1];
+    pub const ECDSA_WITH_SHA1: &[u32] = &[1, 2, 840, 10045, 4, 1];
     pub const ECDSA_WITH_SHA256: &[u32] = &[1, 2, 840, 10045, 4, 3, 2];
     pub const ECDSA_WITH_SHA384: &[u32] = &[1, 2, 840, 10045, 4, 3, 3];
+    pub const ECDSA_WITH_SHA512: &[u32] = &[1, 2, 840, 10045, 4, 3, 4];
     pub const SHA1: &[u32] = &[1, 3, 14, 3, 2, 26];
     pub const SHA256: &[u32] = &[2, 16, 840, 1, 101, 3, 4, 2, 1];
     pub const SHA384: &[u32] = &[2, 16, 840, 1, 101, 3, 4, 2, 2];

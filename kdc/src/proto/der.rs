@@ -214,6 +214,12 @@ pub fn encode_unsigned_integer(magnitude: &[u8]) -> Vec<u8> {
     encode(tag::INTEGER, &body)
 }
 
+/// Whether an INTEGER's content reads as negative: its top bit set with no leading zero, as
+/// some clients encode large positive values.
+pub fn reads_negative(content: &[u8]) -> bool {
+    content.first().is_some_and(|&b| b & 0x80 != 0)
+}
+
 /// The magnitude of an INTEGER's content as unsigned big-endian bytes. A negative encoding
 /// (top bit set, no leading zero) is read as its unsigned two's-complement bit pattern,
 /// because some clients encode large positive values that way (DESIGN.md: Devolutions sspi).

@@ -3,6 +3,7 @@
 //! serve the same call.
 
 pub mod delegated;
+mod digest;
 pub mod from_config;
 pub mod software;
 #[cfg(feature = "tpm")]
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use self::digest::DigestAlgorithm;
 use crate::proto::codes::oid;
 use crate::proto::der::{self, tag};
 
@@ -27,39 +29,43 @@ pub enum SignatureScheme {
 }
 
 impl SignatureScheme {
-    /// The CMS digestAlgorithm paired with this scheme.
-    pub fn digest_oid(self) -> &'static [u32] {
-        match self {
-            SignatureScheme::RsaPkcs1Sha256 | SignatureScheme::EcdsaP256Sha256 => oid::SHA256,
+    /// The digest of X.509 signatures and of CMS signatures nobody asked otherwise of.
+    pub fn default_digest(self) -> DigestAlgorithm {
+        DigestAlgorithm::Sha256
+    }
+
+    /// The signatureAlgorithm OID for this key with `digest` (RFC 3370 §3.2, RFC 4055 §5,
+    /// RFC 5758 §3.2).
+    pub fn signature_oid(self, digest: DigestAlgorithm) -> &'static [u32] {
+        match (self, digest) {
+            (SignatureScheme::RsaPkcs1Sha256, DigestAlgorithm::Sha1) => oid::SHA1_WITH_RSA,
+            (SignatureScheme::RsaPkcs1Sha256, DigestAlgorithm::Sha256) => oid::SHA256_WITH_RSA,
+            (SignatureScheme::RsaPkcs1Sha256, DigestAlgorithm::Sha384) => oid::SHA384_WITH_RSA,
+            (SignatureScheme::RsaPkcs1Sha256, DigestAlgorithm::Sha512) => oid::SHA512_WITH_RSA,
+            (SignatureScheme::EcdsaP256Sha256, DigestAlgorithm::Sha1) => oid::ECDSA_WITH_SHA1,
+            (SignatureScheme::EcdsaP256Sha256, DigestAlgorithm::Sha256) => oid::ECDSA_WITH_SHA256,
+            (SignatureScheme::EcdsaP256Sha256, DigestAlgorithm::Sha384) => oid::ECDSA_WITH_SHA384,
+            (SignatureScheme::EcdsaP256Sha256, DigestAlgorithm::Sha512) => oid::ECDSA_WITH_SHA512,
         }
     }
 
-    pub fn signature_oid(self) -> &'static [u32] {
-        match self {
-            SignatureScheme::RsaPkcs1Sha256 => oid::SHA256_WITH_RSA,
-            SignatureScheme::EcdsaP256Sha256 => oid::ECDSA_WITH_SHA256,
-        }
+    /// The digest a signatureAlgorithm OID names for this kind of key, if it is one of this
+    /// key's (an RSA key never takes an ECDSA identifier, nor the reverse).
+    pub fn digest_of_signature_oid(self, oid_der: &[u8]) -> Option<DigestAlgorithm> {
+        DigestAlgorithm::ALL
+            .into_iter()
+            .find(|&d| der::encode_oid(self.signature_oid(d)) == oid_der)
     }
 
     /// The DER AlgorithmIdentifier for signatureAlgorithm (CMS and X.509 alike): RSA PKCS#1
     /// v1.5 carries NULL parameters (RFC 4055 §5), ECDSA none at all (RFC 5758 §3.2).
-    pub fn signature_algorithm_der(self) -> Vec<u8> {
-        let algorithm = der::encode_oid(self.signature_oid());
+    pub fn signature_algorithm_der(self, digest: DigestAlgorithm) -> Vec<u8> {
+        let algorithm = der::encode_oid(self.signature_oid(digest));
         match self {
             SignatureScheme::RsaPkcs1Sha256 => {
                 der::encode_parts(tag::SEQUENCE, &[&algorithm, &[tag::NULL, 0]])
             }
             SignatureScheme::EcdsaP256Sha256 => der::encode(tag::SEQUENCE, &algorithm),
-        }
-    }
-
-    pub fn digest(self, data: &[u8]) -> Vec<u8> {
-        match self {
-            SignatureScheme::RsaPkcs1Sha256 | SignatureScheme::EcdsaP256Sha256 => {
-                aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data)
-                    .as_ref()
-                    .to_vec()
-            }
         }
     }
 }
@@ -83,10 +89,14 @@ pub struct Signed {
 /// Signs KDC replies. The certificate chain is sent in every reply, leaf first.
 #[async_trait]
 pub trait KdcSigner: Send + Sync {
-    /// The scheme every signature of this signer uses, for the whole of its life.
+    /// The kind of key every signature of this signer uses, for the whole of its life.
     fn scheme(&self) -> SignatureScheme;
-    /// Signs `message` (the whole message: the signer hashes it).
-    async fn sign(&self, message: &[u8]) -> Result<Signed, SignerError>;
+    /// The digests this signer can sign with (a TPM key is bound to its template's hash; a
+    /// software key signs SHA-1 only through OpenSSL).
+    fn digests(&self) -> &'static [DigestAlgorithm];
+    /// Signs `message` (the whole message: the signer hashes it with `digest`, one of
+    /// [`KdcSigner::digests`]).
+    async fn sign(&self, message: &[u8], digest: DigestAlgorithm) -> Result<Signed, SignerError>;
     /// Whether a signature can be had now (a TPM signer: its device answers). Health checks
     /// read it; a software key always can.
     fn available(&self) -> bool {

@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 
 use crate::proto::codes::oid;
 use crate::proto::der::{self, DerError, Tlv, tag};
-use crate::signer::{KdcSigner, Signed, SignerError};
+use crate::signer::{DigestAlgorithm, KdcSigner, Signed, SignerError};
 
 /// Why a SignedData was refused.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +18,9 @@ pub enum CmsError {
     Malformed(&'static str),
     #[error("malformed DER in SignedData: {0}")]
     Der(#[from] DerError),
+    /// Heimdal sends this when its certificate lacks keyUsage digitalSignature.
+    #[error("SignedData has no SignerInfo: the client did not sign it")]
+    NoSignerInfo,
     #[error("unexpected eContentType")]
     ContentType,
     #[error("unsupported signature or digest algorithm")]
@@ -41,6 +44,9 @@ pub struct SignedContent<'a> {
     pub content: &'a [u8],
     pub certificates: Vec<&'a [u8]>,
     sid: SignerId<'a>,
+    digest_algorithm: DigestAlgorithm,
+    /// Every digest AlgorithmIdentifier as sent: digestAlgorithms, then the SignerInfo's.
+    pub digest_algorithm_ids: Vec<&'a [u8]>,
     digest_oid: &'a [u8],
     signature_oid: &'a [u8],
     signed_attributes: Vec<u8>,
@@ -68,7 +74,12 @@ pub fn parse<'a>(
     let signed_data = Tlv::read_only(explicit.value, tag::SEQUENCE)?;
     let mut fields = signed_data.children();
     fields.next_required()?.expect(tag::INTEGER)?;
-    fields.next_required()?.expect(tag::SET)?;
+    let mut digest_algorithm_ids: Vec<&[u8]> = fields
+        .next_required()?
+        .expect(tag::SET)?
+        .children()
+        .map(|c| c.map(|c| c.raw))
+        .collect::<Result<_, _>>()?;
     let encap = fields.next_required()?.expect(tag::SEQUENCE)?;
     let certificates: Vec<&[u8]> = match fields.next_if(tag::context(0))? {
         Some(set) => set
@@ -80,7 +91,10 @@ pub fn parse<'a>(
     fields.next_if(tag::context(1))?;
     let signer_infos = fields.next_required()?.expect(tag::SET)?;
     let mut signers = signer_infos.children();
-    let signer_info = signers.next_required()?.expect(tag::SEQUENCE)?;
+    let signer_info = signers
+        .next()
+        .ok_or(CmsError::NoSignerInfo)??
+        .expect(tag::SEQUENCE)?;
     if signers.next().is_some() {
         return Err(CmsError::Malformed("more than one SignerInfo"));
     }
@@ -98,18 +112,20 @@ pub fn parse<'a>(
     let mut si = signer_info.children();
     si.next_required()?.expect(tag::INTEGER)?;
     let sid = parse_signer_id(si.next_required()?)?;
-    let digest_oid = algorithm_oid(si.next_required()?)?;
+    let signer_digest = si.next_required()?;
+    digest_algorithm_ids.push(signer_digest.raw);
+    let digest_oid = algorithm_oid(signer_digest)?;
     let signed_attrs = si
         .next_if(tag::context(0))?
         .ok_or(CmsError::Malformed("signedAttrs absent"))?;
     let signature_oid = algorithm_oid(si.next_required()?)?;
     let signature = si.next_required()?.expect(tag::OCTET_STRING)?.value;
 
-    let digest_alg = digest_algorithm_for(digest_oid)?;
+    let digest_algorithm = DigestAlgorithm::from_oid_der(digest_oid).ok_or(CmsError::Algorithm)?;
     check_signed_attributes(
         signed_attrs,
         econtent_type.raw,
-        &digest::digest(digest_alg, econtent.value),
+        &digest::digest(digest_algorithm.aws_lc(), econtent.value),
     )?;
     // The signature covers the attributes as a SET OF: the [0] IMPLICIT tag becomes 0x31.
     let mut signed_attributes = signed_attrs.raw.to_vec();
@@ -120,6 +136,8 @@ pub fn parse<'a>(
         content: econtent.value,
         certificates,
         sid,
+        digest_algorithm,
+        digest_algorithm_ids,
         digest_oid,
         signature_oid,
         signed_attributes,
@@ -128,6 +146,11 @@ pub fn parse<'a>(
 }
 
 impl<'a> SignedContent<'a> {
+    /// The digest the signer used (its SignerInfo's digestAlgorithm).
+    pub fn digest_algorithm(&self) -> DigestAlgorithm {
+        self.digest_algorithm
+    }
+
     /// The certificate the SignerInfo names, if the sender included it (MIT kinit leaves out
     /// a self-signed certificate: its chain below the trust anchor is empty).
     pub fn signer_certificate(&self) -> Option<&'a [u8]> {
@@ -168,6 +191,10 @@ const RSA_ENCRYPTION_DOTTED: &str = "1.2.840.113549.1.1.1";
 pub struct VerifiedContent<'a> {
     pub content: &'a [u8],
     pub signer_certificate: &'a [u8],
+    pub digest_algorithm: DigestAlgorithm,
+    /// Every digest AlgorithmIdentifier as sent (clients that follow Windows check their
+    /// parameters).
+    pub digest_algorithm_ids: Vec<&'a [u8]>,
 }
 
 /// Parses and verifies a SignedData signed by a certificate it carries.
@@ -183,6 +210,8 @@ pub fn verify<'a>(
     Ok(VerifiedContent {
         content: signed.content,
         signer_certificate,
+        digest_algorithm: signed.digest_algorithm,
+        digest_algorithm_ids: signed.digest_algorithm_ids,
     })
 }
 
@@ -225,20 +254,6 @@ fn algorithm_oid(algorithm: Tlv<'_>) -> Result<&[u8], CmsError> {
 
 fn is(oid_der: &[u8], arcs: &[u32]) -> bool {
     oid_der == der::encode_oid(arcs)
-}
-
-fn digest_algorithm_for(oid_der: &[u8]) -> Result<&'static digest::Algorithm, CmsError> {
-    if is(oid_der, oid::SHA256) {
-        Ok(&digest::SHA256)
-    } else if is(oid_der, oid::SHA384) {
-        Ok(&digest::SHA384)
-    } else if is(oid_der, oid::SHA512) {
-        Ok(&digest::SHA512)
-    } else if is(oid_der, oid::SHA1) {
-        Ok(&digest::SHA1_FOR_LEGACY_USE_ONLY)
-    } else {
-        Err(CmsError::Algorithm)
-    }
 }
 
 /// The verification algorithm for a (digest, signature, key) triple; the digest must agree
@@ -335,18 +350,18 @@ fn check_signed_attributes(
 }
 
 /// Signs `content` as a DER ContentInfo with SignedData (v3 per RFC 5652 §5.1, signer by
-/// issuerAndSerialNumber, SignerInfo v1), carrying the chain of the key that signed.
-/// signatureAlgorithm follows the scheme: sha256WithRSAEncryption with NULL parameters,
-/// ecdsa-with-SHA256 without (RFC 5754 §3.2).
+/// issuerAndSerialNumber, SignerInfo v1) over `digest`, carrying the chain of the key that
+/// signed. Digest AlgorithmIdentifiers carry NULL parameters; signatureAlgorithm follows the
+/// key: shaNWithRSAEncryption with NULL parameters, ecdsa-with-SHAn without (RFC 5754 §3).
 pub async fn sign(
     content_type: &[u32],
     content: &[u8],
     signer: &dyn KdcSigner,
+    digest: DigestAlgorithm,
 ) -> Result<Vec<u8>, CmsError> {
     let scheme = signer.scheme();
-    let digest_algorithm =
-        der::encode_parts(tag::SEQUENCE, &[&der::encode_oid(scheme.digest_oid())]);
-    let signature_algorithm = scheme.signature_algorithm_der();
+    let digest_algorithm = digest.algorithm_identifier_der();
+    let signature_algorithm = scheme.signature_algorithm_der(digest);
     let content_type_oid = der::encode_oid(content_type);
     let attribute = |kind: &[u32], value: Vec<u8>| {
         der::encode_parts(
@@ -360,11 +375,11 @@ pub async fn sign(
             attribute(oid::CONTENT_TYPE, content_type_oid.clone()),
             attribute(
                 oid::MESSAGE_DIGEST,
-                der::encode(tag::OCTET_STRING, &scheme.digest(content)),
+                der::encode(tag::OCTET_STRING, &digest.digest(content)),
             ),
         ],
     );
-    let Signed { signature, chain } = signer.sign(&signed_attrs).await?;
+    let Signed { signature, chain } = signer.sign(&signed_attrs, digest).await?;
     let leaf = chain.first().ok_or(CmsError::NoSignerCertificate)?;
     let (_, cert) = x509_parser::parse_x509_certificate(leaf)
         .map_err(|e| CmsError::Certificate(e.to_string()))?;

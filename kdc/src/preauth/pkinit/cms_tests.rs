@@ -3,9 +3,11 @@
 
 use super::cms::{self, CmsError};
 use crate::proto::codes::{oid, padata};
+use crate::proto::der::{self, tag};
 use crate::proto::kerberos::KdcRequest;
 use crate::proto::pkinit::PaPkAsReq;
 use crate::signer::software::SoftwareSigner;
+use crate::signer::{DigestAlgorithm, KdcSigner};
 
 fn signed_auth_pack(name: &str) -> Vec<u8> {
     let bytes = std::fs::read(format!(
@@ -83,12 +85,119 @@ async fn kdc_signature_verifies_with_its_own_verifier() {
         .self_signed(&key)
         .unwrap();
     let signer = SoftwareSigner::from_der(&key.serialize_der(), vec![cert.der().to_vec()]).unwrap();
-    let signed = cms::sign(oid::PKINIT_DH_KEY_DATA, b"key info", &signer)
-        .await
+    // The all-features build signs every digest (SHA-1 through OpenSSL).
+    assert_eq!(
+        signer.digests().len(),
+        if cfg!(feature = "openssl") { 4 } else { 3 }
+    );
+    for &digest in signer.digests() {
+        let signed = cms::sign(oid::PKINIT_DH_KEY_DATA, b"key info", &signer, digest)
+            .await
+            .unwrap();
+        let verified = cms::verify(&signed, oid::PKINIT_DH_KEY_DATA).unwrap();
+        assert_eq!(verified.content, b"key info");
+        assert_eq!(verified.signer_certificate, cert.der().as_ref());
+        assert_eq!(verified.digest_algorithm, digest);
+        // digestAlgorithms and the SignerInfo's digestAlgorithm, each with NULL parameters
+        // (RFC 5754 §2 allows both forms; clients that follow Windows accept only this one).
+        assert_eq!(
+            verified.digest_algorithm_ids,
+            [
+                digest.algorithm_identifier_der(),
+                digest.algorithm_identifier_der()
+            ]
+        );
+    }
+}
+
+/// Digest AlgorithmIdentifiers are read with absent or NULL parameters alike (RFC 5754 §2):
+/// MIT and Windows write NULL, and the absent form is what this KDC sent before.
+#[tokio::test]
+async fn digest_parameters_absent_or_null_both_verify() {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["client".into()])
+        .unwrap()
+        .self_signed(&key)
         .unwrap();
-    let verified = cms::verify(&signed, oid::PKINIT_DH_KEY_DATA).unwrap();
-    assert_eq!(verified.content, b"key info");
-    assert_eq!(verified.signer_certificate, cert.der().as_ref());
+    let signer = SoftwareSigner::from_der(&key.serialize_der(), vec![cert.der().to_vec()]).unwrap();
+    let with_null = DigestAlgorithm::Sha256.algorithm_identifier_der();
+    let signed = cms::sign(
+        oid::PKINIT_AUTH_DATA,
+        b"auth pack",
+        &signer,
+        DigestAlgorithm::Sha256,
+    )
+    .await
+    .unwrap();
+    let absent = der::encode(tag::SEQUENCE, &der::encode_oid(oid::SHA256));
+    let rewritten = rewrite(&signed, &with_null, &absent);
+    assert_ne!(rewritten, signed);
+    for content_info in [signed, rewritten] {
+        let verified = cms::verify(&content_info, oid::PKINIT_AUTH_DATA).unwrap();
+        assert_eq!(verified.content, b"auth pack");
+        assert_eq!(verified.digest_algorithm, DigestAlgorithm::Sha256);
+    }
+    // MIT kinit's own SignedData arrives with NULL parameters.
+    let mit = signed_auth_pack("mit_as_req_pkinit_dh2048.der");
+    let parsed = cms::parse(&mit, oid::PKINIT_AUTH_DATA).unwrap();
+    assert!(
+        parsed
+            .digest_algorithm_ids
+            .iter()
+            .all(|id| *id == with_null.as_slice())
+    );
+}
+
+/// Replaces every occurrence of `from` (a whole TLV) inside `tlv`, re-encoding the
+/// constructed TLVs around it.
+fn rewrite(tlv: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    if tlv == from {
+        return to.to_vec();
+    }
+    let (node, _) = der::Tlv::read(tlv).unwrap();
+    if node.tag & 0x20 == 0 {
+        return tlv.to_vec();
+    }
+    let children: Vec<u8> = node
+        .children()
+        .flat_map(|child| rewrite(child.unwrap().raw, from, to))
+        .collect();
+    der::encode(node.tag, &children)
+}
+
+/// Heimdal sends a SignedData without a SignerInfo when its certificate lacks keyUsage
+/// digitalSignature: the refusal must say so, not "truncated DER".
+#[test]
+fn a_signed_data_without_signer_info_says_so() {
+    let encap = der::encode_parts(
+        tag::SEQUENCE,
+        &[
+            &der::encode_oid(oid::PKINIT_AUTH_DATA),
+            &der::encode(
+                tag::context(0),
+                &der::encode(tag::OCTET_STRING, b"auth pack"),
+            ),
+        ],
+    );
+    let signed_data = der::encode_parts(
+        tag::SEQUENCE,
+        &[
+            &der::encode(tag::INTEGER, &[3]),
+            &der::encode(tag::SET, &[]),
+            &encap,
+            &der::encode(tag::SET, &[]),
+        ],
+    );
+    let content_info = der::encode_parts(
+        tag::SEQUENCE,
+        &[
+            &der::encode_oid(oid::SIGNED_DATA),
+            &der::encode(tag::context(0), &signed_data),
+        ],
+    );
+    let error = cms::parse(&content_info, oid::PKINIT_AUTH_DATA).unwrap_err();
+    assert!(matches!(error, CmsError::NoSignerInfo), "{error:?}");
+    assert!(error.to_string().contains("no SignerInfo"), "{error}");
 }
 
 /// RFC 5758 §3.2: ecdsa-with-SHA256 is encoded with the parameters field absent, so the
@@ -101,9 +210,14 @@ async fn ecdsa_kdc_signature_has_no_null_parameters_and_verifies() {
         .self_signed(&key)
         .unwrap();
     let signer = SoftwareSigner::from_der(&key.serialize_der(), vec![cert.der().to_vec()]).unwrap();
-    let signed = cms::sign(oid::PKINIT_DH_KEY_DATA, b"key info", &signer)
-        .await
-        .unwrap();
+    let signed = cms::sign(
+        oid::PKINIT_DH_KEY_DATA,
+        b"key info",
+        &signer,
+        DigestAlgorithm::Sha256,
+    )
+    .await
+    .unwrap();
     let ecdsa_with_sha256 = [
         0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02,
     ];

@@ -10,11 +10,22 @@ use crate::proto::codes::{oid, typed_data};
 use crate::proto::der::{self, Tlv, tag};
 use crate::proto::pkinit::TypedDataEntry;
 
-/// The group and the client's public value y (unsigned big-endian).
+/// The client's DH offer, read.
+#[derive(Debug)]
+pub struct ClientDhValue {
+    pub group: ModpGroup,
+    /// y, unsigned big-endian.
+    pub y: Vec<u8>,
+    /// Fields whose INTEGER read as negative and were taken as unsigned (Windows-shaped
+    /// clients leave out the sign byte): `public_value`, `prime`, `subgroup_order`.
+    pub negative_integers: Vec<&'static str>,
+}
+
+/// Reads the group (by p and g) and the client's public value y.
 pub fn client_public_value(
     spki: &SubjectPublicKeyInfo,
     min_bits: u32,
-) -> Result<(ModpGroup, Vec<u8>), KdcError> {
+) -> Result<ClientDhValue, KdcError> {
     let algorithm: Vec<u32> = spki.algorithm.algorithm.iter().copied().collect();
     if algorithm != oid::DH_PUBLIC_NUMBER {
         return Err(KdcError::PreauthFailed(
@@ -39,6 +50,9 @@ pub fn client_public_value(
         .next_required()
         .and_then(|t| t.expect(tag::INTEGER))
         .map_err(|e| malformed(&e.to_string()))?;
+    // q is not needed (the group is known by p and g) and some clients send 0; it is read
+    // only to count a sign-less encoding.
+    let q = fields.next_if(tag::INTEGER).ok().flatten();
     let Some(group) = ModpGroup::from_params(
         der::unsigned_integer_bytes(p.value),
         der::unsigned_integer_bytes(g.value),
@@ -50,7 +64,19 @@ pub fn client_public_value(
     };
     let y = Tlv::read_only(spki.subject_public_key.as_raw_slice(), tag::INTEGER)
         .map_err(|e| KdcError::PreauthFailed(format!("DH public value malformed: {e}")))?;
-    Ok((group, der::unsigned_integer_bytes(y.value).to_vec()))
+    let negative_integers = [
+        ("public_value", Some(y.value)),
+        ("prime", Some(p.value)),
+        ("subgroup_order", q.map(|q| q.value)),
+    ]
+    .into_iter()
+    .filter_map(|(field, value)| value.filter(|v| der::reads_negative(v)).map(|_| field))
+    .collect();
+    Ok(ClientDhValue {
+        group,
+        y: der::unsigned_integer_bytes(y.value).to_vec(),
+        negative_integers,
+    })
 }
 
 /// KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED with TD-DH-PARAMETERS listing the groups of at
@@ -82,5 +108,75 @@ pub fn not_accepted(reason: String, min_bits: u32) -> KdcError {
     KdcError::DhParametersNotAccepted {
         reason,
         td_dh_parameters: rasn::der::encode(&typed).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rasn::types::{Any, BitString, ObjectIdentifier};
+    use rasn_pkix::AlgorithmIdentifier;
+
+    use super::*;
+
+    /// An SPKI whose INTEGERs are written as given (content bytes, no sign fix-up).
+    fn spki(p: &[u8], q: &[u8], y: &[u8]) -> SubjectPublicKeyInfo {
+        let params = der::encode_parts(
+            tag::SEQUENCE,
+            &[
+                &der::encode(tag::INTEGER, p),
+                &der::encode(tag::INTEGER, &[2]),
+                &der::encode(tag::INTEGER, q),
+            ],
+        );
+        SubjectPublicKeyInfo {
+            algorithm: AlgorithmIdentifier {
+                algorithm: ObjectIdentifier::new(oid::DH_PUBLIC_NUMBER.to_vec()).unwrap(),
+                parameters: Some(Any::new(params)),
+            },
+            subject_public_key: BitString::from_vec(der::encode(tag::INTEGER, y)),
+        }
+    }
+
+    fn with_sign_byte(magnitude: &[u8]) -> Vec<u8> {
+        let mut signed = vec![0];
+        signed.extend_from_slice(magnitude);
+        signed
+    }
+
+    #[test]
+    fn sign_less_integers_read_as_unsigned_and_are_named() {
+        let group = ModpGroup::Modp14;
+        let p = group.prime_bytes();
+        let q = group.subgroup_order();
+        // y = p - 2: the top bit set, the largest value the range check lets through.
+        let mut y = p.to_vec();
+        if let Some(last) = y.last_mut() {
+            *last -= 2;
+        }
+        let strict =
+            client_public_value(&spki(&with_sign_byte(p), &q, &with_sign_byte(&y)), 2048).unwrap();
+        assert!(strict.negative_integers.is_empty());
+        let lenient = client_public_value(&spki(p, &q, &y), 2048).unwrap();
+        assert_eq!(lenient.group, group);
+        assert_eq!(lenient.y, strict.y);
+        assert_eq!(lenient.negative_integers, ["public_value", "prime"]);
+        // q (which starts 0x7f) is counted only when it too reads as negative.
+        let lenient_q = client_public_value(&spki(p, &[0xff, 0x01], &y), 2048).unwrap();
+        assert_eq!(
+            lenient_q.negative_integers,
+            ["public_value", "prime", "subgroup_order"]
+        );
+    }
+
+    #[test]
+    fn a_sign_less_value_is_still_range_checked() {
+        // p itself, written without its sign byte, reads as p: out of range for agreement.
+        let group = ModpGroup::Modp14;
+        let read = client_public_value(&spki(group.prime_bytes(), &[0], group.prime_bytes()), 2048)
+            .unwrap();
+        assert_eq!(
+            crate::preauth::pkinit::agreement::validate_public(group, &read.y),
+            Err(crate::preauth::pkinit::agreement::AgreementError::InvalidPublicValue)
+        );
     }
 }

@@ -9,6 +9,7 @@ pub mod cms;
 #[cfg(test)]
 mod cms_tests;
 mod dh_params;
+pub mod digest_choice;
 pub mod freshness;
 pub mod key_trust;
 
@@ -19,16 +20,18 @@ use kdc_directory::{Directory, User};
 use rasn_kerberos::PrincipalName;
 use zeroize::Zeroizing;
 
-use self::agreement::{AgreementError, ModpGroup, PkinitKdf};
+use self::agreement::{AgreementError, ModpGroup, PkinitKdf, ReusedKeys};
 use self::cert_trust::{CertTrust, CertTrustMatch};
 use self::cms::SignedContent;
+use self::digest_choice::DigestPolicy;
 use self::key_trust::KeyTrustMatch;
 use crate::crypto::{Enctype, Key};
 use crate::error::KdcError;
 use crate::proto::codes::oid;
 use crate::proto::der;
+use crate::proto::kerberos::kerberos_time;
 use crate::proto::pkinit::{AuthPack, DhRepInfo, KdcDhKeyInfo, PaPkAsRep, PaPkAsReq};
-use crate::signer::KdcSigner;
+use crate::signer::{DigestAlgorithm, KdcSigner};
 
 /// Length of the serverDHNonce sent when the client sent a clientDHNonce (RFC 4556 §3.2.3.1).
 const SERVER_DH_NONCE_LEN: usize = 32;
@@ -41,6 +44,9 @@ pub struct Pkinit {
     pub clock_skew: Duration,
     /// Certificate trust, when `[pkinit.certificate_trust]` is configured.
     pub cert_trust: Option<Arc<CertTrust>>,
+    /// The DH keys reused for clients that send clientDHNonce (`dh_key_reuse_secs`).
+    pub dh_keys: ReusedKeys,
+    pub digests: DigestPolicy,
 }
 
 /// Which trust model vouched for the client.
@@ -72,6 +78,40 @@ pub struct PkinitReply {
     pub trust: Trust,
     /// The PKAuthenticator carried a valid freshness token.
     pub fresh: bool,
+    /// How the client and the KDC spoke, for the audit line and the metrics.
+    pub details: ExchangeDetails,
+}
+
+/// What a PKINIT exchange used that operators watch: legacy digests, lenient encodings, DH
+/// key reuse.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExchangeDetails {
+    /// The digest of the KDC's reply signature.
+    pub reply_digest: DigestAlgorithm,
+    /// Client DH INTEGERs read as unsigned although they read as negative (dh_params.rs).
+    pub negative_dh_integers: Vec<&'static str>,
+    pub dh_key: DhKeyUse,
+}
+
+/// Where the KDC's DH key of one exchange came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DhKeyUse {
+    /// A key for this exchange alone (no clientDHNonce).
+    Ephemeral,
+    /// A key made now and announced with dhKeyExpiration.
+    ReusableNew,
+    /// A key made for an earlier exchange, still before its dhKeyExpiration.
+    Reused,
+}
+
+impl DhKeyUse {
+    pub fn label(self) -> &'static str {
+        match self {
+            DhKeyUse::Ephemeral => "ephemeral",
+            DhKeyUse::ReusableNew => "new",
+            DhKeyUse::Reused => "reused",
+        }
+    }
 }
 
 impl Pkinit {
@@ -84,6 +124,7 @@ impl Pkinit {
             .map_err(|e| KdcError::PreauthFailed(format!("PA-PK-AS-REQ undecodable: {e}")))?;
         let signed = cms::parse(&pa.signed_auth_pack, oid::PKINIT_AUTH_DATA)
             .map_err(|e| KdcError::PreauthFailed(format!("signed AuthPack refused: {e}")))?;
+        self.digests.check_client(signed.digest_algorithm())?;
         let trust = self.authenticate(&request, &signed, now).await?;
         let auth_pack: AuthPack = rasn::der::decode(signed.content)
             .map_err(|e| KdcError::PreauthFailed(format!("AuthPack undecodable: {e}")))?;
@@ -108,7 +149,8 @@ impl Pkinit {
                 "no clientPublicValue (RSA key transport is not offered)".into(),
             )
         })?;
-        let (group, client_y) = dh_params::client_public_value(client_value, self.min_dh_bits)?;
+        let client_dh = dh_params::client_public_value(client_value, self.min_dh_bits)?;
+        let group = client_dh.group;
         if group.bits() < self.min_dh_bits {
             return Err(dh_params::not_accepted(
                 format!(
@@ -119,33 +161,65 @@ impl Pkinit {
                 self.min_dh_bits,
             ));
         }
-        let (private, kdc_public) = agreement::generate(group)
-            .map_err(|e| KdcError::Internal(format!("DH key generation: {e}")))?;
-        let shared = agreement::agree(&private, &client_y).map_err(|e| match e {
+        let generation = |e: AgreementError| KdcError::Internal(format!("DH key generation: {e}"));
+        // RFC 4556 §3.2.3.1: a key is reused only for clients that sent clientDHNonce, and
+        // then serverDHNonce and dhKeyExpiration go together.
+        let (dh_key, dh_key_use, server_dh_nonce) = match auth_pack.client_dh_nonce {
+            Some(_) => {
+                let (key, made) = self.dh_keys.key(group, now).map_err(generation)?;
+                let key_use = if made {
+                    DhKeyUse::ReusableNew
+                } else {
+                    DhKeyUse::Reused
+                };
+                (key, key_use, Some(random_bytes(SERVER_DH_NONCE_LEN)?))
+            }
+            None => {
+                let (private, public) = agreement::generate(group).map_err(generation)?;
+                let key = agreement::ReusableKey {
+                    private,
+                    public,
+                    expires: now,
+                };
+                (Arc::new(key), DhKeyUse::Ephemeral, None)
+            }
+        };
+        let shared = agreement::agree(&dh_key.private, &client_dh.y).map_err(|e| match e {
             AgreementError::InvalidPublicValue => {
                 KdcError::PreauthFailed(format!("client DH value refused: {e}"))
             }
             other => KdcError::Internal(format!("DH shared secret: {other}")),
         })?;
-
-        let server_dh_nonce = match auth_pack.client_dh_nonce {
-            Some(_) => Some(random_bytes(SERVER_DH_NONCE_LEN)?),
-            None => None,
-        };
         let kdf = auth_pack
             .supported_kdfs
             .iter()
             .flatten()
             .find_map(|id| PkinitKdf::from_oid(&id.kdf_id));
-        let key_info = KdcDhKeyInfo::new(
-            &der::encode_unsigned_integer(&kdc_public),
-            auth_pack.pk_authenticator.nonce,
-        );
+        let key_info = KdcDhKeyInfo {
+            dh_key_expiration: server_dh_nonce
+                .is_some()
+                .then(|| kerberos_time(dh_key.expires)),
+            ..KdcDhKeyInfo::new(
+                &der::encode_unsigned_integer(&dh_key.public),
+                auth_pack.pk_authenticator.nonce,
+            )
+        };
         let key_info_der = rasn::der::encode(&key_info)
             .map_err(|e| KdcError::Internal(format!("KDCDHKeyInfo encoding: {e}")))?;
-        let signed = cms::sign(oid::PKINIT_DH_KEY_DATA, &key_info_der, &*self.signer)
-            .await
-            .map_err(|e| KdcError::SignerUnavailable(e.to_string()))?;
+        let reply_digest = self.digests.reply_digest(
+            auth_pack.supported_cms_types.as_deref(),
+            signed.digest_algorithm(),
+            self.signer.scheme(),
+            self.signer.digests(),
+        );
+        let signed = cms::sign(
+            oid::PKINIT_DH_KEY_DATA,
+            &key_info_der,
+            &*self.signer,
+            reply_digest,
+        )
+        .await
+        .map_err(|e| KdcError::SignerUnavailable(e.to_string()))?;
         let reply = PaPkAsRep::DhInfo(DhRepInfo::new(
             signed,
             server_dh_nonce.clone(),
@@ -183,6 +257,11 @@ impl Pkinit {
             pa_pk_as_rep,
             trust,
             fresh,
+            details: ExchangeDetails {
+                reply_digest,
+                negative_dh_integers: client_dh.negative_integers,
+                dh_key: dh_key_use,
+            },
         })
     }
 

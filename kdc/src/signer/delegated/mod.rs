@@ -13,8 +13,8 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use aws_lc_rs::rand::SystemRandom;
 
-use super::software::SoftwareKey;
-use super::{KdcSigner, SignatureScheme, Signed, SignerError};
+use super::software::{self, SoftwareKey};
+use super::{DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError};
 
 pub use issue::Policy;
 
@@ -169,7 +169,11 @@ impl KdcSigner for DelegatedSigner {
         self.shared.policy.key_scheme
     }
 
-    async fn sign(&self, message: &[u8]) -> Result<Signed, SignerError> {
+    fn digests(&self) -> &'static [DigestAlgorithm] {
+        software::digests_for(self.shared.policy.key_scheme)
+    }
+
+    async fn sign(&self, message: &[u8], digest: DigestAlgorithm) -> Result<Signed, SignerError> {
         let current = self
             .current()
             .filter(|c| SystemTime::now() < c.usable_until)
@@ -181,7 +185,7 @@ impl KdcSigner for DelegatedSigner {
                 )
             })?;
         Ok(Signed {
-            signature: current.key.sign(&self.rng, message)?,
+            signature: current.key.sign(&self.rng, message, digest)?,
             chain: current.chain.clone(),
         })
     }

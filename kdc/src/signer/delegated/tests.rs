@@ -21,11 +21,14 @@ impl KdcSigner for FlakyIssuer {
     fn scheme(&self) -> SignatureScheme {
         self.inner.scheme()
     }
-    async fn sign(&self, message: &[u8]) -> Result<Signed, SignerError> {
+    fn digests(&self) -> &'static [DigestAlgorithm] {
+        self.inner.digests()
+    }
+    async fn sign(&self, message: &[u8], digest: DigestAlgorithm) -> Result<Signed, SignerError> {
         if self.down.load(Ordering::Relaxed) {
             return Err(SignerError::Unavailable("issuer down".into()));
         }
-        self.inner.sign(message).await
+        self.inner.sign(message, digest).await
     }
 }
 
@@ -81,13 +84,22 @@ async fn replies_carry_a_fresh_kdc_certificate_and_the_ca() {
         let signer = DelegatedSigner::start(issuer, chain.clone(), policy(key_scheme))
             .await
             .unwrap();
-        let signed = cms::sign(oid::PKINIT_DH_KEY_DATA, b"key info", &signer)
-            .await
-            .unwrap();
+        let signed = cms::sign(
+            oid::PKINIT_DH_KEY_DATA,
+            b"key info",
+            &signer,
+            DigestAlgorithm::Sha256,
+        )
+        .await
+        .unwrap();
         let verified = cms::verify(&signed, oid::PKINIT_DH_KEY_DATA).unwrap();
         assert_eq!(verified.content, b"key info");
 
-        let reply_chain = signer.sign(b"x").await.unwrap().chain;
+        let reply_chain = signer
+            .sign(b"x", DigestAlgorithm::Sha256)
+            .await
+            .unwrap()
+            .chain;
         assert_eq!(reply_chain.len(), 2);
         assert_eq!(reply_chain[1], chain[0]);
         assert_eq!(verified.signer_certificate, reply_chain[0].as_slice());
@@ -128,15 +140,27 @@ async fn issuer_outage_costs_nothing_while_the_certificate_lives() {
     )
     .await
     .unwrap();
-    let before = signer.sign(b"a").await.unwrap().chain;
+    let before = signer
+        .sign(b"a", DigestAlgorithm::Sha256)
+        .await
+        .unwrap()
+        .chain;
     issuer.down.store(true, Ordering::Relaxed);
     assert!(signer.rotate_now().await.is_err());
-    let during = signer.sign(b"b").await.unwrap().chain;
+    let during = signer
+        .sign(b"b", DigestAlgorithm::Sha256)
+        .await
+        .unwrap()
+        .chain;
     assert_eq!(before[0], during[0], "the certificate in use stays");
     assert_eq!(signer.stats().failed_rotations.load(Ordering::Relaxed), 1);
     issuer.down.store(false, Ordering::Relaxed);
     signer.rotate_now().await.unwrap();
-    let after = signer.sign(b"c").await.unwrap().chain;
+    let after = signer
+        .sign(b"c", DigestAlgorithm::Sha256)
+        .await
+        .unwrap()
+        .chain;
     assert_ne!(before[0], after[0], "a new key and certificate");
 }
 
@@ -152,13 +176,13 @@ async fn no_certificate_yet_means_unavailable_until_the_issuer_returns() {
     .await
     .unwrap();
     assert!(matches!(
-        signer.sign(b"a").await,
+        signer.sign(b"a", DigestAlgorithm::Sha256).await,
         Err(SignerError::Unavailable(_))
     ));
     assert_eq!(signer.stats().refused.load(Ordering::Relaxed), 1);
     issuer.down.store(false, Ordering::Relaxed);
     signer.rotate_now().await.unwrap();
-    assert!(signer.sign(b"a").await.is_ok());
+    assert!(signer.sign(b"a", DigestAlgorithm::Sha256).await.is_ok());
 }
 
 #[tokio::test]

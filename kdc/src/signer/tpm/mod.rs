@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 use zeroize::Zeroizing;
 
-use super::{KdcSigner, SignatureScheme, Signed, SignerError};
+use super::{DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError};
 
 /// Where the key is and how to use it.
 #[derive(Clone)]
@@ -165,10 +165,22 @@ impl KdcSigner for TpmSigner {
         self.scheme
     }
 
-    async fn sign(&self, message: &[u8]) -> Result<Signed, SignerError> {
+    /// The key's template fixes its hash (`kdc tpm provision` makes SHA-256 keys); TPM2_Sign
+    /// refuses any other (TPM 2.0 Part 3 §20.2, TPM_RC_SCHEME).
+    fn digests(&self) -> &'static [DigestAlgorithm] {
+        &[DigestAlgorithm::Sha256]
+    }
+
+    async fn sign(&self, message: &[u8], digest: DigestAlgorithm) -> Result<Signed, SignerError> {
+        if digest != DigestAlgorithm::Sha256 {
+            return Err(SignerError::Key(format!(
+                "the TPM key signs SHA-256 only, not {}",
+                digest.label()
+            )));
+        }
         let (reply, answer) = oneshot::channel();
         let request = Request {
-            digest: self.scheme.digest(message),
+            digest: digest.digest(message),
             reply,
         };
         let depth = self.stats.queue_depth.fetch_add(1, Ordering::Relaxed) + 1;

@@ -105,7 +105,8 @@ pub struct TbsFields<'a> {
 
 /// Builds the TBSCertificate (v3) and has `issuer` sign it: a DER Certificate.
 pub async fn issue(fields: TbsFields<'_>, issuer: &dyn KdcSigner) -> Result<Vec<u8>, SignerError> {
-    let algorithm = issuer.scheme().signature_algorithm_der();
+    let scheme = issuer.scheme();
+    let algorithm = scheme.signature_algorithm_der(scheme.default_digest());
     let version = der::encode(tag::context(0), &der::encode(tag::INTEGER, &[2]));
     let extensions = der::encode(
         tag::context(3),
@@ -133,8 +134,10 @@ pub async fn signed_envelope(
     to_be_signed: Vec<u8>,
     signer: &dyn KdcSigner,
 ) -> Result<Vec<u8>, SignerError> {
-    let algorithm = signer.scheme().signature_algorithm_der();
-    let signed = signer.sign(&to_be_signed).await?;
+    let scheme = signer.scheme();
+    let digest = scheme.default_digest();
+    let algorithm = scheme.signature_algorithm_der(digest);
+    let signed = signer.sign(&to_be_signed, digest).await?;
     let mut bits = Vec::with_capacity(signed.signature.len() + 1);
     bits.push(0);
     bits.extend_from_slice(&signed.signature);

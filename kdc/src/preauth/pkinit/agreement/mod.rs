@@ -11,6 +11,7 @@ mod kdf;
 #[cfg(feature = "openssl")]
 mod openssl_modexp;
 mod other_info;
+mod reuse;
 
 #[cfg(test)]
 mod tests_dh;
@@ -20,6 +21,7 @@ mod tests_kdf;
 pub use self::dh::{DhPrivateKey, agree, generate, validate_public};
 pub use self::groups::ModpGroup;
 pub use self::kdf::{PkinitKdf, octetstring2key, rfc8636_kdf};
+pub use self::reuse::{ReusableKey, ReusedKeys};
 
 /// Why a key agreement or a key derivation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
