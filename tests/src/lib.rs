@@ -7,6 +7,7 @@ pub mod binary;
 pub mod conf;
 pub mod der;
 pub mod fuzz;
+pub mod kdc_load;
 pub mod krb;
 pub mod mit;
 pub mod mit_kdc;

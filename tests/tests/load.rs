@@ -12,53 +12,17 @@
     clippy::indexing_slicing
 )]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
-
+use kdc_integration::kdc_load::{self, all_refused, all_verified, dir_arg};
 use kdc_integration::mit_kdc::{self, MitKdc, MitRealm};
-use kdc_integration::process::{RunOutput, run_with_timeout};
+use kdc_integration::process::RunOutput;
 use kdc_integration::{KDC_ERR_CLIENT_NOT_TRUSTED, KDC_ERR_PREAUTH_FAILED, Realm};
 
-const LOAD_TIMEOUT: Duration = Duration::from_secs(180);
-
-fn kdc_load() -> PathBuf {
-    kdc_integration::binary::kdc_binary()
-        .unwrap()
-        .with_file_name("kdc-load")
-}
-
 fn load(realm: &Realm, tag: &str, args: &[&str]) -> RunOutput {
-    let mut cmd = Command::new(kdc_load());
-    cmd.args(args);
-    let run = run_with_timeout(&mut cmd, realm.tmp(), tag, LOAD_TIMEOUT).unwrap();
-    assert!(run.success(), "{run}\n{}", realm.log());
-    run
+    kdc_load::load(realm, tag, args).unwrap()
 }
 
 fn run_json(realm: &Realm, tag: &str, args: &[&str]) -> String {
-    let json = realm.tmp().join(format!("{tag}.json"));
-    let mut all = vec!["run", "--quiet", "--json", json.to_str().unwrap()];
-    all.extend_from_slice(args);
-    let run = load(realm, tag, &all);
-    let text = std::fs::read_to_string(&json).unwrap();
-    assert!(
-        text.starts_with('{') && text.ends_with("}\n"),
-        "{text}\n{run}"
-    );
-    text
-}
-
-/// The JSON of a phase whose `count` exchanges all got a reply that verified.
-fn all_verified(count: u32) -> String {
-    format!(
-        "\"completed\":{count},\"ok\":{count},\"verified\":{count},\
-         \"krb_errors\":{{}},\"failures\":{{}},"
-    )
-}
-
-fn dir_arg(path: &Path) -> &str {
-    path.to_str().unwrap()
+    kdc_load::run_json(realm, tag, args).unwrap()
 }
 
 #[test]
@@ -134,10 +98,7 @@ fn refusals_are_counted_by_error_code() {
                 "0.5",
             ],
         );
-        let refused = format!(
-            "\"completed\":20,\"ok\":0,\"verified\":0,\
-             \"krb_errors\":{{\"{KDC_ERR_CLIENT_NOT_TRUSTED}\":20}},\"failures\":{{}},"
-        );
+        let refused = all_refused(20, KDC_ERR_CLIENT_NOT_TRUSTED);
         assert!(json.contains(&refused), "{transport}: {json}");
         assert!(json.contains("\"latency_ms\":null"), "{json}");
     }
@@ -233,10 +194,7 @@ fn freshness_flag_passes_a_kdc_that_requires_tokens() {
     realm.start().unwrap();
     let common = ["--realm-dir", dir_arg(realm.dir()), "--count", "20"];
     let without = run_json(&realm, "no-token", &common);
-    let refused = format!(
-        "\"completed\":20,\"ok\":0,\"verified\":0,\
-         \"krb_errors\":{{\"{KDC_ERR_PREAUTH_FAILED}\":20}},\"failures\":{{}},"
-    );
+    let refused = all_refused(20, KDC_ERR_PREAUTH_FAILED);
     assert!(without.contains(&refused), "{without}");
     let with: Vec<&str> = common.iter().copied().chain(["--freshness"]).collect();
     let json = run_json(&realm, "token", &with);

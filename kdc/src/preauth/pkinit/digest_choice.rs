@@ -212,4 +212,46 @@ mod tests {
             ]
         );
     }
+
+    /// What real clients list, and what they get: the captures in testdata/wire.
+    #[test]
+    fn real_clients_get_the_first_sha2_digest_they_list() {
+        use crate::proto::codes::padata;
+        use crate::proto::kerberos::KdcRequest;
+        use crate::proto::pkinit::{AuthPack, PaPkAsReq};
+
+        for (capture, expected) in [
+            ("mit_as_req_pkinit_dh2048.der", DigestAlgorithm::Sha256),
+            ("heimdal_as_req_pkinit_dh2048.der", DigestAlgorithm::Sha512),
+        ] {
+            let bytes = std::fs::read(format!(
+                "{}/../testdata/wire/{capture}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap();
+            let request = KdcRequest::decode(&bytes).unwrap();
+            let pa: PaPkAsReq =
+                rasn::der::decode(request.padata(padata::PK_AS_REQ).unwrap()).unwrap();
+            let signed =
+                crate::preauth::pkinit::cms::parse(&pa.signed_auth_pack, oid::PKINIT_AUTH_DATA)
+                    .unwrap();
+            let auth_pack: AuthPack = rasn::der::decode(signed.content).unwrap();
+            let listed: Vec<String> = auth_pack
+                .supported_cms_types
+                .iter()
+                .flatten()
+                .map(|a| a.algorithm.to_string())
+                .collect();
+            assert_eq!(
+                ALLOW.reply_digest(
+                    auth_pack.supported_cms_types.as_deref(),
+                    signed.digest_algorithm(),
+                    RSA,
+                    RSA_ALL
+                ),
+                expected,
+                "{capture} lists {listed:?}"
+            );
+        }
+    }
 }
