@@ -1,10 +1,10 @@
 //! `kdc dev-realm`: a complete development realm in one folder: a CA, a KDC certificate that
 //! MIT and Windows clients accept (RFC 4556 §3.2.4: id-pkinit-san krbtgt/REALM@REALM,
-//! id-pkinit-KPKdc, serverAuth, dNSName), the krbtgt key, users alice and bob, alice's
-//! self-signed key-trust certificate registered for her, bob's CA-issued certificate for
-//! certificate trust (RFC 4556 §3.2.2 id-pkinit-san and MS UPN SAN, id-pkinit-KPClientAuth,
-//! the KB5014754 SID extension matching his objectSid), an empty CRL of the CA, kdc.toml
-//! and a krb5.conf.
+//! id-pkinit-KPKdc, serverAuth, dNSName; or, with `--kdc-cert dc`, a domain controller's
+//! dNSName-only form), the krbtgt key, users alice and bob, alice's self-signed key-trust
+//! certificate registered for her, bob's CA-issued certificate for certificate trust
+//! (RFC 4556 §3.2.2 id-pkinit-san and MS UPN SAN, id-pkinit-KPClientAuth, the KB5014754 SID
+//! extension matching his objectSid), an empty CRL of the CA, kdc.toml and a krb5.conf.
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +21,7 @@ use rcgen::{
 
 use crate::crypto::Enctype;
 use crate::keys::{MasterKey, new_key_version, write_private};
+use crate::proto::codes::oid;
 use crate::proto::der::{self, tag};
 use crate::proto::kerberos::{NT_SRV_INST, principal};
 use crate::proto::pkinit::Krb5PrincipalName;
@@ -29,11 +30,27 @@ pub use crate::dev_certs::{client_extensions, sid_extension};
 use crate::dev_certs::{empty_crl, random_domain_sid};
 use kdc_directory::services::{FileServiceStore, ServiceStore};
 
+/// The shape of the KDC certificate `dev-realm` issues.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum KdcCert {
+    /// id-pkinit-san krbtgt/REALM@REALM and a dNSName (RFC 4556 §3.2.4): every client
+    /// accepts it.
+    #[default]
+    KrbtgtSan,
+    /// A domain controller's, as AD CS's "Kerberos Authentication" template issues it: dNSName
+    /// kdc.<realm in lower case>, no id-pkinit-san (some clients cannot parse one); MIT kinit
+    /// needs `pkinit_kdc_hostname`, which the generated krb5.conf sets.
+    Dc,
+}
+
 /// What `dev-realm` made, for the caller to print.
 pub struct DevRealm {
     pub dir: PathBuf,
     pub realm: String,
     pub port: u16,
+    pub kdc_cert: KdcCert,
+    /// The KDC certificate's dNSName.
+    pub kdc_host: String,
 }
 
 impl DevRealm {
@@ -63,6 +80,16 @@ impl DevRealm {
 
 /// Creates the realm in `dir` (which must not hold one already).
 pub async fn create(dir: &Path, realm: &str, port: u16) -> Result<DevRealm> {
+    create_with(dir, realm, port, KdcCert::default()).await
+}
+
+/// [`create`] with a KDC certificate of the given shape.
+pub async fn create_with(
+    dir: &Path,
+    realm: &str,
+    port: u16,
+    kdc_cert: KdcCert,
+) -> Result<DevRealm> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let dir = dir
         .canonicalize()
@@ -83,18 +110,32 @@ pub async fn create(dir: &Path, realm: &str, port: u16) -> Result<DevRealm> {
     let ca_cert = ca_params.self_signed(&ca_key)?;
     let ca = Issuer::new(ca_params, &ca_key);
 
+    let kdc_host = format!("kdc.{domain}");
     let kdc_key = KeyPair::generate_for(&PKCS_RSA_SHA256)?;
-    let mut kdc_params = base_params(&format!("kdc.{domain}"), realm)?;
+    let mut kdc_params = base_params(&kdc_host, realm)?;
     kdc_params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
     ];
-    kdc_params.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::Other(vec![1, 3, 6, 1, 5, 2, 3, 5]),
-        ExtendedKeyUsagePurpose::ServerAuth,
-    ];
-    kdc_params.custom_extensions = vec![kdc_san(realm, &format!("kdc.{domain}"))?];
-    let kdc_cert = kdc_params.signed_by(&kdc_key, &ca)?;
+    let kp_kdc =
+        ExtendedKeyUsagePurpose::Other(oid::PKINIT_KP_KDC.iter().copied().map(u64::from).collect());
+    let (extended_key_usages, krbtgt_san) = match kdc_cert {
+        KdcCert::KrbtgtSan => (
+            vec![kp_kdc, ExtendedKeyUsagePurpose::ServerAuth],
+            Some(realm),
+        ),
+        KdcCert::Dc => (
+            vec![
+                kp_kdc,
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ],
+            None,
+        ),
+    };
+    kdc_params.extended_key_usages = extended_key_usages;
+    kdc_params.custom_extensions = vec![kdc_san(krbtgt_san, &kdc_host)?];
+    let kdc_certificate = kdc_params.signed_by(&kdc_key, &ca)?;
 
     let alice_key = KeyPair::generate_for(&PKCS_RSA_SHA256)?;
     let mut alice_params = base_params("alice", realm)?;
@@ -117,7 +158,7 @@ pub async fn create(dir: &Path, realm: &str, port: u16) -> Result<DevRealm> {
 
     std::fs::write(dir.join("ca.pem"), ca_cert.pem())?;
     write_private(&dir.join("ca.key"), ca_key.serialize_pem().as_bytes())?;
-    std::fs::write(dir.join("kdc.pem"), kdc_cert.pem())?;
+    std::fs::write(dir.join("kdc.pem"), kdc_certificate.pem())?;
     write_private(&dir.join("kdc.key"), kdc_key.serialize_pem().as_bytes())?;
     std::fs::write(dir.join("alice.pem"), alice_cert.pem())?;
     write_private(&dir.join("alice.key"), alice_key.serialize_pem().as_bytes())?;
@@ -162,11 +203,18 @@ pub async fn create(dir: &Path, realm: &str, port: u16) -> Result<DevRealm> {
         .await?;
 
     std::fs::write(dir.join("kdc.toml"), kdc_toml(realm, port))?;
-    std::fs::write(dir.join("krb5.conf"), krb5_conf(&dir, realm, port))?;
+    // MIT kinit matches a certificate without the krbtgt SAN only by a dNSName it is told.
+    let kdc_hostname = (kdc_cert == KdcCert::Dc).then_some(kdc_host.as_str());
+    std::fs::write(
+        dir.join("krb5.conf"),
+        krb5_conf(&dir, realm, port, kdc_hostname),
+    )?;
     Ok(DevRealm {
         dir,
         realm: realm.to_owned(),
         port,
+        kdc_cert,
+        kdc_host,
     })
 }
 
@@ -217,20 +265,25 @@ pub(crate) fn base_params(common_name: &str, realm: &str) -> Result<CertificateP
     Ok(params)
 }
 
-/// subjectAltName with otherName id-pkinit-san = krbtgt/REALM@REALM and a dNSName.
-fn kdc_san(realm: &str, dns_name: &str) -> Result<CustomExtension> {
-    let krbtgt = Krb5PrincipalName::new(realm, principal(NT_SRV_INST, &["krbtgt", realm]));
-    let krbtgt_der =
-        rasn::der::encode(&krbtgt).map_err(|e| anyhow::anyhow!("KRB5PrincipalName: {e}"))?;
-    let other_name = der::encode_parts(
-        tag::context(0),
-        &[
-            &der::encode_oid(crate::proto::codes::oid::PKINIT_SAN),
-            &der::encode(tag::context(0), &krbtgt_der),
-        ],
-    );
-    let dns = der::encode(tag::context_primitive(2), dns_name.as_bytes());
-    let general_names = der::encode_parts(tag::SEQUENCE, &[&other_name, &dns]);
+/// subjectAltName with otherName id-pkinit-san = krbtgt/REALM@REALM (when a realm is given)
+/// and a dNSName.
+pub(crate) fn kdc_san(krbtgt_realm: Option<&str>, dns_name: &str) -> Result<CustomExtension> {
+    let mut names = Vec::new();
+    if let Some(realm) = krbtgt_realm {
+        let krbtgt = Krb5PrincipalName::new(realm, principal(NT_SRV_INST, &["krbtgt", realm]));
+        let krbtgt_der =
+            rasn::der::encode(&krbtgt).map_err(|e| anyhow::anyhow!("KRB5PrincipalName: {e}"))?;
+        names.push(der::encode_parts(
+            tag::context(0),
+            &[
+                &der::encode_oid(oid::PKINIT_SAN),
+                &der::encode(tag::context(0), &krbtgt_der),
+            ],
+        ));
+    }
+    names.push(der::encode(tag::context_primitive(2), dns_name.as_bytes()));
+    let parts: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
+    let general_names = der::encode_parts(tag::SEQUENCE, &parts);
     Ok(CustomExtension::from_oid_content(
         &[2, 5, 29, 17],
         general_names,
@@ -305,8 +358,14 @@ level = "info"
     )
 }
 
-fn krb5_conf(dir: &Path, realm: &str, port: u16) -> String {
+/// `kdc_hostname`: the KDC certificate's dNSName, for a certificate without the krbtgt SAN.
+fn krb5_conf(dir: &Path, realm: &str, port: u16, kdc_hostname: Option<&str>) -> String {
     let d = dir.display();
+    let hostname = kdc_hostname.map_or(String::new(), |host| {
+        format!(
+            "        # The KDC certificate has no id-pkinit-san krbtgt/{realm}@{realm}: accept its dNSName.\n        pkinit_kdc_hostname = {host}\n"
+        )
+    });
     format!(
         r#"# MIT krb5.conf for the development realm {realm}, made by `kdc dev-realm`.
 # alice's certificate is self-signed (key trust): the client must trust it too to send it.
@@ -323,7 +382,7 @@ fn krb5_conf(dir: &Path, realm: &str, port: u16) -> String {
         kdc = 127.0.0.1:{port}
         pkinit_anchors = FILE:{d}/ca.pem
         pkinit_anchors = FILE:{d}/alice.pem
-    }}
+{hostname}    }}
 "#
     )
 }

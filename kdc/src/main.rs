@@ -37,6 +37,9 @@ enum Command {
         realm: String,
         #[arg(long, default_value_t = 8888)]
         port: u16,
+        /// The shape of the KDC certificate.
+        #[arg(long, value_enum, default_value_t = dev_realm::KdcCert::KrbtgtSan)]
+        kdc_cert: dev_realm::KdcCert,
     },
     /// Manage users in the directory.
     User {
@@ -221,9 +224,21 @@ async fn run(command: Command) -> anyhow::Result<()> {
             daemon::serve(&config).await
         }
         Command::CheckConfig { config } => kdc::check_config::run(&config).await,
-        Command::DevRealm { dir, realm, port } => {
-            let made = dev_realm::create(&dir, &realm, port).await?;
+        Command::DevRealm {
+            dir,
+            realm,
+            port,
+            kdc_cert,
+        } => {
+            let made = dev_realm::create_with(&dir, &realm, port, kdc_cert).await?;
             println!("development realm {} in {}", made.realm, made.dir.display());
+            if made.kdc_cert == dev_realm::KdcCert::Dc {
+                println!(
+                    "KDC certificate: domain controller form (dNSName {}, no krbtgt SAN); MIT \
+                     clients need `pkinit_kdc_hostname = {}`, as in krb5.conf there",
+                    made.kdc_host, made.kdc_host
+                );
+            }
             println!(
                 "start it:   kdc serve --config {}",
                 made.config_path().display()

@@ -136,6 +136,19 @@ pub fn set_kdc_address(text: &str, host_port: &str) -> Result<String> {
     Ok(join(&lines, text.ends_with('\n')))
 }
 
+/// Removes every `key = ...` line (in any section); an error if there is none.
+pub fn remove_option(text: &str, key: &str) -> Result<String> {
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| line_key(l) != Some(key))
+        .map(str::to_owned)
+        .collect();
+    if lines.len() == text.lines().count() {
+        bail!("no `{key} = ...` line to remove");
+    }
+    Ok(join(&lines, text.ends_with('\n')))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +213,15 @@ min_dh_bits = 2048
             out,
             "[libdefaults]\n    pkinit_anchors = FILE:/t/bob.pem\n    default_realm = X\n"
         );
+    }
+
+    #[test]
+    fn option_removed_everywhere() {
+        let out = remove_option(KRB5, "pkinit_anchors").unwrap();
+        assert!(!out.contains("pkinit_anchors"));
+        assert_eq!(out.lines().count(), KRB5.lines().count() - 2);
+        assert!(out.ends_with("        kdc = 127.0.0.1:20001\n    }\n"));
+        assert!(remove_option(KRB5, "pkinit_kdc_hostname").is_err());
     }
 
     #[test]

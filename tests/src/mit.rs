@@ -212,7 +212,10 @@ impl MitClient {
         let trace = self.dir.join(format!("{tag}.trace"));
         let mut cmd = self.command(program, &trace);
         cmd.args(args);
-        let output = run_with_timeout(&mut cmd, &self.dir, &tag, self.timeout)?;
+        let output =
+            run_with_timeout(&mut cmd, &self.dir, &tag, self.timeout).with_context(|| {
+                format!("{program} is MIT's: apt-get install krb5-user krb5-pkinit")
+            })?;
         Ok(ClientRun {
             output,
             trace: read_lossy(&trace),

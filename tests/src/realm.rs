@@ -55,6 +55,11 @@ impl Realm {
     }
 
     pub fn create_named(name: &str) -> Result<Realm> {
+        Realm::create_with_args(name, &[])
+    }
+
+    /// [`Realm::create_named`] with more `kdc dev-realm` options, e.g. `["--kdc-cert", "dc"]`.
+    pub fn create_with_args(name: &str, dev_realm_args: &[&str]) -> Result<Realm> {
         let kdc = kdc_binary()?;
         let tmp = tempfile::Builder::new()
             .prefix("kdc-it-")
@@ -77,7 +82,8 @@ impl Realm {
         let mut cmd = Command::new(&realm.kdc);
         cmd.arg("dev-realm")
             .arg(&realm.dir)
-            .args(["--realm", name, "--port", &port.to_string()]);
+            .args(["--realm", name, "--port", &port.to_string()])
+            .args(dev_realm_args);
         run_with_timeout(&mut cmd, realm.tmp.path(), "dev-realm", CLI_TIMEOUT)?
             .ok()
             .context("kdc dev-realm")?;

@@ -1,4 +1,6 @@
-//! `kdc check-config` (issue 8): a fresh dev realm passes; each broken part is reported with
+//! `kdc check-config` (issue 8): a fresh dev realm passes, and one with a domain controller's
+//! KDC certificate (`--kdc-cert dc`) passes with a note of what MIT and Heimdal clients need
+//! (issue 12); each broken part is reported with
 //! the configuration file, the line and the key, and a non-zero exit: a key that is not the
 //! certificate's, a KDC certificate without id-pkinit-KPKdc and the krbtgt id-pkinit-san
 //! (RFC 4556 §3.2.4), a master key that does not unseal the key store, an unreadable file,
@@ -45,6 +47,28 @@ fn dev_realm_passes() {
     assert!(run.success(), "{run}");
     let file = realm.kdc_toml_path();
     assert_eq!(run.stdout, format!("{}: ok\n", file.display()));
+}
+
+#[test]
+fn dc_form_dev_realm_passes_with_a_note() {
+    let realm = Realm::create_with_args("EXAMPLE.TEST", &["--kdc-cert", "dc"]).unwrap();
+    let run = check_config(&realm);
+    assert!(run.success(), "{run}");
+    let file = realm.kdc_toml_path().display().to_string();
+    let note = format!(
+        "{file}:{}: pkinit.certificate: note: ",
+        line_of(&realm, "certificate =")
+    );
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{run}");
+    assert!(lines[0].starts_with(&note), "{run}");
+    for needle in [
+        "pkinit_kdc_hostname = kdc.example.test",
+        "pkinit_require_krbtgt_otherName = false",
+    ] {
+        assert!(lines[0].contains(needle), "no {needle:?} in {run}");
+    }
+    assert_eq!(lines[1], format!("{file}: ok"), "{run}");
 }
 
 #[test]

@@ -2,7 +2,8 @@
 //! parses, every file it names is readable, the KDC key matches its certificate and the
 //! certificate carries what clients demand (RFC 4556 §3.2.4), the directory and the TPM
 //! answer, and the master key unseals the key store. Each problem names the configuration
-//! file, the line and the key.
+//! file, the line and the key; so does each note, which tells what works only for clients
+//! configured for it and fails nothing.
 
 mod kdc_cert;
 
@@ -18,12 +19,21 @@ use crate::signer::software::{SoftwareSigner, read_chain};
 /// How long a configured TPM may take to answer.
 const TPM_WAIT: Duration = Duration::from_secs(5);
 
-/// One problem, at a key of the configuration.
+/// Whether a finding stops the configuration from serving every client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Problem,
+    /// Works, given what the message says clients need.
+    Note,
+}
+
+/// One problem or note, at a key of the configuration.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Finding {
     pub key: String,
     pub line: Option<usize>,
     pub message: String,
+    pub severity: Severity,
 }
 
 struct Checker {
@@ -33,11 +43,20 @@ struct Checker {
 
 impl Checker {
     fn problem(&mut self, key: &str, message: impl Into<String>) {
+        self.add(key, message.into(), Severity::Problem);
+    }
+
+    fn note(&mut self, key: &str, message: impl Into<String>) {
+        self.add(key, message.into(), Severity::Note);
+    }
+
+    fn add(&mut self, key: &str, message: String, severity: Severity) {
         let line = line_of_key(&self.text, key);
         self.findings.push(Finding {
             key: key.to_owned(),
             line,
-            message: message.into(),
+            message,
+            severity,
         });
     }
 }
@@ -104,7 +123,8 @@ fn named_files(config: &Config) -> Vec<(&'static str, PathBuf)> {
     files
 }
 
-/// Checks the configuration at `path`; the problems found (empty: it would start).
+/// Checks the configuration at `path`; the problems and notes found (no problem: it would
+/// start).
 pub async fn check(path: &Path) -> Vec<Finding> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut checker = Checker {
@@ -120,16 +140,19 @@ pub async fn check(path: &Path) -> Vec<Finding> {
                     key: String::new(),
                     line: Some(*line),
                     message: message.clone(),
+                    severity: Severity::Problem,
                 },
                 ConfigError::Invalid { key, message, .. } => Finding {
                     key: (*key).to_owned(),
                     line: line_of_key(&checker.text, key),
                     message: message.clone(),
+                    severity: Severity::Problem,
                 },
                 ConfigError::Read { .. } => Finding {
                     key: String::new(),
                     line: None,
                     message: error.to_string(),
+                    severity: Severity::Problem,
                 },
             };
             checker.findings.push(finding);
@@ -163,12 +186,15 @@ pub async fn check(path: &Path) -> Vec<Finding> {
 fn check_kdc_certificate(checker: &mut Checker, key: &str, file: &Path, realm: &str) {
     match read_chain(file) {
         Ok(chain) => {
-            for problem in chain
+            let verdict = chain
                 .first()
-                .map(|leaf| kdc_cert::problems(leaf, realm, SystemTime::now()))
-                .unwrap_or_default()
-            {
+                .map(|leaf| kdc_cert::check(leaf, realm, SystemTime::now()))
+                .unwrap_or_default();
+            for problem in verdict.problems {
                 checker.problem(key, format!("{}: {problem}", file.display()));
+            }
+            for note in verdict.notes {
+                checker.note(key, format!("{}: {note}", file.display()));
             }
         }
         Err(e) => checker.problem(key, e.to_string()),
@@ -254,7 +280,8 @@ async fn check_keys(checker: &mut Checker, config: &Config) {
     }
 }
 
-/// `kdc check-config`: prints every problem as `FILE:LINE: KEY: message`; an error if any.
+/// `kdc check-config`: prints every problem as `FILE:LINE: KEY: message` and every note as
+/// `FILE:LINE: KEY: note: message`; an error if there is any problem.
 pub async fn run(path: &Path) -> anyhow::Result<()> {
     let findings = check(path).await;
     let file = path.display();
@@ -264,17 +291,25 @@ pub async fn run(path: &Path) -> anyhow::Result<()> {
         } else {
             format!("{}: ", finding.key)
         };
+        let note = match finding.severity {
+            Severity::Problem => "",
+            Severity::Note => "note: ",
+        };
         match finding.line {
-            Some(line) => println!("{file}:{line}: {key}{}", finding.message),
-            None if key.is_empty() => println!("{}", finding.message),
-            None => println!("{file}: {key}{}", finding.message),
+            Some(line) => println!("{file}:{line}: {key}{note}{}", finding.message),
+            None if key.is_empty() => println!("{note}{}", finding.message),
+            None => println!("{file}: {key}{note}{}", finding.message),
         }
     }
-    if findings.is_empty() {
+    let problems = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Problem)
+        .count();
+    if problems == 0 {
         println!("{file}: ok");
         Ok(())
     } else {
-        anyhow::bail!("{file}: {} problem(s)", findings.len())
+        anyhow::bail!("{file}: {problems} problem(s)")
     }
 }
 
