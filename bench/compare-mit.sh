@@ -11,7 +11,7 @@
 #
 # Usage: bench/compare-mit.sh [--users N] [--sat-count N] [--paced-secs S] [--concurrency C]
 #                             [--transport tcp|udp] [--kinit-logons N] [--kinit-parallel P]
-#                             [--keep]
+#                             [--no-dh-nonce] [--keep]
 # Needs root or sudo only to install missing Debian packages (krb5-kdc, krb5-admin-server for
 # kadmin.local, krb5-pkinit, krb5-user for kinit, openssl, and libssl-dev with pkg-config to
 # build our KDC with the `openssl` feature). Run time: about 3 minutes after the build.
@@ -26,7 +26,8 @@ transport=tcp       # MIT kinit sends PKINIT AS-REQs over TCP (they exceed udp_p
 kinit_logons=300    # logons with MIT kinit per KDC (0: none)
 kinit_parallel=4    # kinit processes at a time
 keep=0
-usage="usage: $0 [--users N] [--sat-count N] [--paced-secs S] [--concurrency C] [--transport tcp|udp] [--kinit-logons N] [--kinit-parallel P] [--keep]"
+dh_nonce_rows=1     # also measure clients that send clientDHNonce (DH key reuse on and off)
+usage="usage: $0 [--users N] [--sat-count N] [--paced-secs S] [--concurrency C] [--transport tcp|udp] [--kinit-logons N] [--kinit-parallel P] [--no-dh-nonce] [--keep]"
 while (($#)); do
     case "$1" in
         --users) users=$2; shift 2 ;;
@@ -37,6 +38,7 @@ while (($#)); do
         --kinit-logons) kinit_logons=$2; shift 2 ;;
         --kinit-parallel) kinit_parallel=$2; shift 2 ;;
         --keep) keep=1; shift ;;
+        --no-dh-nonce) dh_nonce_rows=0; shift ;;
         *) echo "$usage" >&2; exit 2 ;;
     esac
 done
@@ -210,10 +212,12 @@ json_num() { sed -n "s/.*\"$2\":\\([0-9.]*\\).*/\\1/p" "$1" | head -1; }
 p99_of() { sed -n 's/.*"p99":\([0-9.]*\).*/\1/p' "$1" | head -1; }
 
 declare -A result
-measure() { # name pid port users-file count
+# Warm-up, then a saturation run: KDC CPU per exchange, cores busy, throughput.
+saturate() { # name pid port users-file count [kdc-load run options]
     local name=$1 pid=$2 port=$3 users_file=$4 count=$5
+    shift 5
     local common=(--kdc "127.0.0.1:$port" --realm "$realm" --kdc-cert "$ours/kdc.pem"
-        --users-file "$users_file" --transport "$transport" --quiet)
+        --users-file "$users_file" --transport "$transport" --quiet "$@")
     log "$name: warm-up"
     "$load" run "${common[@]}" --count 200 --concurrency "$concurrency" --json "$work/$name-warm.json" >/dev/null
     log "$name: saturation, $count AS exchanges, $concurrency clients"
@@ -232,6 +236,13 @@ measure() { # name pid port users-file count
     result[$name.cpu_ms]=$(awk -v t=$((after - before)) -v hz="$clk_tck" -v n="$ok" 'BEGIN { printf "%.3f", t / hz / n * 1000 }')
     result[$name.cores]=$(awk -v t=$((after - before)) -v hz="$clk_tck" -v w="$wall" 'BEGIN { printf "%.2f", t / hz / w }')
     result[$name.tput]=$tput
+}
+measure() { # name pid port users-file count
+    local name=$1 pid=$2 port=$3 users_file=$4 count=$5
+    local common=(--kdc "127.0.0.1:$port" --realm "$realm" --kdc-cert "$ours/kdc.pem"
+        --users-file "$users_file" --transport "$transport" --quiet)
+    saturate "$@"
+    local tput=${result[$name.tput]}
     local rate paced
     rate=$(awk -v t="$tput" 'BEGIN { printf "%.0f", t * 0.8 }')
     paced=$(awk -v r="$rate" -v s="$paced_secs" 'BEGIN { printf "%.0f", r * s }')
@@ -308,6 +319,21 @@ kinit_failures=0
 
 measure ours "$ours_pid" "$ours_port" "$ours_users" "$sat_count"
 if ((kinit_logons > 0)); then kinit_measure ours "$ours_pid" "$ours_kinit_conf" "$ours_users"; fi
+# Clients that send clientDHNonce (kdc-load's Windows shape), for which our KDC reuses its DH
+# key (dh_key_reuse_secs, default 60) and then skips key generation; then the same clients
+# with a new key per request (dh_key_reuse_secs = 0, applied by SIGHUP). MIT's KDC answers
+# no serverDHNonce, which these clients demand, so they have no MIT column.
+if ((dh_nonce_rows)); then
+    saturate ours-nonce "$ours_pid" "$ours_port" "$ours_users" "$sat_count" --client-profile windows
+    sed -i 's/^dh_key_reuse_secs = .*/dh_key_reuse_secs = 0/' "$ours/kdc.toml"
+    reloads=$(grep -c 'configuration reloaded' "$ours/kdc.stderr" || true)
+    kill -HUP "$ours_pid"
+    for _ in $(seq 100); do
+        if (($(grep -c 'configuration reloaded' "$ours/kdc.stderr" || true) > reloads)); then break; fi
+        sleep 0.05
+    done
+    saturate ours-nonce-fresh "$ours_pid" "$ours_port" "$ours_users" "$sat_count" --client-profile windows
+fi
 measure mit "$mit_pid" "$mit_port" "$ours/cert-users/users.txt" $((sat_count / 2))
 if ((kinit_logons > 0)); then kinit_measure mit "$mit_pid" "$mit/krb5.conf" "$ours/cert-users/users.txt"; fi
 
@@ -327,6 +353,12 @@ row "rate at 80 % of saturation /s" "${result[ours.rate]}" "${result[mit.rate]}"
 row "p99 latency at 80 % ms" "${result[ours.p99]}" "${result[mit.p99]}" "$(ratio "${result[ours.p99]}" "${result[mit.p99]}")"
 row "ok at 80 %" "${result[ours.paced_ok]}" "${result[mit.paced_ok]}" ""
 row "peak RSS MiB (all processes)" "${result[ours.rss]}" "${result[mit.rss]}" "$(ratio "${result[ours.rss]}" "${result[mit.rss]}")"
+if ((dh_nonce_rows)); then
+    row "clientDHNonce, DH key reused: CPU ms" "${result[ours-nonce.cpu_ms]}" "-" ""
+    row "clientDHNonce, DH key reused: /s" "${result[ours-nonce.tput]}" "-" ""
+    row "clientDHNonce, key per request: CPU ms" "${result[ours-nonce-fresh.cpu_ms]}" "-" ""
+    row "clientDHNonce, key per request: /s" "${result[ours-nonce-fresh.tput]}" "-" ""
+fi
 if ((kinit_logons > 0)); then
     row "KDC CPU ms per kinit logon (2 AS exchanges)" "${result[ours.kinit_ms]}" "${result[mit.kinit_ms]}" "$(ratio "${result[ours.kinit_ms]}" "${result[mit.kinit_ms]}")"
     row "kinit logons /s ($kinit_parallel at a time)" "${result[ours.kinit_rate]}" "${result[mit.kinit_rate]}" "$(ratio "${result[ours.kinit_rate]}" "${result[mit.kinit_rate]}")"
