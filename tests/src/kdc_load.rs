@@ -62,3 +62,26 @@ pub fn all_refused(count: u32, code: i32) -> String {
 pub fn dir_arg(path: &Path) -> &str {
     path.to_str().unwrap_or_default()
 }
+
+/// `kdc-load prepare --trust certificate`: `count` users with certificates from the realm CA
+/// in `out`, and the KDC told to map them by name, as they carry no SID extension (only
+/// id-pkinit-san and the UPN). Returns their users file. Run before the KDC starts.
+pub fn prepare_certificate_users(realm: &Realm, count: u32, out: &Path) -> Result<PathBuf> {
+    load(
+        realm,
+        "prepare-cert",
+        &[
+            "prepare",
+            "--realm-dir",
+            dir_arg(realm.dir()),
+            "--users",
+            &count.to_string(),
+            "--trust",
+            "certificate",
+            "--out",
+            dir_arg(out),
+        ],
+    )?;
+    realm.set_kdc_option("pkinit.certificate_trust", "strong_mapping", "\"none\"")?;
+    Ok(out.join("users.txt"))
+}

@@ -138,26 +138,7 @@ fn certificate_trust_users_made_by_prepare_log_in() {
     let mut realm = Realm::create().unwrap();
     let dir = realm.dir().to_owned();
     let out = realm.tmp().join("cert-users");
-    load(
-        &realm,
-        "prepare-cert",
-        &[
-            "prepare",
-            "--realm-dir",
-            dir_arg(&dir),
-            "--users",
-            "3",
-            "--trust",
-            "certificate",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
-    // The prepared certificates name their user (id-pkinit-san, UPN) but carry no SID
-    // extension, so the KDC maps them by name only.
-    realm
-        .set_kdc_option("pkinit.certificate_trust", "strong_mapping", "\"none\"")
-        .unwrap();
+    let users_file = kdc_load::prepare_certificate_users(&realm, 3, &out).unwrap();
     realm.start().unwrap();
     let json = run_json(
         &realm,
@@ -166,7 +147,7 @@ fn certificate_trust_users_made_by_prepare_log_in() {
             "--realm-dir",
             dir_arg(&dir),
             "--users-file",
-            out.join("users.txt").to_str().unwrap(),
+            users_file.to_str().unwrap(),
             "--count",
             "12",
         ],
@@ -214,29 +195,14 @@ fn kdc_load_drives_mit_krb5kdc_and_every_reply_verifies() {
     let realm = Realm::create().unwrap();
     let dir = realm.dir().to_owned();
     let out = dir.join("cert-users");
-    let prepared = load(
-        &realm,
-        "prepare-cert",
-        &[
-            "prepare",
-            "--realm-dir",
-            dir_arg(&dir),
-            "--users",
-            "3",
-            "--trust",
-            "certificate",
-            "--out",
-            dir_arg(&out),
-        ],
-    );
-    let users_file = out.join("users.txt");
+    let users_file = kdc_load::prepare_certificate_users(&realm, 3, &out).unwrap();
     let users: Vec<String> = std::fs::read_to_string(&users_file)
         .unwrap()
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| l.split_whitespace().next().unwrap().to_owned())
         .collect();
-    assert_eq!(users.len(), 3, "{prepared}");
+    assert_eq!(users.len(), 3, "{}", users_file.display());
     let mit = MitKdc::start(&MitRealm {
         name: realm.name(),
         kdc_cert: &dir.join("kdc.pem"),

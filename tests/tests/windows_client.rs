@@ -12,7 +12,7 @@
     clippy::indexing_slicing
 )]
 
-use kdc_integration::kdc_load::{all_refused, all_verified, dir_arg, load, run_json};
+use kdc_integration::kdc_load::{self, all_refused, all_verified, dir_arg, load, run_json};
 use kdc_integration::scrape::{self, Sample, http_get};
 use kdc_integration::{KDC_ERR_DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED, Realm};
 
@@ -44,33 +44,11 @@ fn realm_with_users(edit: impl FnOnce(&Realm)) -> (Realm, [String; 2]) {
         &["prepare", "--realm-dir", dir_arg(&dir), "--users", "2"],
     )
     .unwrap();
-    load(
-        &realm,
-        "prepare-cert",
-        &[
-            "prepare",
-            "--realm-dir",
-            dir_arg(&dir),
-            "--users",
-            "2",
-            "--trust",
-            "certificate",
-            "--out",
-            dir_arg(&cert_users),
-        ],
-    )
-    .unwrap();
-    // The prepared certificates name their user but carry no SID extension.
-    realm
-        .set_kdc_option("pkinit.certificate_trust", "strong_mapping", "\"none\"")
-        .unwrap();
+    let cert_users = kdc_load::prepare_certificate_users(&realm, 2, &cert_users).unwrap();
     edit(&realm);
     realm.start().unwrap();
-    let files = [
-        dir.join("load-users/users.txt"),
-        cert_users.join("users.txt"),
-    ]
-    .map(|p| p.to_str().unwrap().to_owned());
+    let files =
+        [dir.join("load-users/users.txt"), cert_users].map(|p| p.to_str().unwrap().to_owned());
     (realm, files)
 }
 

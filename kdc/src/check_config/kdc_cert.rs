@@ -121,48 +121,45 @@ fn has_kdc_eku(cert: &X509Certificate<'_>) -> bool {
         if eku.value.other.iter().any(|found| is_oid(found, oid::PKINIT_KP_KDC)))
 }
 
-/// The subjectAltName's dNSNames.
-fn dns_names(cert: &X509Certificate<'_>) -> Vec<String> {
+/// The subjectAltName's general names that `pick` maps to a string.
+fn san_names(
+    cert: &X509Certificate<'_>,
+    pick: impl Fn(&GeneralName<'_>) -> Option<String>,
+) -> Vec<String> {
     let Ok(Some(san)) = cert.subject_alternative_name() else {
         return Vec::new();
     };
-    san.value
-        .general_names
-        .iter()
-        .filter_map(|name| match name {
-            GeneralName::DNSName(dns) => Some((*dns).to_owned()),
-            _ => None,
-        })
-        .collect()
+    san.value.general_names.iter().filter_map(pick).collect()
+}
+
+/// The subjectAltName's dNSNames.
+fn dns_names(cert: &X509Certificate<'_>) -> Vec<String> {
+    san_names(cert, |name| match name {
+        GeneralName::DNSName(dns) => Some((*dns).to_owned()),
+        _ => None,
+    })
 }
 
 /// The id-pkinit-san names, as `name/components@REALM`.
 fn krb5_names(cert: &X509Certificate<'_>) -> Vec<String> {
-    let Ok(Some(san)) = cert.subject_alternative_name() else {
-        return Vec::new();
-    };
-    san.value
-        .general_names
-        .iter()
-        .filter_map(|name| match name {
-            GeneralName::OtherName(found, value) if is_oid(found, oid::PKINIT_SAN) => {
-                let inner = Tlv::read_only(value, tag::context(0)).ok()?.value;
-                let name: Krb5PrincipalName = rasn::der::decode(inner).ok()?;
-                let components: Vec<String> = name
-                    .principal_name
-                    .string
-                    .iter()
-                    .map(|c| String::from_utf8_lossy(c.as_bytes()).into_owned())
-                    .collect();
-                Some(format!(
-                    "{}@{}",
-                    components.join("/"),
-                    String::from_utf8_lossy(name.realm.as_bytes())
-                ))
-            }
-            _ => None,
-        })
-        .collect()
+    san_names(cert, |name| match name {
+        GeneralName::OtherName(found, value) if is_oid(found, oid::PKINIT_SAN) => {
+            let inner = Tlv::read_only(value, tag::context(0)).ok()?.value;
+            let name: Krb5PrincipalName = rasn::der::decode(inner).ok()?;
+            let components: Vec<String> = name
+                .principal_name
+                .string
+                .iter()
+                .map(|c| String::from_utf8_lossy(c.as_bytes()).into_owned())
+                .collect();
+            Some(format!(
+                "{}@{}",
+                components.join("/"),
+                String::from_utf8_lossy(name.realm.as_bytes())
+            ))
+        }
+        _ => None,
+    })
 }
 
 #[cfg(test)]

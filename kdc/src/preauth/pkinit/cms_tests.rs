@@ -20,6 +20,21 @@ fn signed_auth_pack(name: &str) -> Vec<u8> {
     pa.signed_auth_pack.to_vec()
 }
 
+/// A software signer with a fresh self-signed certificate for `name`, and that certificate.
+fn self_signed_signer(
+    algorithm: &'static rcgen::SignatureAlgorithm,
+    name: &str,
+) -> (SoftwareSigner, Vec<u8>) {
+    let key = rcgen::KeyPair::generate_for(algorithm).unwrap();
+    let cert = rcgen::CertificateParams::new(vec![name.to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let der = cert.der().to_vec();
+    let signer = SoftwareSigner::from_der(&key.serialize_der(), vec![der.clone()]).unwrap();
+    (signer, der)
+}
+
 fn alice_certificate_der() -> Vec<u8> {
     let pem = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -79,12 +94,7 @@ fn wrong_content_type_is_refused() {
 
 #[tokio::test]
 async fn kdc_signature_verifies_with_its_own_verifier() {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["kdc.example.test".into()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let signer = SoftwareSigner::from_der(&key.serialize_der(), vec![cert.der().to_vec()]).unwrap();
+    let (signer, cert) = self_signed_signer(&rcgen::PKCS_RSA_SHA256, "kdc.example.test");
     // The all-features build signs every digest (SHA-1 through OpenSSL).
     assert_eq!(
         signer.digests().len(),
@@ -96,7 +106,7 @@ async fn kdc_signature_verifies_with_its_own_verifier() {
             .unwrap();
         let verified = cms::verify(&signed, oid::PKINIT_DH_KEY_DATA).unwrap();
         assert_eq!(verified.content, b"key info");
-        assert_eq!(verified.signer_certificate, cert.der().as_ref());
+        assert_eq!(verified.signer_certificate, cert.as_slice());
         assert_eq!(verified.digest_algorithm, digest);
         // digestAlgorithms and the SignerInfo's digestAlgorithm, each with NULL parameters
         // (RFC 5754 §2 allows both forms; clients that follow Windows accept only this one).
@@ -114,12 +124,7 @@ async fn kdc_signature_verifies_with_its_own_verifier() {
 /// MIT and Windows write NULL, and the absent form is what this KDC sent before.
 #[tokio::test]
 async fn digest_parameters_absent_or_null_both_verify() {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["client".into()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let signer = SoftwareSigner::from_der(&key.serialize_der(), vec![cert.der().to_vec()]).unwrap();
+    let (signer, _) = self_signed_signer(&rcgen::PKCS_RSA_SHA256, "client");
     let with_null = DigestAlgorithm::Sha256.algorithm_identifier_der();
     let signed = cms::sign(
         oid::PKINIT_AUTH_DATA,
@@ -204,12 +209,7 @@ fn a_signed_data_without_signer_info_says_so() {
 /// SignerInfo's signatureAlgorithm is exactly `30 0a 06 08 2a 86 48 ce 3d 04 03 02`.
 #[tokio::test]
 async fn ecdsa_kdc_signature_has_no_null_parameters_and_verifies() {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["kdc.example.test".into()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let signer = SoftwareSigner::from_der(&key.serialize_der(), vec![cert.der().to_vec()]).unwrap();
+    let (signer, _) = self_signed_signer(&rcgen::PKCS_ECDSA_P256_SHA256, "kdc.example.test");
     let signed = cms::sign(
         oid::PKINIT_DH_KEY_DATA,
         b"key info",
