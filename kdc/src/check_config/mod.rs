@@ -10,11 +10,12 @@ mod kdc_cert;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use kdc_config::{Config, DirectoryConfig, SignerKind, TpmMode};
+use kdc_config::{Config, DirectoryConfig, Sha1Signatures, SignerKind, TpmMode};
 
 use crate::daemon::{open_directory, open_key_store, open_ldap};
 use crate::keys::{KeyRing, MasterKey};
 use crate::signer::software::{SoftwareSigner, read_chain};
+use crate::signer::{DigestAlgorithm, KdcSigner};
 
 /// How long a configured TPM may take to answer.
 const TPM_WAIT: Duration = Duration::from_secs(5);
@@ -206,8 +207,9 @@ async fn check_signer(checker: &mut Checker, config: &Config) {
     match (config.pkinit.signer, &config.pkinit.tpm) {
         (SignerKind::Software, _) => {
             if let (Some(key), Some(cert)) = (&config.pkinit.key, &config.pkinit.certificate) {
-                if let Err(e) = SoftwareSigner::load(key, cert) {
-                    checker.problem("pkinit.key", e.to_string());
+                match SoftwareSigner::load(key, cert) {
+                    Ok(signer) => check_sha1(checker, config, signer.digests()),
+                    Err(e) => checker.problem("pkinit.key", e.to_string()),
                 }
                 check_kdc_certificate(checker, "pkinit.certificate", cert, realm);
             }
@@ -218,6 +220,7 @@ async fn check_signer(checker: &mut Checker, config: &Config) {
             }
             match crate::signer::from_config::build(config).await {
                 Ok(signer) => {
+                    check_sha1(checker, config, signer.digests());
                     let started = std::time::Instant::now();
                     while !signer.available() && started.elapsed() < TPM_WAIT {
                         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -236,6 +239,28 @@ async fn check_signer(checker: &mut Checker, config: &Config) {
             }
         }
         (SignerKind::Tpm, None) => {}
+    }
+}
+
+/// Clients that follow Windows verify only SHA-1 KDC signatures; say so when they are allowed
+/// but this signer cannot make one.
+fn check_sha1(checker: &mut Checker, config: &Config, digests: &[DigestAlgorithm]) {
+    if config.pkinit.sha1_signatures == Sha1Signatures::Allow
+        && !digests.contains(&DigestAlgorithm::Sha1)
+    {
+        let why = match (config.pkinit.signer, &config.pkinit.tpm) {
+            (SignerKind::Tpm, Some(tpm)) if tpm.mode == TpmMode::Direct => {
+                "the TPM key signs SHA-256 only (use mode = \"delegated\")"
+            }
+            _ => "this build has no OpenSSL (build with --features openssl)",
+        };
+        checker.note(
+            "pkinit.sha1_signatures",
+            format!(
+                "SHA-1 replies cannot be signed: {why}; clients that verify only SHA-1 \
+                 (Windows-shaped smart-card clients) get SHA-256 replies they refuse"
+            ),
+        );
     }
 }
 
@@ -325,5 +350,38 @@ mod tests {
         assert_eq!(line_of_key(text, "pkinit.tpm.handle"), Some(8));
         assert_eq!(line_of_key(text, "pkinit.certificate"), Some(4));
         assert_eq!(line_of_key(text, "metrics.listen"), None);
+    }
+
+    /// The note appears exactly when the build cannot sign SHA-1, and goes with
+    /// `sha1_signatures = "refuse"` (nobody is then promised a SHA-1 reply).
+    #[tokio::test]
+    async fn sha1_replies_that_cannot_be_signed_are_noted() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::dev_realm::create(dir.path(), "EXAMPLE.TEST", 1)
+            .await
+            .unwrap();
+        let config = dir.path().join("kdc.toml");
+        let sha1_notes = |findings: Vec<Finding>| {
+            assert!(
+                findings.iter().all(|f| f.severity == Severity::Note),
+                "{findings:?}"
+            );
+            findings
+                .into_iter()
+                .filter(|f| f.key == "pkinit.sha1_signatures")
+                .count()
+        };
+        let expected = if cfg!(feature = "openssl") { 0 } else { 1 };
+        assert_eq!(sha1_notes(check(&config).await), expected);
+        let text = std::fs::read_to_string(&config).unwrap();
+        std::fs::write(
+            &config,
+            text.replace(
+                "sha1_signatures = \"allow\"",
+                "sha1_signatures = \"refuse\"",
+            ),
+        )
+        .unwrap();
+        assert_eq!(sha1_notes(check(&config).await), 0);
     }
 }
