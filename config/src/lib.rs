@@ -70,9 +70,14 @@ pub struct ListenConfig {
     /// Seconds a TCP connection may stay idle. Default 30.
     #[serde(default = "default_tcp_idle_timeout_secs")]
     pub tcp_idle_timeout_secs: u64,
-    /// Open TCP connections at most; more are closed at once. Default 1024.
+    /// Open TCP connections at most; when all are open the one idle longest is closed to
+    /// admit a new one (or the new one, when every connection is busy). Default 1024.
     #[serde(default = "default_max_tcp_connections")]
     pub max_tcp_connections: usize,
+    /// Open TCP connections from one IP address at most; more from it are closed at once.
+    /// Raise it for many clients behind one NAT address. Default 64.
+    #[serde(default = "default_max_tcp_connections_per_ip")]
+    pub max_tcp_connections_per_ip: usize,
     /// Seconds one request may take before it is abandoned. Default 10.
     #[serde(default = "default_request_timeout_secs")]
     pub request_timeout_secs: u64,
@@ -256,6 +261,9 @@ fn default_max_udp_reply_bytes() -> usize {
 fn default_tcp_idle_timeout_secs() -> u64 {
     30
 }
+fn default_max_tcp_connections_per_ip() -> usize {
+    64
+}
 fn default_max_tcp_connections() -> usize {
     1024
 }
@@ -318,6 +326,7 @@ impl Default for ListenConfig {
             max_udp_reply_bytes: default_max_udp_reply_bytes(),
             tcp_idle_timeout_secs: default_tcp_idle_timeout_secs(),
             max_tcp_connections: default_max_tcp_connections(),
+            max_tcp_connections_per_ip: default_max_tcp_connections_per_ip(),
             request_timeout_secs: default_request_timeout_secs(),
         }
     }

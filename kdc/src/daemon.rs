@@ -155,6 +155,7 @@ pub async fn serve(config_path: &Path) -> Result<()> {
         max_udp_reply_bytes: listen.max_udp_reply_bytes,
         tcp_idle_timeout: Duration::from_secs(listen.tcp_idle_timeout_secs),
         max_tcp_connections: listen.max_tcp_connections,
+        max_tcp_connections_per_ip: listen.max_tcp_connections_per_ip,
         request_timeout: Duration::from_secs(listen.request_timeout_secs),
         ..ServerLimits::default()
     };

@@ -315,6 +315,7 @@ max_request_bytes = 65536
 max_udp_reply_bytes = 4096
 tcp_idle_timeout_secs = 30
 max_tcp_connections = 1024
+max_tcp_connections_per_ip = 64
 request_timeout_secs = 10
 
 [tickets]

@@ -38,7 +38,7 @@ impl Mirror {
 }
 
 pub(super) struct Mirrors {
-    server: [Mirror; 9],
+    server: [Mirror; 11],
     tcp_open: IntGauge,
     cache_hits: Mirror,
     cache_misses: Mirror,
@@ -46,7 +46,7 @@ pub(super) struct Mirrors {
 }
 
 /// The network layer's totals, in the order of [`server_values`].
-const SERVER_COUNTERS: [(&str, &str); 9] = [
+const SERVER_COUNTERS: [(&str, &str); 11] = [
     (
         "kdc_udp_dropped_busy_total",
         "UDP datagrams dropped because too many requests were in flight",
@@ -73,7 +73,15 @@ const SERVER_COUNTERS: [(&str, &str); 9] = [
     ),
     (
         "kdc_tcp_connections_refused_total",
-        "TCP connections closed at once at listen.max_tcp_connections",
+        "TCP connections closed at once at listen.max_tcp_connections, every open one busy",
+    ),
+    (
+        "kdc_tcp_connections_refused_per_ip_total",
+        "TCP connections closed at once because their address held listen.max_tcp_connections_per_ip",
+    ),
+    (
+        "kdc_tcp_connections_evicted_total",
+        "Idle TCP connections closed to admit a new one at listen.max_tcp_connections",
     ),
     (
         "kdc_udp_replies_too_big_total",
@@ -85,7 +93,7 @@ const SERVER_COUNTERS: [(&str, &str); 9] = [
     ),
 ];
 
-fn server_values(s: &StatsSnapshot) -> [u64; 9] {
+fn server_values(s: &StatsSnapshot) -> [u64; 11] {
     [
         s.udp_dropped_busy,
         s.oversized_requests,
@@ -94,6 +102,8 @@ fn server_values(s: &StatsSnapshot) -> [u64; 9] {
         s.tcp_idle_timeouts,
         s.tcp_write_timeouts,
         s.tcp_connections_refused,
+        s.tcp_connections_refused_per_ip,
+        s.tcp_connections_evicted,
         s.udp_replies_too_big,
         s.reply_cache_hits,
     ]
@@ -105,7 +115,7 @@ impl Mirrors {
         for (name, help) in SERVER_COUNTERS {
             server.push(Mirror::new(registry, name, help)?);
         }
-        let server: [Mirror; 9] = server
+        let server: [Mirror; 11] = server
             .try_into()
             .map_err(|_| MetricsError(prometheus::Error::Msg("server counters".into())))?;
         let tcp_open = IntGauge::new("kdc_tcp_connections_open", "TCP connections open now")?;

@@ -23,8 +23,13 @@ pub struct ServerLimits {
     pub tcp_idle_timeout: Duration,
     /// Time to write one TCP reply to a client that does not read (default 10 s).
     pub tcp_write_timeout: Duration,
-    /// Open TCP connections (default 1024); over it a new connection is closed at once.
+    /// Open TCP connections (default 1024); when all are open, the one that has waited
+    /// longest for a request is closed to admit a new one, or the new one is closed at once
+    /// if every connection is busy.
     pub max_tcp_connections: usize,
+    /// Open TCP connections from one IP address (default 64); over it a new connection from
+    /// that address is closed at once.
+    pub max_tcp_connections_per_ip: usize,
     /// Bounds one [`Handler::handle`](super::Handler::handle) call (default 10 s).
     pub request_timeout: Duration,
     /// How long a too-big UDP reply waits for its TCP retry (default 60 s).
@@ -44,6 +49,7 @@ impl Default for ServerLimits {
             tcp_idle_timeout: Duration::from_secs(30),
             tcp_write_timeout: Duration::from_secs(10),
             max_tcp_connections: 1024,
+            max_tcp_connections_per_ip: 64,
             request_timeout: Duration::from_secs(10),
             reply_cache_ttl: Duration::from_secs(60),
             reply_cache_entries: 10_000,

@@ -5,6 +5,7 @@
 //! (the UDP→TCP retry shortcut), `stats` (counters), `dispatch` (what UDP and TCP share:
 //! cache lookup and the time-bounded call into the [`Handler`]), `udp` and `tcp`.
 
+mod connections;
 mod dispatch;
 mod framing;
 mod limits;

@@ -13,6 +13,8 @@ pub struct ServerStats {
     pub(super) tcp_idle_timeouts: AtomicU64,
     pub(super) tcp_write_timeouts: AtomicU64,
     pub(super) tcp_connections_refused: AtomicU64,
+    pub(super) tcp_connections_refused_per_ip: AtomicU64,
+    pub(super) tcp_connections_evicted: AtomicU64,
     pub(super) tcp_connections_open: AtomicU64,
     pub(super) udp_replies_too_big: AtomicU64,
     pub(super) reply_cache_hits: AtomicU64,
@@ -33,8 +35,12 @@ pub struct StatsSnapshot {
     pub tcp_idle_timeouts: u64,
     /// TCP replies the client did not read within `tcp_write_timeout`.
     pub tcp_write_timeouts: u64,
-    /// TCP connections closed at once because `max_tcp_connections` were open.
+    /// TCP connections closed at once because `max_tcp_connections` were open and busy.
     pub tcp_connections_refused: u64,
+    /// TCP connections closed at once because their address held `max_tcp_connections_per_ip`.
+    pub tcp_connections_refused_per_ip: u64,
+    /// Idle TCP connections closed to admit a new one into a full table.
+    pub tcp_connections_evicted: u64,
     /// TCP connections open now.
     pub tcp_connections_open: u64,
     /// UDP replies replaced by KRB_ERR_RESPONSE_TOO_BIG.
@@ -54,6 +60,8 @@ impl ServerStats {
             tcp_idle_timeouts: read(&self.tcp_idle_timeouts),
             tcp_write_timeouts: read(&self.tcp_write_timeouts),
             tcp_connections_refused: read(&self.tcp_connections_refused),
+            tcp_connections_refused_per_ip: read(&self.tcp_connections_refused_per_ip),
+            tcp_connections_evicted: read(&self.tcp_connections_evicted),
             tcp_connections_open: read(&self.tcp_connections_open),
             udp_replies_too_big: read(&self.udp_replies_too_big),
             reply_cache_hits: read(&self.reply_cache_hits),

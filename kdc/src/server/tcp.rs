@@ -8,12 +8,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::timeout;
 
+use super::connections::{Connections, Refusal, Slot};
 use super::dispatch::Shared;
 use super::framing::{self, FrameError};
-use super::limits;
 use super::shutdown::Shutdown;
 use super::stats::{self, OpenConnection};
 use super::{Handler, RequestContext, Transport};
@@ -29,7 +28,10 @@ pub(super) async fn run<H: Handler>(
     shared: Arc<Shared<H>>,
     mut shutdown: Shutdown,
 ) {
-    let slots = limits::semaphore(shared.limits.max_tcp_connections);
+    let connections = Connections::new(
+        shared.limits.max_tcp_connections,
+        shared.limits.max_tcp_connections_per_ip,
+    );
     loop {
         let accepted = tokio::select! {
             () = shutdown.requested() => break,
@@ -43,11 +45,25 @@ pub(super) async fn run<H: Handler>(
                 continue;
             }
         };
-        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-            if stats::bump(&shared.stats.tcp_connections_refused) {
-                tracing::warn!(%peer, "tcp connection limit reached; connection closed");
+        let slot = match connections.admit(peer.ip()) {
+            Ok((slot, evicted)) => {
+                if evicted && stats::bump(&shared.stats.tcp_connections_evicted) {
+                    tracing::warn!(%peer, "tcp connection table full; closed the connection idle longest to admit this one");
+                }
+                slot
             }
-            continue;
+            Err(Refusal::PerAddress) => {
+                if stats::bump(&shared.stats.tcp_connections_refused_per_ip) {
+                    tracing::warn!(%peer, "this address holds listen.max_tcp_connections_per_ip connections; new one closed");
+                }
+                continue;
+            }
+            Err(Refusal::Full) => {
+                if stats::bump(&shared.stats.tcp_connections_refused) {
+                    tracing::warn!(%peer, "tcp connection limit reached and every connection busy; connection closed");
+                }
+                continue;
+            }
         };
         let connection = Connection {
             stream,
@@ -55,7 +71,7 @@ pub(super) async fn run<H: Handler>(
             shared: Arc::clone(&shared),
             shutdown: shutdown.clone(),
             _open: OpenConnection::new(Arc::clone(&shared.stats)),
-            _permit: permit,
+            slot,
         };
         tokio::spawn(connection.serve());
     }
@@ -69,7 +85,7 @@ struct Connection<H> {
     shared: Arc<Shared<H>>,
     shutdown: Shutdown,
     _open: OpenConnection,
-    _permit: OwnedSemaphorePermit,
+    slot: Slot,
 }
 
 impl<H: Handler> Connection<H> {
@@ -98,14 +114,20 @@ impl<H: Handler> Connection<H> {
             return None;
         }
         let limits = &self.shared.limits;
+        self.slot.set_idle(true);
         // One deadline for the whole frame: trickling bytes cannot keep a slot forever.
         let read = tokio::select! {
             () = self.shutdown.requested() => return None,
+            () = self.slot.evicted() => {
+                tracing::debug!(peer = %self.peer, "idle tcp connection closed to make room");
+                return None;
+            }
             read = timeout(
                 limits.tcp_idle_timeout,
                 framing::read_frame(&mut self.stream, limits.max_request_bytes),
             ) => read,
         };
+        self.slot.set_idle(false);
         match read {
             Ok(Ok(request)) => request,
             Ok(Err(error)) => {

@@ -106,6 +106,18 @@ impl Running {
             .unwrap()
     }
 
+    /// Waits until the handler has been called `calls` times.
+    async fn wait_for_calls(&self, calls: usize) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while self.kdc.calls() < calls {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the handler was not called"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Waits until the counters satisfy `condition` (the server updates them concurrently).
     async fn wait_for_stats(&self, condition: impl Fn(&super::StatsSnapshot) -> bool) {
         let deadline = tokio::time::Instant::now() + PATIENCE;

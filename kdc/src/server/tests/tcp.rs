@@ -117,7 +117,7 @@ async fn trickling_a_frame_does_not_reset_the_deadline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_over_the_limit_are_closed_at_once() {
+async fn a_full_table_closes_the_idle_connection_for_a_new_one() {
     let limits = ServerLimits {
         max_tcp_connections: 1,
         ..ServerLimits::default()
@@ -126,16 +126,64 @@ async fn connections_over_the_limit_are_closed_at_once() {
     let mut first = TcpStream::connect(server.tcp).await.unwrap();
     assert_eq!(tcp_exchange(&mut first, b"held").await, b"re:held");
 
+    // first now only waits: the newcomer takes its place.
+    let mut second = TcpStream::connect(server.tcp).await.unwrap();
+    assert_eq!(tcp_exchange(&mut second, b"new").await, b"re:new");
+    assert!(closed_by_server(&mut first).await);
+    let stats = server.stats.snapshot();
+    assert_eq!(
+        (stats.tcp_connections_evicted, stats.tcp_connections_refused),
+        (1, 0)
+    );
+    server.shut_down().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_table_of_busy_connections_refuses_the_new_one() {
+    let limits = ServerLimits {
+        max_tcp_connections: 1,
+        ..ServerLimits::default()
+    };
+    let server = start(limits, Duration::from_millis(500)).await;
+    let mut busy = TcpStream::connect(server.tcp).await.unwrap();
+    tcp_send(&mut busy, b"SLOW busy").await;
+    server.wait_for_calls(1).await;
     let mut second = TcpStream::connect(server.tcp).await.unwrap();
     assert!(closed_by_server(&mut second).await);
+    assert_eq!(tcp_receive(&mut busy).await, b"re:SLOW busy");
     assert_eq!(server.stats.snapshot().tcp_connections_refused, 1);
+    server.shut_down().await.unwrap();
+}
 
-    drop(first);
-    server
-        .wait_for_stats(|stats| stats.tcp_connections_open == 0)
-        .await;
-    let mut third = TcpStream::connect(server.tcp).await.unwrap();
-    assert_eq!(tcp_exchange(&mut third, b"after").await, b"re:after");
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_at_its_maximum_leaves_room_for_another() {
+    let limits = ServerLimits {
+        max_tcp_connections_per_ip: 2,
+        ..ServerLimits::default()
+    };
+    let server = start(limits, Duration::ZERO).await;
+    let from = |last: u8| async move {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, last], 0)))
+            .unwrap();
+        socket.connect(server.tcp).await.unwrap()
+    };
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = from(1).await;
+        assert_eq!(tcp_exchange(&mut stream, b"mine").await, b"re:mine");
+        held.push(stream);
+    }
+    let mut third = from(1).await;
+    assert!(closed_by_server(&mut third).await);
+    assert_eq!(server.stats.snapshot().tcp_connections_refused_per_ip, 1);
+    // Another address is still served, and the first one's connections stay open.
+    let mut other = from(2).await;
+    assert_eq!(tcp_exchange(&mut other, b"yours").await, b"re:yours");
+    for stream in &mut held {
+        assert_eq!(tcp_exchange(stream, b"still").await, b"re:still");
+    }
     server.shut_down().await.unwrap();
 }
 
