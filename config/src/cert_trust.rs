@@ -97,6 +97,11 @@ impl CertificateTrustConfig {
     /// The key (under `pkinit.certificate_trust.`) and the problem, for the first invalid
     /// option.
     pub(crate) fn check(&self) -> Result<(), (&'static str, String)> {
+        crate::bounds::check([crate::bounds::Bound::new(
+            "pkinit.certificate_trust.reload_interval_secs",
+            self.reload_interval_secs,
+            0..=crate::bounds::DAY,
+        )])?;
         if self.anchors.is_empty() {
             return Err((
                 "pkinit.certificate_trust.anchors",

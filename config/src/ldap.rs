@@ -226,12 +226,32 @@ impl LdapConfig {
                 format!("{:?} is not an LDAP filter", self.user_filter),
             ));
         }
-        if !(1..=60_000).contains(&self.timeout_ms) {
-            return Err(("directory.timeout_ms", "must be 1 to 60000".into()));
-        }
-        if !(1..=64).contains(&self.pool_size) {
-            return Err(("directory.pool_size", "must be 1 to 64".into()));
-        }
+        use crate::bounds::{Bound, DAY, HOUR};
+        crate::bounds::check([
+            Bound::new("directory.timeout_ms", self.timeout_ms, 1..=60_000),
+            Bound::new("directory.pool_size", self.pool_size, 1..=64),
+            Bound::new("directory.cache_ttl_secs", self.cache_ttl_secs, 0..=DAY),
+            Bound::new(
+                "directory.negative_cache_ttl_secs",
+                self.negative_cache_ttl_secs,
+                0..=DAY,
+            ),
+            Bound::new(
+                "directory.cache_max_entries",
+                self.cache_max_entries,
+                0..=10_000_000,
+            ),
+            Bound::new(
+                "directory.reconnect_backoff_max_ms",
+                self.reconnect_backoff_max_ms,
+                1..=HOUR * 1000,
+            ),
+            Bound::new(
+                "directory.key_owner_search_limit",
+                self.key_owner_search_limit,
+                1..=100_000,
+            ),
+        ])?;
         if self.reconnect_backoff_ms == 0
             || self.reconnect_backoff_max_ms < self.reconnect_backoff_ms
         {

@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use self::bounds::{Bound, DAY, HOUR, YEAR};
+
+mod bounds;
 mod cert_trust;
 mod ldap;
 mod metrics;
@@ -157,7 +160,7 @@ pub enum Sha1Signatures {
 
 /// Upper bound of `[pkinit] dh_key_reuse_secs`: a key reused longer gains nothing (key
 /// generation is a fraction of a logon) and widens what one leaked key exposes.
-pub const MAX_DH_KEY_REUSE_SECS: u64 = 3600;
+pub const MAX_DH_KEY_REUSE_SECS: u64 = bounds::HOUR;
 
 /// `[pkinit] freshness`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -443,25 +446,11 @@ impl Config {
         if self.listen.udp.is_empty() && self.listen.tcp.is_empty() {
             return Err(invalid("listen", "no udp or tcp address to listen on"));
         }
-        if self.listen.max_request_bytes < 1024 {
-            return Err(invalid("listen.max_request_bytes", "must be at least 1024"));
-        }
-        if self.listen.max_udp_reply_bytes < 512 {
-            return Err(invalid(
-                "listen.max_udp_reply_bytes",
-                "must be at least 512",
-            ));
-        }
+        bounds::check(self.bounds()).map_err(|(key, message)| invalid(key, &message))?;
         if self.tickets.enctypes.is_empty() {
             return Err(invalid(
                 "tickets.enctypes",
                 "must name at least one enctype",
-            ));
-        }
-        if self.pkinit.dh_key_reuse_secs > MAX_DH_KEY_REUSE_SECS {
-            return Err(invalid(
-                "pkinit.dh_key_reuse_secs",
-                "must be at most 3600 (one hour)",
             ));
         }
         if !matches!(self.pkinit.min_dh_bits, 1024 | 2048 | 4096) {
@@ -493,6 +482,70 @@ impl Config {
 }
 
 impl Config {
+    /// The bounds of the numeric settings of `[listen]`, `[tickets]` and `[pkinit]`.
+    fn bounds(&self) -> Vec<Bound> {
+        let (listen, tickets, pkinit) = (&self.listen, &self.tickets, &self.pkinit);
+        let mut bounds = vec![
+            // A UDP datagram's payload is at most 65507 bytes over IPv4; a TCP request of a
+            // mebibyte is far beyond any real one (PKINIT requests run to a few KiB).
+            Bound::new(
+                "listen.max_request_bytes",
+                listen.max_request_bytes,
+                1024..=0x10_0000,
+            ),
+            Bound::new(
+                "listen.max_udp_reply_bytes",
+                listen.max_udp_reply_bytes,
+                512..=65_507,
+            ),
+            Bound::new(
+                "listen.tcp_idle_timeout_secs",
+                listen.tcp_idle_timeout_secs,
+                1..=HOUR,
+            ),
+            Bound::new(
+                "listen.max_tcp_connections",
+                listen.max_tcp_connections,
+                1..=1_000_000,
+            ),
+            Bound::new(
+                "listen.max_tcp_connections_per_ip",
+                listen.max_tcp_connections_per_ip,
+                1..=1_000_000,
+            ),
+            Bound::new(
+                "listen.request_timeout_secs",
+                listen.request_timeout_secs,
+                1..=300,
+            ),
+            Bound::new("tickets.lifetime_secs", tickets.lifetime_secs, 60..=YEAR),
+            Bound::new(
+                "tickets.renewable_lifetime_secs",
+                tickets.renewable_lifetime_secs,
+                0..=YEAR,
+            ),
+            Bound::new("tickets.clock_skew_secs", tickets.clock_skew_secs, 0..=DAY),
+            Bound::new(
+                "pkinit.dh_key_reuse_secs",
+                pkinit.dh_key_reuse_secs,
+                0..=MAX_DH_KEY_REUSE_SECS,
+            ),
+        ];
+        if let Some(tpm) = &pkinit.tpm {
+            bounds.push(Bound::new(
+                "pkinit.tpm.period_secs",
+                tpm.period_secs,
+                10..=DAY,
+            ));
+            bounds.push(Bound::new(
+                "pkinit.tpm.queue_depth",
+                tpm.queue_depth,
+                1..=0x1_0000,
+            ));
+        }
+        bounds
+    }
+
     fn check_signer(&self, path: &Path) -> Result<(), ConfigError> {
         let invalid = |key, message: &str| ConfigError::Invalid {
             path: path.to_owned(),
@@ -522,17 +575,11 @@ impl Config {
                         "must be a persistent handle, 0x81000000-0x81FFFFFF",
                     ));
                 }
-                if tpm.period_secs < 10 {
-                    return Err(invalid("pkinit.tpm.period_secs", "must be at least 10"));
-                }
                 if !matches!(tpm.delegated_key.as_str(), "rsa2048" | "p256") {
                     return Err(invalid(
                         "pkinit.tpm.delegated_key",
                         "must be \"rsa2048\" or \"p256\"",
                     ));
-                }
-                if tpm.queue_depth == 0 {
-                    return Err(invalid("pkinit.tpm.queue_depth", "must be at least 1"));
                 }
             }
         }
@@ -566,6 +613,42 @@ path = "directory.toml"
 master_key = "master.key"
 store = "principals.toml"
 "#;
+
+    /// Each numeric setting has an upper bound checked at load: a huge value used to load and
+    /// then make time arithmetic fail on every request.
+    #[test]
+    fn values_beyond_their_bounds_are_refused_naming_the_key() {
+        let path = Path::new("/etc/kdc/kdc.toml");
+        for (table, key, value) in [
+            ("tickets", "lifetime_secs", "18446744073709551615"),
+            ("tickets", "renewable_lifetime_secs", "31536001"),
+            ("tickets", "clock_skew_secs", "86401"),
+            ("listen", "tcp_idle_timeout_secs", "0"),
+            ("listen", "request_timeout_secs", "301"),
+            ("listen", "max_request_bytes", "1048577"),
+            ("listen", "max_udp_reply_bytes", "65508"),
+            ("listen", "max_tcp_connections_per_ip", "0"),
+            ("pkinit", "dh_key_reuse_secs", "3601"),
+        ] {
+            let text = if MINIMAL.contains(&format!("[{table}]")) {
+                MINIMAL.replace(
+                    &format!("[{table}]\n"),
+                    &format!("[{table}]\n{key} = {value}\n"),
+                )
+            } else {
+                format!("{MINIMAL}\n[{table}]\n{key} = {value}\n")
+            };
+            let err = Config::parse(&text, path).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("{table}.{key}")),
+                "{key} = {value}: {err}"
+            );
+        }
+        // The bounds themselves are accepted.
+        let text =
+            format!("{MINIMAL}\n[tickets]\nlifetime_secs = 31536000\nclock_skew_secs = 86400\n");
+        assert!(Config::parse(&text, path).is_ok());
+    }
 
     #[test]
     fn minimal_config_gets_documented_defaults() {

@@ -29,9 +29,11 @@ impl MetricsConfig {
                 format!("{:?} is not an address like 127.0.0.1:9188", self.listen),
             ));
         }
-        if self.probe_interval_secs == 0 {
-            return Err(("metrics.probe_interval_secs", "must be at least 1".into()));
-        }
+        crate::bounds::check([crate::bounds::Bound::new(
+            "metrics.probe_interval_secs",
+            self.probe_interval_secs,
+            1..=crate::bounds::HOUR,
+        )])?;
         Ok(())
     }
 }

@@ -20,11 +20,12 @@ use rcgen::{
 };
 
 use crate::crypto::Enctype;
-use crate::keys::{MasterKey, new_key_version, write_private};
+use crate::keys::{MasterKey, new_key_version};
 use crate::proto::codes::oid;
 use crate::proto::der::{self, tag};
 use crate::proto::kerberos::{NT_SRV_INST, principal};
 use crate::proto::pkinit::Krb5PrincipalName;
+use crate::secret_file;
 
 pub use crate::dev_certs::{client_extensions, sid_extension};
 use crate::dev_certs::{empty_crl, random_domain_sid};
@@ -157,13 +158,13 @@ pub async fn create_with(
     let crl = empty_crl(&ca)?;
 
     std::fs::write(dir.join("ca.pem"), ca_cert.pem())?;
-    write_private(&dir.join("ca.key"), ca_key.serialize_pem().as_bytes())?;
+    secret_file::write(&dir.join("ca.key"), ca_key.serialize_pem().as_bytes())?;
     std::fs::write(dir.join("kdc.pem"), kdc_certificate.pem())?;
-    write_private(&dir.join("kdc.key"), kdc_key.serialize_pem().as_bytes())?;
+    secret_file::write(&dir.join("kdc.key"), kdc_key.serialize_pem().as_bytes())?;
     std::fs::write(dir.join("alice.pem"), alice_cert.pem())?;
-    write_private(&dir.join("alice.key"), alice_key.serialize_pem().as_bytes())?;
+    secret_file::write(&dir.join("alice.key"), alice_key.serialize_pem().as_bytes())?;
     std::fs::write(dir.join("bob.pem"), bob_cert.pem())?;
-    write_private(&dir.join("bob.key"), bob_key.serialize_pem().as_bytes())?;
+    secret_file::write(&dir.join("bob.key"), bob_key.serialize_pem().as_bytes())?;
     std::fs::write(dir.join("ca.crl"), crl)?;
     MasterKey::generate_file(&dir.join("master.key"))?;
     let master = MasterKey::load(&dir.join("master.key"))?;

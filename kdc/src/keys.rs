@@ -3,7 +3,6 @@
 //! principal and kvno (newest first) that the exchanges use.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 use kdc_directory::services::{SealedKey, ServicePrincipal, ServiceStore};
@@ -52,8 +51,14 @@ impl MasterKey {
             path: path.display().to_string(),
             message,
         };
-        let text =
-            zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?);
+        let bytes = crate::secret_file::read(path).map_err(|e| KeyError::File {
+            path: path.display().to_string(),
+            message: match e {
+                crate::secret_file::SecretFileError::Io { error, .. } => error.to_string(),
+                exposed => exposed.to_string(),
+            },
+        })?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| err("not a hex key".into()))?;
         let hex_line = text
             .lines()
             .map(str::trim)
@@ -78,7 +83,7 @@ impl MasterKey {
             "# kdc master key: seals every principal key in the store. Keep it secret and backed up.\n{}\n",
             hex::encode(key.as_bytes())
         ));
-        write_private(path, text.as_bytes()).map_err(|e| err(e.to_string()))
+        crate::secret_file::write(path, text.as_bytes()).map_err(|e| err(e.to_string()))
     }
 
     pub fn seal(&self, principal: &str, kvno: u32, key: &Key) -> Result<SealedKey, KeyError> {
@@ -223,18 +228,6 @@ pub fn new_key_version(
         principal.keys.push(master.seal(name, kvno, &key)?);
     }
     Ok((principal, kvno))
-}
-
-/// Creates a file readable by its owner only; fails if it exists.
-pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ pub mod notify;
 pub mod preauth;
 pub mod proto;
 pub mod reload;
+pub mod secret_file;
 pub mod server;
 pub mod service_admin;
 pub mod signer;

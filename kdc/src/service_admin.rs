@@ -9,9 +9,10 @@ use kdc_config::Config;
 use kdc_directory::services::ServiceStore;
 
 use crate::crypto::Enctype;
-use crate::keys::{KeyRing, MasterKey, new_key_version, write_private};
+use crate::keys::{KeyRing, MasterKey, new_key_version};
 use crate::keytab::{KeytabEntry, encode};
 use crate::proto::kerberos::{NT_PRINCIPAL, NT_SRV_INST};
+use crate::secret_file;
 
 struct Store {
     config: Config,
@@ -124,7 +125,7 @@ pub async fn keytab_export(config: &Path, principal: &str, out: &Path) -> Result
         });
     }
     let bytes = zeroize::Zeroizing::new(encode(&entries)?);
-    write_private(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    secret_file::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     println!(
         "wrote {} keys of {name}@{realm} to {}",
         entries.len(),

@@ -87,7 +87,7 @@ pub async fn run(command: TpmCommand) -> Result<()> {
                     aws_lc_rs::rand::fill(&mut secret)
                         .map_err(|_| anyhow::anyhow!("random generator failed"))?;
                     let auth = Zeroizing::new(hex::encode(secret).into_bytes());
-                    crate::keys::write_private(path, &auth)
+                    crate::secret_file::write(path, &auth)
                         .with_context(|| format!("writing {}", path.display()))?;
                     auth
                 }

@@ -4,7 +4,8 @@
 //! the configuration file, the line and the key, and a non-zero exit: a key that is not the
 //! certificate's, a KDC certificate without id-pkinit-KPKdc and the krbtgt id-pkinit-san
 //! (RFC 4556 §3.2.4), a master key that does not unseal the key store, an unreadable file,
-//! an unreachable LDAP server, and a file that does not parse.
+//! an unreachable LDAP server, a file that does not parse, and secret key files that group or
+//! others may read.
 
 #![allow(
     clippy::unwrap_used,
@@ -152,4 +153,36 @@ fn unreachable_ldap_and_parse_errors_are_reported() {
         )),
         "{run}"
     );
+}
+
+/// Secrets at rest (issue 13): a master key or KDC key file that group or others may read is
+/// reported by check-config, and `kdc serve` refuses to start with it, as ssh refuses a
+/// private key; back at 0600 both pass.
+#[test]
+fn exposed_secret_files_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let mut realm = Realm::create().unwrap();
+    let file = realm.kdc_toml_path().display().to_string();
+    for (name, key, prefix, mode) in [
+        ("kdc.key", "pkinit.key", "key =", 0o644),
+        ("master.key", "keys.master_key", "master_key =", 0o640),
+    ] {
+        let path = realm.dir().join(name);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let run = check_config(&realm);
+        assert!(!run.success(), "{name} {mode:o}: {run}");
+        let reported = format!("{file}:{}: {key}: ", line_of(&realm, prefix));
+        assert!(
+            run.stdout
+                .lines()
+                .any(|l| l.starts_with(&reported) && l.contains("chmod 600")),
+            "{name}: {run}"
+        );
+        let refused = realm.start().unwrap_err().to_string();
+        assert!(refused.contains("chmod 600"), "{name}: {refused}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    assert!(check_config(&realm).success());
+    realm.start().unwrap();
 }

@@ -207,7 +207,7 @@ async fn check_signer(checker: &mut Checker, config: &Config) {
     match (config.pkinit.signer, &config.pkinit.tpm) {
         (SignerKind::Software, _) => {
             if let (Some(key), Some(cert)) = (&config.pkinit.key, &config.pkinit.certificate) {
-                match SoftwareSigner::load(key, cert) {
+                match SoftwareSigner::load_kdc_key(key, cert) {
                     Ok(signer) => check_sha1(checker, config, signer.digests()),
                     Err(e) => checker.problem("pkinit.key", e.to_string()),
                 }

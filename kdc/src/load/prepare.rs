@@ -18,10 +18,10 @@ use rcgen::{
 
 use super::options::{PrepareArgs, TrustKind};
 use super::target::{LOAD_USERS_DIR, USERS_FILE};
-use crate::keys::write_private;
 use crate::proto::der::{self, tag};
 use crate::proto::kerberos::{NT_PRINCIPAL, principal};
 use crate::proto::pkinit::Krb5PrincipalName;
+use crate::secret_file;
 
 /// id-pkinit-KPClientAuth (RFC 4556 §3.2.2) and Microsoft smart card logon.
 const EKU_PKINIT_CLIENT: &[u64] = &[1, 3, 6, 1, 5, 2, 3, 4];
@@ -76,7 +76,7 @@ pub async fn prepare(args: &PrepareArgs) -> Result<PathBuf> {
             Some(issuer) => ca_issued_certificate(&name, &realm, &upn, &key, issuer)?,
         };
         std::fs::write(out.join(format!("{name}.pem")), pem)?;
-        write_private(
+        secret_file::write(
             &out.join(format!("{name}.key")),
             key.serialize_pem().as_bytes(),
         )?;

@@ -18,7 +18,7 @@ pub async fn build(config: &Config) -> Result<Arc<dyn KdcSigner>, SignerError> {
                     "pkinit.key and pkinit.certificate are required".into(),
                 ));
             };
-            Ok(Arc::new(SoftwareSigner::load(key, certificate)?))
+            Ok(Arc::new(SoftwareSigner::load_kdc_key(key, certificate)?))
         }
         SignerKind::Tpm => tpm(config).await,
     }

@@ -15,6 +15,8 @@ use aws_lc_rs::signature::{
     RSA_PKCS1_SHA512, RsaKeyPair,
 };
 
+use zeroize::Zeroizing;
+
 use super::{DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError};
 
 /// The digests a software key signs with: SHA-2 through aws-lc-rs (P-256 keys SHA-256 only,
@@ -78,7 +80,7 @@ impl SoftwareKey {
                 (Pair::EcdsaP256(key), pkcs8)
             }
         };
-        Self::with_legacy(pair, &zeroize::Zeroizing::new(pkcs8))
+        Self::with_legacy(pair, &Zeroizing::new(pkcs8))
     }
 
     #[cfg(feature = "openssl")]
@@ -190,13 +192,32 @@ pub struct SoftwareSigner {
 }
 
 impl SoftwareSigner {
-    /// Loads the key and the certificate chain (leaf first) and checks that they belong together.
+    /// Loads a key and its certificate chain (leaf first) and checks that they belong
+    /// together: a client's key (the load generator, tests).
     pub fn load(key_path: &Path, chain_path: &Path) -> Result<SoftwareSigner, SignerError> {
-        let key_pem = read(key_path)?;
-        let key_der = pem::parse(&key_pem)
-            .map_err(|e| SignerError::Key(format!("{}: {e}", key_path.display())))?;
+        let key_pem = Zeroizing::new(read(key_path)?);
+        Self::from_pem(&key_pem, key_path, chain_path)
+    }
+
+    /// Loads the KDC's own key, refusing a key file that group or others may read.
+    pub fn load_kdc_key(key_path: &Path, chain_path: &Path) -> Result<SoftwareSigner, SignerError> {
+        let key_pem =
+            crate::secret_file::read(key_path).map_err(|e| SignerError::Key(e.to_string()))?;
+        Self::from_pem(&key_pem, key_path, chain_path)
+    }
+
+    fn from_pem(
+        key_pem: &[u8],
+        key_path: &Path,
+        chain_path: &Path,
+    ) -> Result<SoftwareSigner, SignerError> {
+        let key_der = Zeroizing::new(
+            pem::parse(key_pem)
+                .map_err(|e| SignerError::Key(format!("{}: {e}", key_path.display())))?
+                .into_contents(),
+        );
         let chain = read_chain(chain_path)?;
-        Self::from_der(key_der.contents(), chain)
+        Self::from_der(&key_der, chain)
             .map_err(|e| SignerError::Key(format!("{}: {e}", key_path.display())))
     }
 
