@@ -23,6 +23,7 @@ use crate::proto::codes::{ErrorCode, padata};
 use crate::proto::kerberos::{ErrorContext, KdcRequest, RequestKind, krb_error, name_to_string};
 use crate::server::{Handler, RequestContext};
 use crate::signer::KdcSigner;
+use crate::tgs::replay::{self, ReplayCache};
 use crate::ticket::LifetimePolicy;
 
 /// One realm's KDC.
@@ -37,6 +38,8 @@ pub struct Kdc {
     enctypes: Vec<Enctype>,
     lifetime: LifetimePolicy,
     clock_skew: Duration,
+    /// TGS authenticators seen within the skew (RFC 4120 §3.3.2).
+    tgs_replays: ReplayCache,
     metrics: Option<Arc<Metrics>>,
 }
 
@@ -91,6 +94,7 @@ impl Kdc {
                 max_renewable_life: Duration::from_secs(config.tickets.renewable_lifetime_secs),
             },
             clock_skew: Duration::from_secs(config.tickets.clock_skew_secs),
+            tgs_replays: ReplayCache::new(replay::DEFAULT_CAPACITY),
             metrics: None,
         })
     }
@@ -132,6 +136,10 @@ impl Kdc {
 
     pub fn clock_skew(&self) -> Duration {
         self.clock_skew
+    }
+
+    pub fn tgs_replays(&self) -> &ReplayCache {
+        &self.tgs_replays
     }
 
     pub fn allows_enctype(&self, enctype: Enctype) -> bool {

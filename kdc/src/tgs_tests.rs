@@ -394,3 +394,37 @@ async fn forwardable_and_forwarded_follow_the_request_and_the_tgt() {
     let (_, part) = exchange(&realm, &options).await.unwrap();
     assert_eq!(flags_of(&part) & (FORWARDABLE | FORWARDED), 0);
 }
+
+/// RFC 4120 §3.3.2: an authenticator is accepted once. The same TGS-REQ again, or a new one
+/// around the same authenticator (here: an extra PA-DATA, which the checksum does not cover),
+/// gets KRB_AP_ERR_REPEAT; a new authenticator passes.
+#[tokio::test]
+async fn a_replayed_authenticator_is_refused() {
+    let realm = realm_with_service().await;
+    let tgt = tgt(&realm).await;
+    let client = alice();
+    let options = request(&tgt, &client, web());
+    let req = build_tgs_request(&options).unwrap();
+    let first = realm.send(&req.message).await;
+    read_tgs_reply(&req, &first, &tgt.session_key, 8).unwrap();
+    let again = realm.send(&req.message).await;
+    assert_eq!(
+        code(read_tgs_reply(&req, &again, &tgt.session_key, 8)),
+        ErrorCode::AP_ERR_REPEAT.0
+    );
+    let mut rewrapped: rasn_kerberos::TgsReq = rasn::der::decode(&req.message).unwrap();
+    if let Some(padata) = rewrapped.0.padata.as_mut() {
+        padata.push(rasn_kerberos::PaData {
+            r#type: 0x7fff,
+            value: Vec::new().into(),
+        });
+    }
+    let rewrapped = rasn::der::encode(&rewrapped).unwrap();
+    assert_ne!(rewrapped, req.message);
+    let reply = realm.send(&rewrapped).await;
+    assert_eq!(
+        code(read_tgs_reply(&req, &reply, &tgt.session_key, 8)),
+        ErrorCode::AP_ERR_REPEAT.0
+    );
+    exchange(&realm, &options).await.unwrap();
+}

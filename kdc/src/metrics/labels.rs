@@ -65,6 +65,7 @@ pub fn error_name(code: ErrorCode) -> String {
         0x1f => "KRB_AP_ERR_BAD_INTEGRITY",
         0x20 => "KRB_AP_ERR_TKT_EXPIRED",
         0x21 => "KRB_AP_ERR_TKT_NYV",
+        0x22 => "KRB_AP_ERR_REPEAT",
         0x23 => "KRB_AP_ERR_NOT_US",
         0x24 => "KRB_AP_ERR_BADMATCH",
         0x25 => "KRB_AP_ERR_SKEW",

@@ -89,7 +89,7 @@ const SERVER_COUNTERS: [(&str, &str); 11] = [
     ),
     (
         "kdc_reply_cache_hits_total",
-        "TCP retries answered from the reply cache",
+        "Requests answered from the lookaside cache: the same bytes again within its lifetime (UDP retransmissions, TCP retries of too-big replies, replays)",
     ),
 ];
 

@@ -21,6 +21,7 @@ impl ErrorCode {
     pub const AP_ERR_TKT_NYV: ErrorCode = ErrorCode(0x21);
     pub const AP_ERR_NOT_US: ErrorCode = ErrorCode(0x23);
     pub const AP_ERR_BADMATCH: ErrorCode = ErrorCode(0x24);
+    pub const AP_ERR_REPEAT: ErrorCode = ErrorCode(0x22);
     pub const SKEW: ErrorCode = ErrorCode(0x25);
     pub const AP_ERR_MODIFIED: ErrorCode = ErrorCode(0x29);
     pub const AP_ERR_BADKEYVER: ErrorCode = ErrorCode(0x2c);

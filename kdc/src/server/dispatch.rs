@@ -1,4 +1,5 @@
-//! What UDP and TCP share: the reply cache lookup and the time-bounded handler call.
+//! What UDP and TCP share: the lookaside cache (`reply_cache`) and the time-bounded handler
+//! call.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,16 +19,18 @@ pub(super) struct Shared<H> {
     cache: ReplyCache,
 }
 
-/// A reply ready to send, and where it came from.
+/// A reply ready to send.
 pub(super) struct Answer {
     pub(super) reply: Bytes,
-    key: Option<ReplyKey>,
-    from_cache: bool,
 }
 
 impl<H: Handler> Shared<H> {
     pub(super) fn new(handler: Arc<H>, limits: ServerLimits, stats: Arc<ServerStats>) -> Self {
-        let cache = ReplyCache::new(limits.reply_cache_ttl, limits.reply_cache_entries);
+        let cache = ReplyCache::new(
+            limits.reply_cache_ttl,
+            limits.reply_cache_entries,
+            limits.reply_cache_bytes,
+        );
         Self {
             handler,
             limits,
@@ -36,18 +39,16 @@ impl<H: Handler> Shared<H> {
         }
     }
 
-    /// The reply for one request: from the cache if this is a retry of a reply that was
-    /// too big for UDP, else from the handler within `request_timeout`. `None`: send nothing.
+    /// The reply for one request: from the lookaside cache if the same bytes came within
+    /// its lifetime, else from the handler within `request_timeout` (and then kept).
+    /// `None`: send nothing.
     pub(super) async fn respond(&self, request: Bytes, ctx: RequestContext) -> Option<Answer> {
         let key = self.cache.is_enabled().then(|| ReplyKey::of(&request));
         if let Some(reply) = key.and_then(|key| self.cache.get(&key, Instant::now())) {
             stats::bump(&self.stats.reply_cache_hits);
-            tracing::debug!(peer = %ctx.peer, transport = ?ctx.transport, "answered from reply cache");
-            return Some(Answer {
-                reply,
-                key,
-                from_cache: true,
-            });
+            // No exchange ran: the audit trail says so instead of a second "issued" line.
+            tracing::info!(target: "kdc::audit", peer = %ctx.peer, transport = ?ctx.transport, "retransmission: the same request bytes got the same reply again");
+            return Some(Answer { reply });
         }
         let request_len = request.len();
         let handled = tokio::time::timeout(
@@ -58,11 +59,11 @@ impl<H: Handler> Shared<H> {
         match handled {
             Ok(Some(reply)) => {
                 tracing::debug!(peer = %ctx.peer, transport = ?ctx.transport, request_len, reply_len = reply.len(), "answered");
-                Some(Answer {
-                    reply: Bytes::from(reply),
-                    key,
-                    from_cache: false,
-                })
+                let reply = Bytes::from(reply);
+                if let Some(key) = key {
+                    self.cache.insert(key, reply.clone(), Instant::now());
+                }
+                Some(Answer { reply })
             }
             Ok(None) => {
                 tracing::debug!(peer = %ctx.peer, transport = ?ctx.transport, request_len, "handler dropped request");
@@ -77,13 +78,6 @@ impl<H: Handler> Shared<H> {
                 }
                 None
             }
-        }
-    }
-
-    /// Keeps a reply too big for UDP so the client's TCP retry of the same bytes finds it.
-    pub(super) fn keep_for_retry(&self, answer: &Answer) {
-        if let (Some(key), false) = (answer.key, answer.from_cache) {
-            self.cache.insert(key, answer.reply.clone(), Instant::now());
         }
     }
 

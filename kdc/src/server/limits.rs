@@ -32,10 +32,13 @@ pub struct ServerLimits {
     pub max_tcp_connections_per_ip: usize,
     /// Bounds one [`Handler::handle`](super::Handler::handle) call (default 10 s).
     pub request_timeout: Duration,
-    /// How long a too-big UDP reply waits for its TCP retry (default 60 s).
+    /// How long the lookaside cache keeps a reply for a resend of the same request bytes
+    /// (default 120 s, MIT's lookaside lifetime).
     pub reply_cache_ttl: Duration,
-    /// Replies kept for TCP retries (default 10000; 0 disables the cache).
+    /// Replies kept (default 10000; 0 disables the cache).
     pub reply_cache_entries: usize,
+    /// Bytes of replies kept at most (default 32 MiB).
+    pub reply_cache_bytes: usize,
     /// After shutdown, how long requests in flight may take to finish (default 10 s).
     pub drain_timeout: Duration,
 }
@@ -51,8 +54,9 @@ impl Default for ServerLimits {
             max_tcp_connections: 1024,
             max_tcp_connections_per_ip: 64,
             request_timeout: Duration::from_secs(10),
-            reply_cache_ttl: Duration::from_secs(60),
+            reply_cache_ttl: Duration::from_secs(120),
             reply_cache_entries: 10_000,
+            reply_cache_bytes: 0x200_0000,
             drain_timeout: Duration::from_secs(10),
         }
     }

@@ -2,8 +2,9 @@
 //!
 //! Each concern lives in one file: `framing` (the §7.2.2 TCP record marking), `limits`
 //! (every bound the server enforces), `shutdown` (stop signal and drain), `reply_cache`
-//! (the UDP→TCP retry shortcut), `stats` (counters), `dispatch` (what UDP and TCP share:
-//! cache lookup and the time-bounded call into the [`Handler`]), `udp` and `tcp`.
+//! (the lookaside cache: the same request bytes get the same reply), `connections` (the TCP
+//! connection table), `stats` (counters), `dispatch` (what UDP and TCP share: cache lookup
+//! and the time-bounded call into the [`Handler`]), `udp` and `tcp`.
 
 mod connections;
 mod dispatch;

@@ -1,9 +1,10 @@
-//! Short-lived cache of UDP replies too big to send, for the client's TCP retry (RFC 4120 §7.2.1).
-//!
-//! A client told KRB_ERR_RESPONSE_TOO_BIG resends the same bytes over TCP; answering from
-//! here saves a second key agreement. Keyed by SHA-256 of the request bytes only (as MIT's
-//! lookaside cache is), since the retry comes on another socket. An optimisation only: a
-//! miss means the handler runs again, never a wrong answer.
+//! The lookaside cache: every reply kept a short while, keyed by SHA-256 of the request bytes
+//! (as MIT's lookaside cache is), so the same bytes sent again get the same reply with no new
+//! work: a UDP retransmission, the TCP retry of a reply too big for UDP (RFC 4120 §7.2.1),
+//! or a replayed AS-REQ, which would otherwise cost a key agreement and a KDC signature (a
+//! TPM one in direct mode). The reply is what the first sender got, sealed under its keys, so
+//! a replayer learns nothing new. Bounded by entries, bytes and age; a miss means the handler
+//! runs again, never a wrong answer.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
@@ -22,25 +23,29 @@ impl ReplyKey {
     }
 }
 
-/// Bounded by entry count and age; the oldest entry goes first.
+/// Bounded by entry count, bytes and age; the oldest entry goes first.
 pub(super) struct ReplyCache {
     ttl: Duration,
     capacity: usize,
+    max_bytes: usize,
     entries: Mutex<Entries>,
 }
 
 #[derive(Default)]
 struct Entries {
     replies: HashMap<ReplyKey, Bytes>,
+    /// Sum of the replies' lengths.
+    bytes: usize,
     /// Insertion order; one element per key in `replies`, oldest first.
     order: VecDeque<(ReplyKey, Instant)>,
 }
 
 impl ReplyCache {
-    pub(super) fn new(ttl: Duration, capacity: usize) -> Self {
+    pub(super) fn new(ttl: Duration, capacity: usize, max_bytes: usize) -> Self {
         Self {
             ttl,
             capacity,
+            max_bytes,
             entries: Mutex::new(Entries::default()),
         }
     }
@@ -58,10 +63,10 @@ impl ReplyCache {
         entries.replies.get(key).cloned()
     }
 
-    /// Keeps `reply` for the retry of the request with this key. A key already present
+    /// Keeps `reply` for a resend of the request with this key. A key already present
     /// keeps its first reply: both answer the same bytes, and order stays consistent.
     pub(super) fn insert(&self, key: ReplyKey, reply: Bytes, now: Instant) {
-        if !self.is_enabled() {
+        if !self.is_enabled() || reply.len() > self.max_bytes {
             return;
         }
         let mut entries = self.lock();
@@ -69,11 +74,14 @@ impl ReplyCache {
         if entries.replies.contains_key(&key) {
             return;
         }
-        while entries.replies.len() >= self.capacity {
+        while entries.replies.len() >= self.capacity
+            || entries.bytes.saturating_add(reply.len()) > self.max_bytes
+        {
             if !entries.evict_oldest() {
                 break;
             }
         }
+        entries.bytes = entries.bytes.saturating_add(reply.len());
         entries.replies.insert(key, reply);
         entries.order.push_back((key, now));
     }
@@ -100,7 +108,9 @@ impl Entries {
     fn evict_oldest(&mut self) -> bool {
         match self.order.pop_front() {
             Some((key, _)) => {
-                self.replies.remove(&key);
+                if let Some(reply) = self.replies.remove(&key) {
+                    self.bytes = self.bytes.saturating_sub(reply.len());
+                }
                 true
             }
             None => false,
@@ -132,7 +142,7 @@ mod tests {
 
     #[test]
     fn returns_the_stored_reply_until_it_expires() {
-        let cache = ReplyCache::new(TTL, 10);
+        let cache = ReplyCache::new(TTL, 10, 1000);
         let start = Instant::now();
         let key = ReplyKey::of(b"request");
         cache.insert(key, reply("big reply"), start);
@@ -143,7 +153,7 @@ mod tests {
 
     #[test]
     fn evicts_the_oldest_when_full() {
-        let cache = ReplyCache::new(TTL, 2);
+        let cache = ReplyCache::new(TTL, 2, 1000);
         let now = Instant::now();
         let keys = [b"one", b"two", b"six"].map(|request| ReplyKey::of(request));
         cache.insert(keys[0], reply("1"), now);
@@ -158,7 +168,7 @@ mod tests {
 
     #[test]
     fn reinserting_keeps_the_first_reply_and_one_queue_entry() {
-        let cache = ReplyCache::new(TTL, 4);
+        let cache = ReplyCache::new(TTL, 4, 1000);
         let now = Instant::now();
         let key = ReplyKey::of(b"request");
         cache.insert(key, reply("first"), now);
@@ -168,10 +178,30 @@ mod tests {
     }
 
     #[test]
+    fn the_byte_bound_evicts_the_oldest_and_refuses_a_reply_larger_than_itself() {
+        let cache = ReplyCache::new(TTL, 100, 10);
+        let now = Instant::now();
+        let keys = [b"one", b"two", b"big"].map(|request| ReplyKey::of(request));
+        cache.insert(keys[0], reply("123456"), now);
+        cache.insert(keys[1], reply("7890"), now);
+        assert_eq!(cache.lock().bytes, 10);
+        cache.insert(keys[2], reply("abc"), now);
+        assert_eq!(cache.get(&keys[0], now), None, "evicted to make room");
+        assert_eq!(cache.get(&keys[2], now), Some(reply("abc")));
+        assert_eq!(cache.lock().bytes, 7);
+        cache.insert(ReplyKey::of(b"huge"), reply("0123456789a"), now);
+        assert_eq!(cache.get(&ReplyKey::of(b"huge"), now), None);
+        assert_eq!(cache.lock().bytes, 7);
+    }
+
+    #[test]
     fn zero_capacity_or_ttl_disables_it() {
         let now = Instant::now();
         let key = ReplyKey::of(b"request");
-        for cache in [ReplyCache::new(TTL, 0), ReplyCache::new(Duration::ZERO, 10)] {
+        for cache in [
+            ReplyCache::new(TTL, 0, 1000),
+            ReplyCache::new(Duration::ZERO, 10, 1000),
+        ] {
             assert!(!cache.is_enabled());
             cache.insert(key, reply("r"), now);
             assert_eq!(cache.get(&key, now), None);

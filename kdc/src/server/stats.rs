@@ -45,7 +45,8 @@ pub struct StatsSnapshot {
     pub tcp_connections_open: u64,
     /// UDP replies replaced by KRB_ERR_RESPONSE_TOO_BIG.
     pub udp_replies_too_big: u64,
-    /// Requests answered from the reply cache without calling the handler.
+    /// Requests answered from the lookaside cache (a resend of the same bytes) without
+    /// calling the handler.
     pub reply_cache_hits: u64,
 }
 

@@ -89,7 +89,6 @@ impl<H: Handler> Datagram<H> {
         let datagram = if answer.reply.len() > self.shared.limits.max_udp_reply_bytes {
             stats::bump(&self.shared.stats.udp_replies_too_big);
             tracing::debug!(peer = %self.peer, reply_len = answer.reply.len(), "reply too big for udp");
-            self.shared.keep_for_retry(&answer);
             self.shared.transport_error(KRB_ERR_RESPONSE_TOO_BIG)
         } else {
             answer.reply

@@ -1,7 +1,8 @@
 //! Authenticating a TGS-REQ (RFC 4120 §3.3.2, §3.2.3, §5.5.1): the TGT in PA-TGS-REQ's AP-REQ
 //! decrypted with the krbtgt key of its kvno, the authenticator decrypted with its session
 //! key, its client matched to the ticket's, its time within the skew, and its checksum over
-//! the KDC-REQ-BODY as received. Every failure carries its KRB_AP_ERR code.
+//! the KDC-REQ-BODY as received, and not seen before (the replay cache). Every failure carries
+//! its KRB_AP_ERR code.
 
 use std::time::{Duration, SystemTime};
 
@@ -12,6 +13,7 @@ use crate::error::KdcError;
 use crate::kdc::Kdc;
 use crate::proto::codes::ErrorCode;
 use crate::proto::kerberos::{name_to_string, system_time};
+use crate::tgs::replay::Fingerprint;
 
 /// Key usages (RFC 4120 §7.5.1).
 const KEY_USAGE_TICKET: u32 = 2;
@@ -146,6 +148,33 @@ pub fn authenticate(
         .unwrap_or(&enc_ticket.auth_time);
     if system_time(start) > now + skew {
         return Err(failed(ErrorCode::AP_ERR_TKT_NYV, "TGT not yet valid"));
+    }
+    // Last: only authenticators that passed every check take a place in the cache.
+    let components: Vec<&[u8]> = authenticator
+        .cname
+        .string
+        .iter()
+        .map(|c| c.as_bytes())
+        .collect();
+    let fingerprint = Fingerprint::of(
+        authenticator.crealm.as_bytes(),
+        &components,
+        authenticator.ctime.0.timestamp(),
+        i64::try_from(authenticator.cusec.clone()).unwrap_or(-1),
+        &checksum.checksum,
+    );
+    if !kdc
+        .tgs_replays()
+        .first_use(fingerprint, now, client_time + skew)
+    {
+        return Err(failed(
+            ErrorCode::AP_ERR_REPEAT,
+            format!(
+                "authenticator of {} at {} already used",
+                name_to_string(&authenticator.cname),
+                authenticator.ctime.0
+            ),
+        ));
     }
     Ok(Authenticated {
         ticket: enc_ticket,

@@ -4,6 +4,7 @@
 //! TGS-REP sealed under the authenticator subkey (usage 9) or the TGT session key (usage 8).
 
 mod authenticate;
+pub mod replay;
 
 use std::time::{Duration, SystemTime};
 

@@ -220,3 +220,19 @@ async fn handler_timeout_or_silence_closes_the_connection() {
     assert_eq!(server.stats.snapshot().request_timeouts, 1);
     server.shut_down().await.unwrap();
 }
+
+/// The lookaside cache: the same request bytes again (a replay, a retransmission) get the
+/// first reply with no second handler call; other bytes still reach the handler.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_bytes_again_get_the_same_reply_without_the_handler() {
+    let server = start(ServerLimits::default(), Duration::ZERO).await;
+    for _ in 0..3 {
+        let mut stream = TcpStream::connect(server.tcp).await.unwrap();
+        assert_eq!(tcp_exchange(&mut stream, b"replayed").await, b"re:replayed");
+    }
+    let mut stream = TcpStream::connect(server.tcp).await.unwrap();
+    assert_eq!(tcp_exchange(&mut stream, b"fresh").await, b"re:fresh");
+    assert_eq!(server.kdc.calls(), 2);
+    assert_eq!(server.stats.snapshot().reply_cache_hits, 2);
+    server.shut_down().await.unwrap();
+}
