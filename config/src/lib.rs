@@ -147,6 +147,15 @@ pub struct PkinitConfig {
     /// KDC_ERR_DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED.
     #[serde(default)]
     pub sha1_signatures: Sha1Signatures,
+    /// Threads that run AS exchanges (PKINIT signature checks, certificate paths, DH, the
+    /// KDC signature) apart from the network threads; 0 = one per core. Default 0.
+    #[serde(default)]
+    pub workers: usize,
+    /// AS exchanges admitted beyond those running; when full, more get
+    /// KDC_ERR_SVC_UNAVAILABLE over TCP and are dropped over UDP
+    /// (`kdc_pkinit_pool_full_total`). Default 256.
+    #[serde(default = "default_pkinit_queue")]
+    pub queue: usize,
 }
 
 /// `[pkinit] sha1_signatures`.
@@ -297,6 +306,9 @@ fn default_min_dh_bits() -> u32 {
 }
 fn default_dh_key_reuse_secs() -> u64 {
     60
+}
+fn default_pkinit_queue() -> usize {
+    256
 }
 fn default_tcti() -> String {
     "device:/dev/tpmrm0".to_owned()
@@ -530,6 +542,8 @@ impl Config {
                 pkinit.dh_key_reuse_secs,
                 0..=MAX_DH_KEY_REUSE_SECS,
             ),
+            Bound::new("pkinit.workers", pkinit.workers, 0..=256),
+            Bound::new("pkinit.queue", pkinit.queue, 1..=0x1_0000),
         ];
         if let Some(tpm) = &pkinit.tpm {
             bounds.push(Bound::new(

@@ -11,6 +11,7 @@ use kdc_config::{Config, DirectoryConfig, LdapConfig, MetricsConfig};
 use kdc_directory::ldap::LdapAttributes;
 use kdc_directory::{Directory, DirectoryAdmin, EmbeddedDirectory, LdapDirectory, LdapSettings};
 
+use crate::crypto_pool::CryptoPool;
 use crate::kdc::Kdc;
 use crate::keys::{KeyRing, MasterKey};
 use crate::metrics::Metrics;
@@ -164,7 +165,9 @@ pub async fn serve(config_path: &Path) -> Result<()> {
     if let Some(metrics_config) = &config.metrics {
         start_metrics(metrics_config, &metrics).await?;
     }
-    let live = Arc::new(LiveKdc::new(kdc));
+    let pool = CryptoPool::new(config.pkinit.workers, config.pkinit.queue)
+        .context("starting the PKINIT worker threads")?;
+    let live = Arc::new(LiveKdc::new(kdc, Some(Arc::new(pool))));
     let shutdown = shutdown_signal()?;
     let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .context("installing the SIGHUP handler")?;

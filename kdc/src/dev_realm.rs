@@ -332,6 +332,8 @@ min_dh_bits = 2048
 freshness = "supported"
 dh_key_reuse_secs = 60
 sha1_signatures = "allow"
+workers = 0
+queue = 256
 
 # Certificate trust: client certificates issued by ca.pem (bob.pem). Remove this table to
 # serve key trust only.

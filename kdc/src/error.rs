@@ -71,6 +71,9 @@ pub enum KdcError {
     DirectoryUnavailable(String),
     #[error("KDC signer unavailable: {0}")]
     SignerUnavailable(String),
+    /// The PKINIT pool had no room for the exchange (`crypto_pool.rs`).
+    #[error("busy: {0}")]
+    Busy(String),
     #[error("TGS authentication failed: {reason}")]
     ApFailed { code: ErrorCode, reason: String },
     #[error("option not allowed: {0}")]
@@ -105,9 +108,9 @@ impl KdcError {
             KdcError::Skew { .. } => ErrorCode::SKEW,
             KdcError::DhParametersNotAccepted { .. } => ErrorCode::DH_KEY_PARAMETERS_NOT_ACCEPTED,
             KdcError::DigestNotAccepted { .. } => ErrorCode::DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED,
-            KdcError::DirectoryUnavailable(_) | KdcError::SignerUnavailable(_) => {
-                ErrorCode::SVC_UNAVAILABLE
-            }
+            KdcError::DirectoryUnavailable(_)
+            | KdcError::SignerUnavailable(_)
+            | KdcError::Busy(_) => ErrorCode::SVC_UNAVAILABLE,
             KdcError::ApFailed { code, .. } => *code,
             KdcError::BadOption(_) => ErrorCode::BADOPTION,
             KdcError::Internal(_) => ErrorCode::GENERIC,
@@ -138,9 +141,9 @@ impl KdcError {
             KdcError::Skew { .. } => "CLOCK_SKEW",
             KdcError::DhParametersNotAccepted { .. } => "DH_PARAMETERS_NOT_ACCEPTED",
             KdcError::DigestNotAccepted { .. } => "DIGEST_NOT_ACCEPTED",
-            KdcError::DirectoryUnavailable(_) | KdcError::SignerUnavailable(_) => {
-                "SERVICE_UNAVAILABLE"
-            }
+            KdcError::DirectoryUnavailable(_)
+            | KdcError::SignerUnavailable(_)
+            | KdcError::Busy(_) => "SERVICE_UNAVAILABLE",
             KdcError::ApFailed { .. } => "TGS_AUTHENTICATION_FAILED",
             KdcError::BadOption(_) => "BAD_OPTION",
             KdcError::Internal(_) => "INTERNAL_ERROR",

@@ -225,6 +225,27 @@ impl Kdc {
         .await
     }
 
+    /// The answer to an AS request the PKINIT pool had no room for: KDC_ERR_SVC_UNAVAILABLE
+    /// over TCP, so the client tries another KDC or later; nothing over UDP, where a client
+    /// retransmits by itself. Counted either way.
+    pub fn refuse_busy(
+        &self,
+        message: &[u8],
+        ctx: RequestContext,
+        why: &crate::crypto_pool::PoolError,
+    ) -> Option<Vec<u8>> {
+        if let Some(metrics) = &self.metrics {
+            metrics.record_pool_full(ctx.transport);
+        }
+        tracing::debug!(peer = %ctx.peer, transport = ?ctx.transport, reason = %why, "AS request refused: busy");
+        if ctx.transport == crate::server::Transport::Udp {
+            return None;
+        }
+        let request = KdcRequest::decode(message).ok()?;
+        let error = KdcError::Busy(why.to_string());
+        Some(self.error_reply(&error, &request, SystemTime::now()))
+    }
+
     fn error_reply(&self, error: &KdcError, request: &KdcRequest<'_>, now: SystemTime) -> Vec<u8> {
         let body = &request.req.req_body;
         krb_error(

@@ -12,6 +12,7 @@ pub mod client;
 #[cfg(test)]
 mod client_shapes_tests;
 pub mod crypto;
+pub mod crypto_pool;
 pub mod daemon;
 pub mod dev_certs;
 pub mod dev_realm;

@@ -11,24 +11,29 @@ use anyhow::{Context, Result};
 use kdc_config::{Config, DirectoryConfig, SignerKind};
 use kdc_directory::{Directory, LdapDirectory};
 
+use crate::crypto_pool::CryptoPool;
 use crate::daemon::{open_directory, open_key_store, open_ldap};
 use crate::kdc::Kdc;
 use crate::keys::{KeyRing, MasterKey};
 use crate::metrics::Metrics;
 use crate::metrics::instrument::{MeteredDirectory, MeteredSigner};
 use crate::notify;
+use crate::proto::kerberos::RequestKind;
 use crate::server::{Handler, RequestContext};
 use crate::signer::KdcSigner;
 
-/// The KDC now serving; each request reads it once.
+/// The KDC now serving; each request reads it once. AS exchanges run on the PKINIT pool,
+/// which outlives reloads (its size needs a restart).
 pub struct LiveKdc {
     current: RwLock<Arc<Kdc>>,
+    pool: Option<Arc<CryptoPool>>,
 }
 
 impl LiveKdc {
-    pub fn new(kdc: Arc<Kdc>) -> LiveKdc {
+    pub fn new(kdc: Arc<Kdc>, pool: Option<Arc<CryptoPool>>) -> LiveKdc {
         LiveKdc {
             current: RwLock::new(kdc),
+            pool,
         }
     }
 
@@ -50,7 +55,19 @@ impl LiveKdc {
 impl Handler for LiveKdc {
     async fn handle(&self, request: bytes::Bytes, ctx: RequestContext) -> Option<Vec<u8>> {
         let kdc = self.current();
-        kdc.answer(&request, ctx).await
+        let as_req =
+            request.first().copied().and_then(RequestKind::of_tag) == Some(RequestKind::As);
+        let Some(pool) = self.pool.as_ref().filter(|_| as_req) else {
+            return kdc.answer(&request, ctx).await;
+        };
+        let (worker, bytes) = (Arc::clone(&kdc), request.clone());
+        match pool
+            .run(async move { worker.answer(&bytes, ctx).await })
+            .await
+        {
+            Ok(reply) => reply,
+            Err(error) => kdc.refuse_busy(&request, ctx, &error),
+        }
     }
 
     fn transport_error(&self, code: i32) -> Vec<u8> {
@@ -149,6 +166,9 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     }
     if old.metrics != new.metrics {
         changed.push("[metrics]");
+    }
+    if (old.pkinit.workers, old.pkinit.queue) != (new.pkinit.workers, new.pkinit.queue) {
+        changed.push("pkinit.workers and pkinit.queue");
     }
     if old.log.format != new.log.format || old.log.level != new.log.level {
         changed.push("[log]");

@@ -240,3 +240,52 @@ fn kdc_load_drives_mit_krb5kdc_and_every_reply_verifies() {
         );
     }
 }
+
+/// The PKINIT pool (issue 13): with one worker and one queued place, a burst of 24 clients
+/// at once finds it full; those get KDC_ERR_SVC_UNAVAILABLE (29) at once over TCP, counted in
+/// `kdc_pkinit_pool_full_total`, and every other exchange verifies.
+#[test]
+fn a_full_pkinit_pool_answers_svc_unavailable_at_once() {
+    let mut realm = Realm::create().unwrap();
+    realm.set_kdc_option("pkinit", "workers", "1").unwrap();
+    realm.set_kdc_option("pkinit", "queue", "1").unwrap();
+    realm.start().unwrap();
+    let json = run_json(
+        &realm,
+        "pool",
+        &[
+            "--realm-dir",
+            dir_arg(realm.dir()),
+            "--count",
+            "96",
+            "--concurrency",
+            "24",
+        ],
+    );
+    let number = |key: &str| -> u64 {
+        let at = json.find(&format!("\"{key}\":")).unwrap() + key.len() + 3;
+        json[at..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0)
+    };
+    let (ok, busy) = (number("ok"), number("29"));
+    assert!(busy > 0, "the pool never filled: {json}");
+    assert!(ok > 0, "nothing got through: {json}");
+    assert_eq!(ok + busy, 96, "{json}");
+    assert_eq!(number("verified"), ok, "{json}");
+    let addr = realm.metrics_addr().unwrap().unwrap();
+    let (_, body) = kdc_integration::scrape::http_get(addr, "/metrics").unwrap();
+    let samples = kdc_integration::scrape::parse(&body).unwrap();
+    assert_eq!(
+        kdc_integration::scrape::sum(
+            &samples,
+            "kdc_pkinit_pool_full_total",
+            &[("transport", "tcp")]
+        ),
+        busy as f64
+    );
+    realm.check_no_panic().unwrap();
+}

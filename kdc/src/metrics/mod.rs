@@ -64,6 +64,7 @@ pub struct Metrics {
     sha1_replies: IntCounterVec,
     negative_dh_integers: IntCounterVec,
     dh_keys: IntCounterVec,
+    pool_full: IntCounterVec,
     request_duration: HistogramVec,
     undecodable: IntCounterVec,
     directory_duration: HistogramVec,
@@ -134,6 +135,12 @@ impl Metrics {
                 "kdc_pkinit_dh_keys_total",
                 "KDC DH keys of issued TGTs: ephemeral (no clientDHNonce), new (made and announced with dhKeyExpiration) or reused (RFC 4556 §3.2.3.1)",
                 &["use"],
+            )?,
+            pool_full: counter_vec(
+                &r,
+                "kdc_pkinit_pool_full_total",
+                "AS requests refused because the PKINIT pool was full (pkinit.workers + pkinit.queue exchanges admitted): KDC_ERR_SVC_UNAVAILABLE over TCP, dropped over UDP",
+                &["transport"],
             )?,
             request_duration: histogram_vec(
                 &r,
@@ -234,6 +241,13 @@ impl Metrics {
                     .inc();
             }
         }
+    }
+
+    /// An AS request the PKINIT pool had no room for.
+    pub fn record_pool_full(&self, transport: Transport) {
+        self.pool_full
+            .with_label_values(&[labels::transport(transport)])
+            .inc();
     }
 
     /// A message that was no Kerberos request at all (dropped without an answer).

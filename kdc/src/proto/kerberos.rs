@@ -42,6 +42,17 @@ pub enum RequestKind {
     Tgs,
 }
 
+impl RequestKind {
+    /// The kind a message's first byte (its APPLICATION tag) announces, before decoding it.
+    pub fn of_tag(first_byte: u8) -> Option<RequestKind> {
+        match first_byte {
+            APPLICATION_AS_REQ => Some(RequestKind::As),
+            APPLICATION_TGS_REQ => Some(RequestKind::Tgs),
+            _ => None,
+        }
+    }
+}
+
 /// A decoded AS-REQ or TGS-REQ, with the body's DER exactly as received.
 #[derive(Clone, Debug)]
 pub struct KdcRequest<'a> {
@@ -53,11 +64,7 @@ pub struct KdcRequest<'a> {
 impl<'a> KdcRequest<'a> {
     pub fn decode(message: &'a [u8]) -> Result<KdcRequest<'a>, DecodeError> {
         let first = *message.first().ok_or(DecodeError::Empty)?;
-        let kind = match first {
-            APPLICATION_AS_REQ => RequestKind::As,
-            APPLICATION_TGS_REQ => RequestKind::Tgs,
-            other => return Err(DecodeError::NotARequest(other)),
-        };
+        let kind = RequestKind::of_tag(first).ok_or(DecodeError::NotARequest(first))?;
         let outer = Tlv::read_only(message, first)?;
         let sequence = Tlv::read_only(outer.value, tag::SEQUENCE)?;
         let mut body_der = None;
