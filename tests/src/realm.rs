@@ -165,11 +165,17 @@ impl Realm {
     /// certificate). Unlike MIT, Heimdal sends a self-signed client certificate without
     /// trusting it.
     pub fn heimdal_client(&self) -> Result<HeimdalClient> {
+        self.heimdal_client_via(&format!("127.0.0.1:{}", self.port))
+    }
+
+    /// The same, sending to `host_port` (a proxy): Heimdal sends PKINIT over TCP by itself,
+    /// but smaller requests (TGS) over UDP, which a [`crate::TcpProxy`] does not carry.
+    pub fn heimdal_client_via(&self, host_port: &str) -> Result<HeimdalClient> {
         let n = self.clients.fetch_add(1, Ordering::Relaxed);
         HeimdalClient::new(
             &self.tmp.path().join(format!("heimdal-{n}")),
             &self.name,
-            &format!("127.0.0.1:{}", self.port),
+            host_port,
             &[self.dir.join("ca.pem")],
         )
     }
