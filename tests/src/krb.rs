@@ -184,16 +184,25 @@ pub fn pkinit_certificate_count(msg: &[u8]) -> Result<usize> {
     }
 }
 
-/// Byte range of the RSA signature in the PA-PK-AS-REQ's SignerInfo (RFC 5652 §5.3).
-pub fn pkinit_signature_range(msg: &[u8]) -> Result<Range<usize>> {
-    let signed_data = pkinit_signed_data(msg)?;
-    let signer_infos = signed_data
+/// The SignedData's signerInfos SET, its last field (RFC 5652 §5.1).
+fn pkinit_signer_infos(msg: &[u8]) -> Result<Tlv> {
+    pkinit_signed_data(msg)?
         .children(msg)?
         .into_iter()
         .rev()
         .find(|t| t.tag == 0x31)
-        .context("SignedData without signerInfos")?;
-    let signer_info = signer_infos.child(msg, 0x30)?;
+        .context("SignedData without signerInfos")
+}
+
+/// How many SignerInfos the client put in its SignedData: Heimdal sends none when its
+/// certificate's keyUsage lacks digitalSignature.
+pub fn pkinit_signer_info_count(msg: &[u8]) -> Result<usize> {
+    Ok(pkinit_signer_infos(msg)?.children(msg)?.len())
+}
+
+/// Byte range of the RSA signature in the PA-PK-AS-REQ's SignerInfo (RFC 5652 §5.3).
+pub fn pkinit_signature_range(msg: &[u8]) -> Result<Range<usize>> {
+    let signer_info = pkinit_signer_infos(msg)?.child(msg, 0x30)?;
     let signature = signer_info
         .children(msg)?
         .into_iter()
@@ -272,6 +281,7 @@ mod tests {
         let msg = wire("heimdal_as_req_pkinit_dh2048.der");
         assert!(is_pkinit_as_req(&msg));
         assert_eq!(pkinit_signature_range(&msg).unwrap().len(), 256);
+        assert_eq!(pkinit_signer_info_count(&msg).unwrap(), 1);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Integration test harness for the kdc: free ports, dev realms, real MIT clients, a TCP man in
-//! the middle, and the Kerberos wire facts (RFC 4120, RFC 4556) the tests assert on.
+//! Integration test harness for the kdc: free ports, dev realms, real MIT and Heimdal clients, a
+//! TCP man in the middle, and the Kerberos wire facts (RFC 4120, RFC 4556) the tests assert on.
 //!
 //! The `kdc` binary is driven as a process (see [`binary`]); nothing here links the kdc crate.
 
@@ -7,6 +7,7 @@ pub mod binary;
 pub mod conf;
 pub mod der;
 pub mod fuzz;
+pub mod heimdal;
 pub mod kdc_load;
 pub mod krb;
 pub mod mit;
@@ -19,6 +20,7 @@ pub mod realm;
 pub mod rng;
 pub mod scrape;
 
+pub use heimdal::HeimdalClient;
 pub use krb::*;
 pub use mit::{ClientRun, Identity, MitClient};
 pub use proxy::{Exchange, TcpProxy};

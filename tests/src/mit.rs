@@ -30,8 +30,19 @@ impl Identity {
     }
 
     /// A fresh self-signed RSA-2048 certificate, as a Windows Hello key's stand-in:
-    /// `DIR/NAME.pem` and `DIR/NAME.key`.
+    /// `DIR/NAME.pem` and `DIR/NAME.key`. It has openssl's default extensions, no keyUsage.
     pub fn self_signed(dir: &Path, name: &str) -> Result<Identity> {
+        Identity::self_signed_with(dir, name, &[])
+    }
+
+    /// The same with `keyUsage = critical, USAGE` (e.g. `digitalSignature`): Heimdal's kinit
+    /// signs its AuthPack only with a certificate whose keyUsage has digitalSignature.
+    pub fn self_signed_with_key_usage(dir: &Path, name: &str, usage: &str) -> Result<Identity> {
+        let ext = format!("keyUsage = critical, {usage}");
+        Identity::self_signed_with(dir, name, &["-addext", &ext])
+    }
+
+    fn self_signed_with(dir: &Path, name: &str, extra: &[&str]) -> Result<Identity> {
         let cert = dir.join(format!("{name}.pem"));
         let key = dir.join(format!("{name}.key"));
         let subject = format!("/CN={name}");
@@ -39,6 +50,7 @@ impl Identity {
             Command::new("openssl")
                 .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256"])
                 .args(["-days", "30", "-subj", &subject])
+                .args(extra)
                 .arg("-keyout")
                 .arg(&key)
                 .arg("-out")
@@ -103,7 +115,8 @@ impl Identity {
     }
 }
 
-/// The result of one kinit/klist run, with MIT's KRB5_TRACE output.
+/// The result of one client run, with its trace: MIT's KRB5_TRACE output, or Heimdal's
+/// libkrb5 debug log (see [`crate::heimdal`]).
 #[derive(Clone, Debug)]
 pub struct ClientRun {
     pub output: RunOutput,
@@ -117,7 +130,7 @@ impl ClientRun {
 
     /// Everything a failing assertion should show.
     pub fn report(&self) -> String {
-        format!("{}\n--- KRB5_TRACE ---\n{}", self.output, self.trace)
+        format!("{}\n--- client trace ---\n{}", self.output, self.trace)
     }
 }
 

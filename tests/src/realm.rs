@@ -16,6 +16,7 @@ use tempfile::TempDir;
 
 use crate::binary::kdc_binary;
 use crate::conf;
+use crate::heimdal::HeimdalClient;
 use crate::mit::{Identity, MitClient};
 use crate::ports;
 use crate::process::{RunOutput, read_lossy, run_with_timeout};
@@ -138,6 +139,14 @@ impl Realm {
         }
     }
 
+    /// Bob's certificate and key, issued by the realm's CA (certificate trust) by dev-realm.
+    pub fn bob(&self) -> Identity {
+        Identity {
+            cert: self.dir.join("bob.pem"),
+            key: self.dir.join("bob.key"),
+        }
+    }
+
     /// A new self-signed identity in the temporary directory (not registered anywhere).
     pub fn new_identity(&self, name: &str) -> Result<Identity> {
         Identity::self_signed(self.tmp.path(), name)
@@ -156,6 +165,25 @@ impl Realm {
         let n = self.clients.fetch_add(1, Ordering::Relaxed);
         let text = std::fs::read_to_string(self.krb5_conf_path())?;
         MitClient::new(&self.tmp.path().join(format!("client-{n}")), &text)
+    }
+
+    /// A Heimdal client with its own directory, trusting the realm's CA (which issued the KDC
+    /// certificate). Unlike MIT, Heimdal sends a self-signed client certificate without
+    /// trusting it.
+    pub fn heimdal_client(&self) -> Result<HeimdalClient> {
+        self.heimdal_client_via(&format!("127.0.0.1:{}", self.port))
+    }
+
+    /// The same, sending to `host_port` (a proxy): Heimdal sends PKINIT over TCP by itself,
+    /// but smaller requests (TGS) over UDP, which a [`crate::TcpProxy`] does not carry.
+    pub fn heimdal_client_via(&self, host_port: &str) -> Result<HeimdalClient> {
+        let n = self.clients.fetch_add(1, Ordering::Relaxed);
+        HeimdalClient::new(
+            &self.tmp.path().join(format!("heimdal-{n}")),
+            &self.name,
+            host_port,
+            &[self.dir.join("ca.pem")],
+        )
     }
 
     /// A client whose krb5.conf sends everything over TCP to `host_port` (a proxy):

@@ -225,11 +225,7 @@ fn upn_of_another_user_is_client_name_mismatch() {
 fn dev_realm_bob_gets_a_tgt_with_the_krb5_conf_as_written() {
     let realm = Realm::started().unwrap();
     let client = realm.client().unwrap();
-    let bob = Identity {
-        cert: realm.dir().join("bob.pem"),
-        key: realm.dir().join("bob.key"),
-    };
-    let run = client.kinit(&realm.principal("bob"), &bob).unwrap();
+    let run = client.kinit(&realm.principal("bob"), &realm.bob()).unwrap();
     assert!(run.success(), "{}\n{}", run.report(), realm.log());
     assert!(client.klist().unwrap().success());
     let log = realm.log();
