@@ -114,8 +114,16 @@ pub async fn open_key_store(config: &Config) -> Result<Arc<dyn ServiceStore>> {
 
 /// Builds the KDC from a configuration file.
 pub async fn build(config_path: &Path) -> Result<(Config, Arc<Kdc>)> {
+    build_with(config_path, |directory| directory).await
+}
+
+/// [`build`], with the configured directory seen through `wrap` (tests count its calls).
+pub async fn build_with(
+    config_path: &Path,
+    wrap: impl FnOnce(Arc<dyn Directory>) -> Arc<dyn Directory>,
+) -> Result<(Config, Arc<Kdc>)> {
     let config = Config::load(config_path)?;
-    let directory: Arc<dyn Directory> = open_directory(&config).await?;
+    let directory: Arc<dyn Directory> = wrap(open_directory(&config).await?);
     let signer = crate::signer::from_config::build(&config).await?;
     let master = MasterKey::load(&config.keys.master_key)?;
     let store = open_key_store(&config).await?;

@@ -19,6 +19,8 @@ pub mod dev_realm;
 pub mod error;
 #[cfg(test)]
 mod freshness_tests;
+#[cfg(test)]
+mod hostile_tests;
 pub mod kdc;
 pub mod keys;
 pub mod keytab;

@@ -1,11 +1,16 @@
 //! Test fixtures shared by the in-process exchange tests: a development realm on disk, the
 //! KDC core built from it, and the PKINIT client logging in.
 
+pub mod pki;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use kdc_directory::EmbeddedDirectory;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use kdc_directory::{Directory, DirectoryError, EmbeddedDirectory, RsaPublicKey, User};
 
 use crate::client::{self, ClientError, ClientOptions};
 use crate::kdc::Kdc;
@@ -34,6 +39,28 @@ impl Realm {
         setup(dir.path()).await;
         let (_, kdc) = crate::daemon::build(&config).await.unwrap();
         Realm { dir, kdc }
+    }
+
+    /// [`Realm::new`] with a directory that counts its calls.
+    pub async fn counting(
+        edit_config: impl FnOnce(String) -> String,
+        setup: impl AsyncFnOnce(&Path),
+    ) -> (Realm, Arc<CountingDirectory>) {
+        let realm = Realm::new(edit_config, setup).await;
+        let counting = std::sync::Mutex::new(None);
+        let (_, kdc) = crate::daemon::build_with(&realm.dir.path().join("kdc.toml"), |inner| {
+            let wrapped = Arc::new(CountingDirectory {
+                inner,
+                find_user: AtomicUsize::new(0),
+                find_key_owners: AtomicUsize::new(0),
+            });
+            *counting.lock().unwrap() = Some(Arc::clone(&wrapped));
+            wrapped
+        })
+        .await
+        .unwrap();
+        let counting = counting.into_inner().unwrap().unwrap();
+        (Realm { kdc, ..realm }, counting)
     }
 
     pub async fn dev() -> Realm {
@@ -117,5 +144,34 @@ pub fn code(result: Result<client::AsReply, ClientError>) -> i32 {
         Err(ClientError::KrbError(code)) => code,
         Err(other) => panic!("expected a KRB-ERROR, got {other}"),
         Ok(_) => panic!("expected a KRB-ERROR, got a ticket"),
+    }
+}
+
+/// A directory that counts the calls it passes on.
+pub struct CountingDirectory {
+    inner: Arc<dyn Directory>,
+    pub find_user: AtomicUsize,
+    pub find_key_owners: AtomicUsize,
+}
+
+impl CountingDirectory {
+    pub fn owner_searches(&self) -> usize {
+        self.find_key_owners.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl Directory for CountingDirectory {
+    async fn find_user(&self, name: &str, realm: &str) -> Result<Option<User>, DirectoryError> {
+        self.find_user.fetch_add(1, Ordering::SeqCst);
+        self.inner.find_user(name, realm).await
+    }
+
+    async fn find_key_owners(
+        &self,
+        public_key: &RsaPublicKey,
+    ) -> Result<Vec<String>, DirectoryError> {
+        self.find_key_owners.fetch_add(1, Ordering::SeqCst);
+        self.inner.find_key_owners(public_key).await
     }
 }

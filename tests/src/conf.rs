@@ -64,6 +64,17 @@ pub fn set_toml_option(text: &str, section: &str, key: &str, value: &str) -> Res
     Ok(join(&lines, text.ends_with('\n')))
 }
 
+/// Removes TOML table `[section]`, its header and body (e.g. `pkinit.certificate_trust`, to
+/// run a KDC with key trust only).
+pub fn remove_table(text: &str, section: &str) -> Result<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let Some((start, end)) = section_body(&lines, section) else {
+        bail!("kdc.toml has no [{section}] table");
+    };
+    lines.drain(start.saturating_sub(1)..end);
+    Ok(join(&lines, text.ends_with('\n')))
+}
+
 /// Sets `key = value` in krb5.conf's [libdefaults], replacing an existing line there.
 pub fn set_libdefault(text: &str, key: &str, value: &str) -> Result<String> {
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
@@ -152,6 +163,13 @@ pub fn remove_option(text: &str, key: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn removes_a_table_and_only_it() {
+        let text = "a = 1\n\n[x.y]\nb = 2\nc = 3\n\n[z]\nd = 4\n";
+        assert_eq!(remove_table(text, "x.y").unwrap(), "a = 1\n\n[z]\nd = 4\n");
+        assert!(remove_table(text, "w").is_err());
+    }
 
     const TOML: &str = "\
 realm = \"EXAMPLE.TEST\"

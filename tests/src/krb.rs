@@ -184,6 +184,81 @@ pub fn pkinit_certificate_count(msg: &[u8]) -> Result<usize> {
     }
 }
 
+/// `msg` with `extra` certificates (DER) appended to its SignedData's `certificates` set, every
+/// enclosing length rewritten. The signature does not cover the set (RFC 5652 §5.4), so the
+/// request stays valid; `msg` must carry at least one certificate.
+pub fn pkinit_with_certificates_added(msg: &[u8], extra: &[Vec<u8>]) -> Result<Vec<u8>> {
+    let chain = pkinit_certificates_chain(msg)?;
+    let (innermost, outer) = chain.split_last().context("empty chain")?;
+    let mut content = innermost.content(msg)?.to_vec();
+    extra
+        .iter()
+        .for_each(|cert| content.extend_from_slice(cert));
+    let mut built = tlv(innermost.tag, &content);
+    let mut inner = *innermost;
+    for parent in outer.iter().rev() {
+        let before = msg.get(parent.content_start()..inner.offset);
+        let after = msg.get(inner.end()..parent.end());
+        let (Some(before), Some(after)) = (before, after) else {
+            bail!("TLV at {} is not inside its parent", inner.offset);
+        };
+        built = tlv(parent.tag, &[before, &built, after].concat());
+        inner = *parent;
+    }
+    let before = msg.get(..inner.offset).context("message start")?;
+    let after = msg.get(inner.end()..).context("message end")?;
+    Ok([before, &built, after].concat())
+}
+
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    [&[tag][..], &der::encode_len(content.len()), content].concat()
+}
+
+/// The TLVs from the AS-REQ down to its SignedData's `certificates` [0], outermost first.
+fn pkinit_certificates_chain(msg: &[u8]) -> Result<Vec<Tlv>> {
+    let app = der::parse(msg)?;
+    let seq = app.child(msg, 0x30)?;
+    let padata_field = seq.child(msg, 0xa3)?;
+    let padata = padata_field.child(msg, 0x30)?;
+    let pa = padata
+        .children(msg)?
+        .into_iter()
+        .find(|pa| {
+            pa.child(msg, 0xa1)
+                .and_then(|t| t.child(msg, 0x02))
+                .and_then(|t| t.content(msg).map(|c| c == [0x10]))
+                .unwrap_or(false)
+        })
+        .context("no PA-PK-AS-REQ in the AS-REQ")?;
+    let value_field = pa.child(msg, 0xa2)?;
+    let value = value_field.child(msg, 0x04)?;
+    let pa_pk_as_req = der::parse_at(msg, value.content_start(), value.end())?;
+    let signed_auth_pack = pa_pk_as_req.child(msg, 0x80)?;
+    let content_info = der::parse_at(
+        msg,
+        signed_auth_pack.content_start(),
+        signed_auth_pack.end(),
+    )?;
+    let content = content_info.child(msg, 0xa0)?;
+    let signed_data = content.child(msg, 0x30)?;
+    let certificates = signed_data.child(msg, 0xa0)?;
+    Ok(vec![
+        app,
+        seq,
+        padata_field,
+        padata,
+        pa,
+        value_field,
+        value,
+        pa_pk_as_req,
+        signed_auth_pack,
+        content_info,
+        content,
+        signed_data,
+        certificates,
+    ])
+}
+
 /// The SignedData's signerInfos SET, its last field (RFC 5652 §5.1).
 fn pkinit_signer_infos(msg: &[u8]) -> Result<Tlv> {
     pkinit_signed_data(msg)?
@@ -253,6 +328,26 @@ mod tests {
     /// Offsets and values from testdata/wire/vectors.toml (decoded there with openssl
     /// asn1parse): req_body_offset 2645, req_body_length 134, nonce 1890141196, ContentInfo at
     /// 66 of length 2395 ending with the 256-byte signature (no unsigned attributes).
+    #[test]
+    fn adds_certificates_and_keeps_every_length_right() {
+        let msg = wire("mit_as_req_pkinit_dh2048.der");
+        let cert = vec![0x30, 0x03, 0x02, 0x01, 0x07];
+        let grown = pkinit_with_certificates_added(&msg, &[cert.clone(), cert]).unwrap();
+        assert_eq!(grown.len(), msg.len() + 10);
+        assert_eq!(pkinit_certificate_count(&grown).unwrap(), 3);
+        assert_eq!(
+            as_req_padata_types(&grown).unwrap(),
+            vec![133, 16, 150, 149]
+        );
+        assert_eq!(pkinit_signature_range(&grown).unwrap().len(), 256);
+        assert_eq!(
+            req_body(&grown).unwrap().encoding(&grown).unwrap(),
+            req_body(&msg).unwrap().encoding(&msg).unwrap()
+        );
+    }
+
+    /// Heimdal's SignerInfo names the signer by a constructed [0] (README of testdata/wire);
+    /// the signature is still the last OCTET STRING.
     #[test]
     fn finds_the_pieces_of_mit_pkinit_as_req() {
         let msg = wire("mit_as_req_pkinit_dh2048.der");

@@ -256,3 +256,64 @@ pub fn sid_extension_hex(sid: &str) -> String {
     let sequence = tlv(0x30, &tlv(0xa0, &other));
     sequence.iter().map(|b| format!("{b:02X}")).collect()
 }
+
+/// `count` P-256 CA certificates (DER) for the names `/CN=X` and `/CN=Y` issuing each other
+/// in turn (X by Y, Y by X, ...), each with its own serial: a loop of names that path
+/// building must not follow (RFC 4158). openssl makes one of each; the others are copies
+/// with another serial number, whose signatures no longer verify, which path building by
+/// names does not look at.
+pub fn crossed_certificates(dir: &Path, x: &str, y: &str, count: usize) -> Result<Vec<Vec<u8>>> {
+    let one = |subject: &str, issuer: &str| -> Result<Vec<u8>> {
+        for cn in [subject, issuer] {
+            openssl(
+                dir,
+                &format!("crossed-{cn}-key"),
+                Command::new("openssl")
+                    .args(["req", "-x509", "-nodes", "-days", "30"])
+                    .args(KeyType::P256.newkey_args())
+                    .args(["-subj", &format!("/CN={cn}")])
+                    .arg("-keyout")
+                    .arg(dir.join(format!("crossed-{cn}.key")))
+                    .arg("-out")
+                    .arg(dir.join(format!("crossed-{cn}.pem"))),
+            )?;
+        }
+        let out = dir.join(format!("crossed-{subject}-by-{issuer}.der"));
+        openssl(
+            dir,
+            &format!("crossed-{subject}-by-{issuer}"),
+            Command::new("openssl")
+                .args(["x509", "-days", "30", "-set_serial", "0x1000000000000001"])
+                .arg("-in")
+                .arg(dir.join(format!("crossed-{subject}.pem")))
+                .arg("-CA")
+                .arg(dir.join(format!("crossed-{issuer}.pem")))
+                .arg("-CAkey")
+                .arg(dir.join(format!("crossed-{issuer}.key")))
+                .args(["-outform", "DER", "-out"])
+                .arg(&out),
+        )?;
+        Ok(std::fs::read(&out)?)
+    };
+    let pair = [one(x, y)?, one(y, x)?];
+    (0..count)
+        .map(|i| {
+            let mut der = pair.get(i % 2).context("two certificates")?.clone();
+            let serial = serial_range(&der)?;
+            let counter = u16::try_from(i).context("too many crossed certificates")?;
+            let low = serial.end.checked_sub(2).context("short serial")?;
+            der.get_mut(low..serial.end)
+                .context("serial out of range")?
+                .copy_from_slice(&counter.to_be_bytes());
+            Ok(der)
+        })
+        .collect()
+}
+
+/// Where a certificate's serialNumber INTEGER content lies (TBSCertificate: [0] version,
+/// then the serial).
+fn serial_range(der: &[u8]) -> Result<std::ops::Range<usize>> {
+    let tbs = crate::der::parse(der)?.child(der, 0x30)?;
+    let serial = tbs.child(der, 0x02)?;
+    Ok(serial.content_start()..serial.end())
+}

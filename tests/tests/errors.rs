@@ -103,14 +103,33 @@ fn certificates_sent(proxy: &TcpProxy) -> Vec<usize> {
         .collect()
 }
 
+/// Key trust only: with certificate trust on, a certificate that is not self-signed never
+/// takes key trust.
+fn key_trust_only(realm: &Realm) {
+    let path = realm.kdc_toml_path();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        conf::remove_table(&text, "pkinit.certificate_trust").unwrap(),
+    )
+    .unwrap();
+}
+
 /// Bob's registered key must never yield a ticket for alice. Bob's certificate comes from a
-/// CA the KDC does not know (key trust, not certificate trust), so that MIT kinit sends it and
-/// the KDC can tell whose key signed.
+/// CA the KDC does not know, so that MIT kinit sends it and the KDC can tell whose key
+/// signed; the realm has key trust only (with certificate trust on it would be refused as
+/// unverifiable, see hostile.rs).
 #[test]
 fn another_users_key_is_client_name_mismatch() {
     let certs = tempfile::tempdir().unwrap();
     let (bob, bob_ca) = Identity::issued_by_new_ca(certs.path(), "bob").unwrap();
-    let s = setup(|realm| register(realm, "bob", &bob), no_mutation);
+    let s = setup(
+        |realm| {
+            key_trust_only(realm);
+            register(realm, "bob", &bob);
+        },
+        no_mutation,
+    );
     s.client.trust(&bob_ca).unwrap();
     let run = s.client.kinit(&s.realm.principal("alice"), &bob).unwrap();
     assert!(certificates_sent(&s.proxy).iter().all(|n| *n == 1));
@@ -158,13 +177,16 @@ fn flip_signature_byte(req: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The certificate is in the request and its key is registered for alice, but the signature
-/// does not verify under it.
+/// does not verify under it (key trust only, as above).
 #[test]
 fn flipped_signature_byte_is_refused() {
     let certs = tempfile::tempdir().unwrap();
     let (alice2, ca) = Identity::issued_by_new_ca(certs.path(), "alice2").unwrap();
     let s = setup(
-        |realm| register(realm, "alice", &alice2),
+        |realm| {
+            key_trust_only(realm);
+            register(realm, "alice", &alice2);
+        },
         flip_signature_byte,
     );
     s.client.trust(&ca).unwrap();

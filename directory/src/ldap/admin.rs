@@ -75,7 +75,7 @@ impl LdapDirectory {
             })
             .await
             .map_err(write_error)?;
-        self.cache.clear();
+        self.forget();
         Ok(())
     }
 }
@@ -187,7 +187,7 @@ impl DirectoryAdmin for LdapDirectory {
             })
             .await
             .map_err(write_error)?;
-        self.cache.clear();
+        self.forget();
         Ok(User {
             dn: new.dn,
             user_principal_name: new.user_principal_name,
@@ -212,7 +212,7 @@ impl DirectoryAdmin for LdapDirectory {
         };
         if before == after {
             // Nothing to write, but the cache may predate the state just read.
-            self.cache.clear();
+            self.forget();
             return Ok(());
         }
         // AD's INTEGER syntax is signed 32-bit.

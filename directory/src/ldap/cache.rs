@@ -1,13 +1,16 @@
 //! In-memory cache of directory answers for the AS exchange: found users with their parsed
 //! msDS-KeyCredentialLink values (MS-ADTS 2.2.20) for a TTL, and "no such user" for a shorter
-//! one, so a hot principal costs no LDAP round trip. Counters show how well it works.
+//! one, so a hot principal costs no LDAP round trip; and the same for the key-owner search,
+//! so a key presented again does not read the directory's keys again. Counters show how
+//! well it works.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::{PrincipalLookup, User};
+use crate::{PrincipalLookup, RsaPublicKey, User};
 
 /// What the cache has done since the directory was opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,20 +38,26 @@ impl CacheStats {
     }
 }
 
-struct Cached {
-    user: Option<User>,
+struct Cached<V> {
+    value: Option<V>,
     expires: Instant,
 }
 
-pub struct UserCache {
+/// Answers by key: `Some` for found, kept `ttl`; `None` for "none", kept `negative_ttl`.
+pub struct Cache<K, V> {
     ttl: Duration,
     negative_ttl: Duration,
     max_entries: usize,
-    entries: Mutex<HashMap<String, Cached>>,
+    entries: Mutex<HashMap<K, Cached<V>>>,
     hits: AtomicU64,
     negative_hits: AtomicU64,
     misses: AtomicU64,
 }
+
+/// Users by [`cache_key`].
+pub type UserCache = Cache<String, User>;
+/// The owners' userPrincipalNames by key; no owner is the negative answer.
+pub type KeyOwnerCache = Cache<RsaPublicKey, Vec<String>>;
 
 /// The lookup rule is part of the key: "alice" in realm R and the enterprise name
 /// "alice@R" can resolve differently.
@@ -64,9 +73,9 @@ pub fn cache_key(lookup: &PrincipalLookup) -> String {
     )
 }
 
-impl UserCache {
+impl<K: Hash + Eq, V: Clone> Cache<K, V> {
     pub fn new(ttl: Duration, negative_ttl: Duration, max_entries: usize) -> Self {
-        UserCache {
+        Cache {
             ttl,
             negative_ttl,
             max_entries,
@@ -77,19 +86,23 @@ impl UserCache {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Cached<V>>> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// `Some(answer)` when a live entry exists (`Some(None)`: known not to exist); counts
     /// the lookup either way.
-    pub fn get(&self, key: &str) -> Option<Option<User>> {
+    pub fn get<Q>(&self, key: &Q) -> Option<Option<V>>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
         let now = Instant::now();
         let found = self
             .lock()
             .get(key)
             .filter(|cached| cached.expires > now)
-            .map(|cached| cached.user.clone());
+            .map(|cached| cached.value.clone());
         let counter = match &found {
             Some(Some(_)) => &self.hits,
             Some(None) => &self.negative_hits,
@@ -99,8 +112,8 @@ impl UserCache {
         found
     }
 
-    pub fn put(&self, key: String, user: Option<User>) {
-        let ttl = if user.is_some() {
+    pub fn put(&self, key: K, value: Option<V>) {
+        let ttl = if value.is_some() {
             self.ttl
         } else {
             self.negative_ttl
@@ -121,7 +134,7 @@ impl UserCache {
         entries.insert(
             key,
             Cached {
-                user,
+                value,
                 expires: now + ttl,
             },
         );
@@ -203,5 +216,21 @@ mod tests {
             assert!(cache.stats().entries <= 3);
         }
         assert_eq!(cache.get("k9"), Some(None));
+    }
+
+    /// The key-owner search's answers, "no owner" included, are served until they expire.
+    #[test]
+    fn key_owner_answers_are_cached_negative_too() {
+        use crate::keycredlink::RsaPublicKey;
+        let key =
+            |n: u8| RsaPublicKey::from_components(&[n, 0, 0, 0x01], &[0x01, 0x00, 0x01]).unwrap();
+        let cache = KeyOwnerCache::new(Duration::from_secs(60), Duration::from_secs(60), 2);
+        assert_eq!(cache.get(&key(1)), None);
+        cache.put(key(1), None);
+        cache.put(key(2), Some(vec!["bob@X".into()]));
+        assert_eq!(cache.get(&key(1)), Some(None));
+        assert_eq!(cache.get(&key(2)), Some(Some(vec!["bob@X".to_owned()])));
+        cache.put(key(3), None);
+        assert!(cache.stats().entries <= 2);
     }
 }

@@ -1,6 +1,7 @@
 //! Reads for the AS exchange: one subtree search (RFC 4511 §4.5.1) per uncached principal,
 //! with an RFC 4515 filter built from escaped values, and the key-owner search that runs
-//! only after key trust failed (MS-ADTS 2.2.20 values compared as normalised keys here).
+//! only after key trust failed (MS-ADTS 2.2.20 values compared as normalised keys here),
+//! its answers cached like users, "no owner" included.
 
 use std::time::Duration;
 
@@ -141,7 +142,8 @@ impl Directory for LdapDirectory {
     /// Runs only after key trust has failed for the requested user. The values are
     /// DN-Binary strings whose hex differs with the key's encoding (RSA1 blob, PKCS#1,
     /// SPKI), so no server-side matching rule can find one key: this reads the users that
-    /// have any value, up to the configured limit, and compares normalised keys here.
+    /// have any value, up to the configured limit, and compares normalised keys here. The
+    /// answer, "no owner" too, is then kept a minute: it only picks a refusal code.
     async fn find_key_owners(
         &self,
         public_key: &RsaPublicKey,
@@ -149,17 +151,23 @@ impl Directory for LdapDirectory {
         if self.key_owner_search_limit == 0 {
             return Ok(Vec::new());
         }
+        if let Some(answer) = self.owners.get(public_key) {
+            return Ok(answer.unwrap_or_default());
+        }
         let limit = i32::try_from(self.key_owner_search_limit).unwrap_or(i32::MAX);
         let search = filter::and(&[
             self.user_filter.clone(),
             filter::present(&self.names.key_credential_link),
         ]);
         let entries = self.search(search, limit, self.pool.timeout()).await?;
-        Ok(entries
+        let owners: Vec<String> = entries
             .iter()
             .filter_map(|entry| to_user(entry, &self.names, None))
             .filter(|user| user.registered_ngc_key(public_key).is_some())
             .map(|user| user.user_principal_name)
-            .collect())
+            .collect();
+        let answer = (!owners.is_empty()).then(|| owners.clone());
+        self.owners.put(public_key.clone(), answer);
+        Ok(owners)
     }
 }

@@ -24,13 +24,19 @@ use zeroize::Zeroizing;
 pub use cache::CacheStats;
 pub use settings::*;
 
-use cache::UserCache;
+use cache::{KeyOwnerCache, UserCache};
 use pool::{Endpoint, Failure, Pool, describe};
 
 use crate::DirectoryError;
 
 /// Most entries one principal lookup may return: more means the data is ambiguous.
 const LOOKUP_SIZE_LIMIT: i32 = 10;
+/// How long a key-owner answer (owners found, or none) is kept. The answer only tells two
+/// refusals apart (name mismatch or not trusted), so a stale one costs a wrong code for this
+/// long, never a ticket; each miss reads up to `key_owner_search_limit` entries.
+const KEY_OWNER_CACHE_TTL: Duration = Duration::from_secs(60);
+/// Keys whose owners are remembered at most.
+const KEY_OWNER_CACHE_ENTRIES: usize = 4096;
 /// How often the cache counters are logged, at most.
 const STATS_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -42,6 +48,7 @@ pub struct LdapDirectory {
     user_filter: String,
     names: LdapAttributes,
     cache: UserCache,
+    owners: KeyOwnerCache,
     key_owner_search_limit: usize,
     new_user_object_classes: Vec<String>,
     stats_logged: Mutex<Instant>,
@@ -150,6 +157,11 @@ impl LdapDirectory {
                 settings.negative_cache_ttl,
                 settings.cache_max_entries,
             ),
+            owners: KeyOwnerCache::new(
+                KEY_OWNER_CACHE_TTL,
+                KEY_OWNER_CACHE_TTL,
+                KEY_OWNER_CACHE_ENTRIES,
+            ),
             key_owner_search_limit: settings.key_owner_search_limit,
             new_user_object_classes: settings.new_user_object_classes,
             stats_logged: Mutex::new(Instant::now()),
@@ -183,6 +195,17 @@ impl LdapDirectory {
     /// The user cache's counters (also logged every minute while lookups happen).
     pub fn cache_stats(&self) -> CacheStats {
         self.cache.stats()
+    }
+
+    /// The key-owner cache's counters.
+    pub fn key_owner_cache_stats(&self) -> CacheStats {
+        self.owners.stats()
+    }
+
+    /// Forgets every cached answer, after a write through this process.
+    fn forget(&self) {
+        self.cache.clear();
+        self.owners.clear();
     }
 
     fn log_stats(&self) {

@@ -125,7 +125,9 @@ impl Pkinit {
         let signed = cms::parse(&pa.signed_auth_pack, oid::PKINIT_AUTH_DATA)
             .map_err(|e| KdcError::PreauthFailed(format!("signed AuthPack refused: {e}")))?;
         self.digests.check_client(signed.digest_algorithm())?;
-        let trust = self.authenticate(&request, &signed, now).await?;
+        // The clock and the request checksum first: they cost nothing, and a stale or
+        // replayed request must not reach the directory (key owners, certificate mapping).
+        // The content is not yet known to be the signer's; authenticate checks that next.
         let auth_pack: AuthPack = rasn::der::decode(signed.content)
             .map_err(|e| KdcError::PreauthFailed(format!("AuthPack undecodable: {e}")))?;
         authenticator::check(
@@ -134,6 +136,9 @@ impl Pkinit {
             now,
             self.clock_skew,
         )?;
+        let trust = self
+            .authenticate(request.user, request.realm, &signed, now)
+            .await?;
         // RFC 8070 §2.4: the token is checked once the request is otherwise valid.
         let fresh = request.freshness.check(
             auth_pack
@@ -265,42 +270,28 @@ impl Pkinit {
         })
     }
 
-    /// Routes the signer to a trust model (RFC 4556 §3.2.2). A certificate that leads to a
-    /// configured anchor is certificate trust's, whose refusal is final; a self-signed one,
-    /// one from an unknown CA, or none at all is key trust's. Without certificate trust
-    /// configured, everything is key trust's.
-    async fn authenticate(
+    /// Routes the signer to a trust model (RFC 4556 §3.2.2). Without certificate trust
+    /// configured, everything is key trust's. With it, key trust takes only a self-signed
+    /// certificate (a Hello key's) or none (MIT leaves a self-signed one out); a certificate
+    /// issued by a CA is certificate trust's to chain or refuse, whose refusal is final: one
+    /// that chains nowhere known may be revoked under a CA this KDC has no CRL of.
+    pub async fn authenticate(
         &self,
-        request: &PkinitRequest<'_>,
+        user: &User,
+        realm: &str,
         signed: &SignedContent<'_>,
         now: SystemTime,
     ) -> Result<Trust, KdcError> {
-        let key_trust = || key_trust::check(&*self.directory, request.user, signed);
-        let (Some(cert_trust), Some(leaf)) = (&self.cert_trust, signed.signer_certificate()) else {
-            return key_trust().await.map(Trust::Key);
-        };
-        if cert_trust.routes_here(leaf, &signed.certificates) {
-            return cert_trust
-                .check(
-                    &*self.directory,
-                    request.user,
-                    request.realm,
-                    signed,
-                    leaf,
-                    now,
-                )
+        // Finding the signer's certificate reads them: a client chooses how many it sends.
+        cert_trust::path_search::check_count(&signed.certificates)?;
+        match (&self.cert_trust, signed.signer_certificate()) {
+            (Some(cert_trust), Some(leaf)) if !cert_trust::is_self_signed(leaf) => cert_trust
+                .check(&*self.directory, user, realm, signed, leaf, now)
                 .await
-                .map(Trust::Certificate);
-        }
-        match key_trust().await {
-            // A CA-issued certificate whose CA is unknown and whose key is not registered:
-            // RFC 4556 §3.2.2 names this KDC_ERR_CANT_VERIFY_CERTIFICATE.
-            Err(KdcError::ClientNotTrusted(reason)) if !cert_trust::is_self_signed(leaf) => {
-                Err(KdcError::CantVerifyCertificate(format!(
-                    "issuer not among the trust anchors, and {reason}"
-                )))
-            }
-            other => other.map(Trust::Key),
+                .map(Trust::Certificate),
+            _ => key_trust::check(&*self.directory, user, signed)
+                .await
+                .map(Trust::Key),
         }
     }
 

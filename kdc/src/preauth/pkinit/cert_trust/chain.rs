@@ -1,6 +1,5 @@
-//! Certification path building and validation (RFC 5280 §6.1) for a PKINIT client
-//! certificate (RFC 4556 §3.2.2): from the signer's certificate through the SignedData's
-//! certificates and the intermediate pool to a trust anchor; per link the signature, the
+//! Certification path validation (RFC 5280 §6.1) for a PKINIT client certificate (RFC 4556
+//! §3.2.2), on the name paths that `path_search` found; per link the signature, the
 //! validity period (exactly, as domain controllers do: no clock-skew allowance),
 //! basicConstraints cA and pathLenConstraint, keyUsage keyCertSign on CAs and
 //! digitalSignature on the leaf, and no unrecognised critical extension (§6.1.3, §6.1.4).
@@ -17,67 +16,8 @@ use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::FromDer;
 use x509_parser::time::ASN1Time;
 
-use super::store::TrustStore;
+pub use super::path_search::Path;
 use crate::error::KdcError;
-
-/// Longest path looked for: leaf, up to four intermediates, anchor.
-const MAX_PATH_LEN: usize = 6;
-/// Name paths examined at most (renewed CAs share names; loops are cut).
-const MAX_PATHS: usize = 16;
-
-/// A path from the leaf (first) to an anchor (last), as DER.
-pub type Path<'a> = Vec<&'a [u8]>;
-
-/// Every path of issuer/subject names from `leaf` to an anchor, through `presented` (the
-/// SignedData's certificates) and the intermediate pool; signatures are not checked yet.
-/// Empty if the leaf's issuer leads to no anchor (unknown CA, or a self-signed leaf).
-pub fn name_paths<'a>(
-    leaf: &'a [u8],
-    presented: &[&'a [u8]],
-    store: &'a TrustStore,
-) -> Vec<Path<'a>> {
-    let mut paths = Vec::new();
-    let mut path = vec![leaf];
-    extend(&mut path, presented, store, &mut paths);
-    paths
-}
-
-fn extend<'a>(
-    path: &mut Path<'a>,
-    presented: &[&'a [u8]],
-    store: &'a TrustStore,
-    paths: &mut Vec<Path<'a>>,
-) {
-    let Some(issuer) = path.last().and_then(|der| issuer_name(der)) else {
-        return;
-    };
-    for anchor in store.anchors.iter().filter(|a| a.name == issuer) {
-        if paths.len() < MAX_PATHS && !path.contains(&anchor.der.as_slice()) {
-            let mut found = path.clone();
-            found.push(&anchor.der);
-            paths.push(found);
-        }
-    }
-    if path.len() + 1 >= MAX_PATH_LEN {
-        return;
-    }
-    let pool = store.intermediates.iter().map(|c| c.der.as_slice());
-    let candidates: Vec<&'a [u8]> = presented.iter().copied().chain(pool).collect();
-    for candidate in candidates {
-        if paths.len() >= MAX_PATHS || path.contains(&candidate) {
-            continue;
-        }
-        let Some(subject) = subject_name(candidate) else {
-            continue;
-        };
-        // A self-issued certificate would loop back to itself; anchors end paths above.
-        if subject == issuer && issuer_name(candidate).as_deref() != Some(subject.as_slice()) {
-            path.push(candidate);
-            extend(path, presented, store, paths);
-            path.pop();
-        }
-    }
-}
 
 /// Validates the name paths in turn; the first that passes every check is returned, else
 /// the first path's failure.
@@ -197,14 +137,4 @@ pub fn parse(der: &[u8]) -> Result<X509Certificate<'_>, KdcError> {
     X509Certificate::from_der(der)
         .map(|(_, cert)| cert)
         .map_err(|e| KdcError::InvalidCertificate(format!("certificate unparsable: {e}")))
-}
-
-fn issuer_name(der: &[u8]) -> Option<Vec<u8>> {
-    let (_, cert) = X509Certificate::from_der(der).ok()?;
-    Some(cert.issuer().as_raw().to_vec())
-}
-
-fn subject_name(der: &[u8]) -> Option<Vec<u8>> {
-    let (_, cert) = X509Certificate::from_der(der).ok()?;
-    Some(cert.subject().as_raw().to_vec())
 }

@@ -1,12 +1,15 @@
 //! A CRL (RFC 5280 §5) as the trust store keeps it: parsed once when the store is read, its
 //! revoked serials indexed, and its signature verified once per issuer key that asks. An
 //! enterprise CRL runs to megabytes and tens of thousands of entries; a logon looks one
-//! serial up instead of parsing and verifying the whole list.
+//! serial up instead of parsing and verifying the whole list. A CRL whose
+//! issuingDistributionPoint (§5.2.5) limits it to a scope this KDC does not implement is
+//! kept but never taken as the issuer's CRL, so revocation fails closed for its CA.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::{IssuingDistributionPoint, ParsedExtension};
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 use x509_parser::time::ASN1Time;
@@ -15,6 +18,10 @@ use crate::proto::der;
 
 /// deltaCRLIndicator (RFC 5280 §5.2.4): such a CRL lists only changes.
 const DELTA_CRL_INDICATOR: &str = "2.5.29.27";
+
+/// issuingDistributionPoint (RFC 5280 §5.2.5): a CRL that covers only part of its issuer's
+/// certificates.
+const ISSUING_DISTRIBUTION_POINT: &str = "2.5.29.28";
 
 /// How many issuer keys a CRL remembers its verdict for; more than a CA ever has at once,
 /// few enough that a stream of forged issuers cannot grow it.
@@ -30,6 +37,8 @@ pub struct Crl {
     pub next_update: Option<ASN1Time>,
     /// A delta CRL (RFC 5280 §5.2.4), which the revocation check does not use.
     pub is_delta: bool,
+    /// Which certificates of its issuer the CRL covers (issuingDistributionPoint).
+    pub scope: Scope,
     /// Serial number (unsigned, no leading zeros) -> revocation date.
     revoked: HashMap<Vec<u8>, ASN1Time>,
     /// Issuer public keys (SubjectPublicKeyInfo DER) already checked, with the verdict.
@@ -54,6 +63,16 @@ impl Crl {
             .extensions()
             .iter()
             .any(|ext| ext.oid.to_id_string() == DELTA_CRL_INDICATOR);
+        let scope = crl
+            .extensions()
+            .iter()
+            .filter(|ext| ext.oid.to_id_string() == ISSUING_DISTRIBUTION_POINT)
+            .map(|ext| match ext.parsed_extension() {
+                ParsedExtension::IssuingDistributionPoint(idp) => Scope::of(idp),
+                _ => Scope::Unsupported("an unreadable issuingDistributionPoint".into()),
+            })
+            .next()
+            .unwrap_or(Scope::Complete);
         let issuer = crl.issuer().as_raw().to_vec();
         let (this_update, next_update) = (crl.last_update(), crl.next_update());
         Ok(Crl {
@@ -62,9 +81,20 @@ impl Crl {
             this_update,
             next_update,
             is_delta,
+            scope,
             revoked,
             signers: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Whether this CRL speaks for every certificate of its issuer of this kind (a CA's
+    /// certificate, or an end entity's).
+    pub fn covers(&self, ca_certificate: bool) -> bool {
+        match self.scope {
+            Scope::Complete => true,
+            Scope::EndEntities => !ca_certificate,
+            Scope::Unsupported(_) => false,
+        }
     }
 
     /// When `serial` (the certificate's DER INTEGER content) was revoked, if it was.
@@ -91,6 +121,43 @@ impl Crl {
 
     fn signers(&self) -> std::sync::MutexGuard<'_, Vec<(Vec<u8>, bool)>> {
         self.signers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The part of its issuer's certificates a CRL covers (RFC 5280 §5.2.5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// No issuingDistributionPoint, or one that limits nothing.
+    Complete,
+    /// onlyContainsUserCerts: complete for end-entity certificates, silent on CAs.
+    EndEntities,
+    /// A scope this KDC does not implement (partitioned, reason-split, indirect, CA-only
+    /// or attribute-certificate CRLs), named for the log. Such a CRL is never used.
+    Unsupported(String),
+}
+
+impl Scope {
+    fn of(idp: &IssuingDistributionPoint<'_>) -> Scope {
+        let unsupported: Vec<&str> = [
+            (idp.distribution_point.is_some(), "a distributionPoint"),
+            (idp.only_some_reasons.is_some(), "onlySomeReasons"),
+            (idp.indirect_crl, "indirectCRL"),
+            (idp.only_contains_ca_certs, "onlyContainsCACerts"),
+            (
+                idp.only_contains_attribute_certs,
+                "onlyContainsAttributeCerts",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(set, name)| set.then_some(name))
+        .collect();
+        if !unsupported.is_empty() {
+            Scope::Unsupported(unsupported.join(", "))
+        } else if idp.only_contains_user_certs {
+            Scope::EndEntities
+        } else {
+            Scope::Complete
+        }
     }
 }
 
@@ -156,5 +223,68 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_crl() {
         assert!(Crl::parse(vec![0x30, 0x03, 0x02, 0x01, 0x01]).is_err());
+    }
+
+    #[test]
+    fn scopes_it_cannot_honour_make_a_crl_unusable() {
+        let idp = |f: &dyn Fn(&mut IssuingDistributionPoint<'static>)| {
+            let mut idp = IssuingDistributionPoint {
+                distribution_point: None,
+                only_contains_user_certs: false,
+                only_contains_ca_certs: false,
+                only_some_reasons: None,
+                indirect_crl: false,
+                only_contains_attribute_certs: false,
+            };
+            f(&mut idp);
+            Scope::of(&idp)
+        };
+        assert_eq!(idp(&|_| {}), Scope::Complete);
+        assert_eq!(
+            idp(&|i| i.only_contains_user_certs = true),
+            Scope::EndEntities
+        );
+        for (set, name) in [
+            (
+                &(|i: &mut IssuingDistributionPoint<'static>| i.indirect_crl = true)
+                    as &dyn Fn(&mut IssuingDistributionPoint<'static>),
+                "indirectCRL",
+            ),
+            (&|i| i.only_contains_ca_certs = true, "onlyContainsCACerts"),
+            (
+                &|i| i.only_contains_attribute_certs = true,
+                "onlyContainsAttributeCerts",
+            ),
+            (
+                &|i| {
+                    i.only_some_reasons = Some(x509_parser::extensions::ReasonFlags { flags: 0x02 })
+                },
+                "onlySomeReasons",
+            ),
+        ] {
+            assert_eq!(idp(set), Scope::Unsupported(name.into()));
+        }
+        let (params, key, _) = ca("Partitioned CA");
+        let now = OffsetDateTime::now_utc();
+        let crl_der = CertificateRevocationListParams {
+            this_update: now - Duration::days(1),
+            next_update: now + Duration::days(7),
+            crl_number: vec![1].into(),
+            issuing_distribution_point: Some(rcgen::CrlIssuingDistributionPoint {
+                distribution_point: rcgen::CrlDistributionPoint {
+                    uris: vec!["http://pki.example.test/1.crl".into()],
+                },
+                scope: Some(rcgen::CrlScope::UserCertsOnly),
+            }),
+            revoked_certs: Vec::new(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        }
+        .signed_by(&Issuer::new(params, &key))
+        .unwrap()
+        .der()
+        .to_vec();
+        let crl = Crl::parse(crl_der).unwrap();
+        assert_eq!(crl.scope, Scope::Unsupported("a distributionPoint".into()));
+        assert!(!crl.covers(false) && !crl.covers(true));
     }
 }

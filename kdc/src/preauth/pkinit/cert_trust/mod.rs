@@ -1,14 +1,15 @@
 //! Certificate trust (RFC 4556 §3.2.2 with RFC 5280 §6 path validation, MS-PKCA 3.1.5.2.1
 //! and KB5014754 mapping): a client certificate issued by a configured CA is validated
 //! like a domain controller validates a smart card certificate and mapped to exactly one
-//! user. Which requests come here is decided by [`CertTrust::routes_here`]; once here, a
-//! failure is final: it never falls back to key trust.
+//! user. Every signer certificate that is not self-signed comes here (the routing is in
+//! `Pkinit::authenticate`); a failure is final: it never falls back to key trust.
 
 mod altsecid;
 pub mod chain;
 pub mod crl;
 mod eku;
 pub mod mapping;
+pub mod path_search;
 mod revocation;
 mod san;
 pub mod store;
@@ -66,18 +67,6 @@ impl CertTrust {
         self.store.reload()
     }
 
-    /// True if `leaf` claims issuance by a CA that leads to a configured anchor: then it is
-    /// this module's to accept or refuse. A self-signed certificate, or one whose issuer
-    /// leads nowhere known, is key trust's. The decision is by names only, so a forged
-    /// certificate naming a trusted CA is refused here, never passed to key trust.
-    pub fn routes_here(&self, leaf: &[u8], presented: &[&[u8]]) -> bool {
-        let store = self.store.current();
-        if is_self_signed(leaf) {
-            return false;
-        }
-        !chain::name_paths(leaf, presented, &store).is_empty()
-    }
-
     /// Validates the path, the EKU and revocation, checks the SignedData's signature with
     /// the leaf's key, and maps the leaf to `user`.
     pub async fn check(
@@ -91,11 +80,16 @@ impl CertTrust {
     ) -> Result<CertTrustMatch, KdcError> {
         let now = asn1_time(now)?;
         let store = self.store.current();
-        let paths = chain::name_paths(leaf_der, &signed.certificates, &store);
+        let paths = path_search::name_paths(leaf_der, &signed.certificates, &store)?;
         if paths.is_empty() {
-            return Err(KdcError::CantVerifyCertificate(
-                "no path from the certificate to a trust anchor".into(),
-            ));
+            let issuer = chain::parse(leaf_der).map_or_else(
+                |_| "an unreadable issuer".into(),
+                |c| c.issuer().to_string(),
+            );
+            return Err(KdcError::CantVerifyCertificate(format!(
+                "issued by {issuer}, from which no path leads to a trust anchor; with \
+                 certificate trust on, only a self-signed certificate may use key trust"
+            )));
         }
         let path = chain::validate(&paths, now)?;
         let certs = path

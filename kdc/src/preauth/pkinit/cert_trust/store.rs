@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use super::crl::Crl;
+use super::crl::{Crl, Scope};
 
 /// Why the trust material could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -25,11 +25,13 @@ pub enum StoreError {
     NoAnchor(Vec<PathBuf>),
 }
 
-/// A certificate and the name it is found by (its subject).
+/// A certificate, the name it is found by (its subject) and the name it leads to (its
+/// issuer), read once when the store is read so that path building parses nothing of it.
 #[derive(Clone, Debug)]
 pub struct Named {
     pub der: Vec<u8>,
     pub name: Vec<u8>,
+    pub issuer: Vec<u8>,
     pub source: PathBuf,
 }
 
@@ -60,10 +62,14 @@ impl TrustStore {
             crls: read_all(&sources.crls, Kind::Crl)?
                 .into_iter()
                 .map(|(der, file)| {
-                    Crl::parse(der).map_err(|message| StoreError::Parse {
-                        path: file,
+                    let crl = Crl::parse(der).map_err(|message| StoreError::Parse {
+                        path: file.clone(),
                         message,
-                    })
+                    })?;
+                    if let Scope::Unsupported(what) = &crl.scope {
+                        tracing::warn!(file = %file.display(), scope = %what, "CRL limited by an issuingDistributionPoint this KDC does not implement; not used, so its CA's certificates fall under missing_crl");
+                    }
+                    Ok(crl)
                 })
                 .collect::<Result<_, _>>()?,
         };
@@ -209,18 +215,16 @@ fn certificates(objects: Vec<(Vec<u8>, PathBuf)>) -> Result<Vec<Named>, StoreErr
     objects
         .into_iter()
         .map(|(der, file)| {
-            let name = X509Certificate::from_der(&der)
-                .map_err(|e| StoreError::Parse {
-                    path: file.clone(),
-                    message: format!("not an X.509 certificate: {e}"),
-                })?
-                .1
-                .subject()
-                .as_raw()
-                .to_vec();
+            let (_, cert) = X509Certificate::from_der(&der).map_err(|e| StoreError::Parse {
+                path: file.clone(),
+                message: format!("not an X.509 certificate: {e}"),
+            })?;
+            let name = cert.subject().as_raw().to_vec();
+            let issuer = cert.issuer().as_raw().to_vec();
             Ok(Named {
                 der,
                 name,
+                issuer,
                 source: file,
             })
         })

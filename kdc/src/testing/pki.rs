@@ -1,0 +1,225 @@
+//! A test PKI for the certificate-trust tests (RFC 5280 certificates and CRLs made with
+//! rcgen) and the development realm that trusts it: CAs, client certificates for a user,
+//! and logins with the in-process PKINIT client.
+
+use std::path::Path;
+
+use kdc_directory::{Directory, EmbeddedDirectory};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams,
+    CrlIssuingDistributionPoint, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod,
+    KeyPair, KeyUsagePurpose, RevokedCertParams, SerialNumber,
+};
+use time::{Duration, OffsetDateTime};
+
+use super::{REALM, Realm, code};
+use crate::client::ClientOptions;
+use crate::dev_realm::{client_extensions, sid_extension};
+
+/// A test CA: its parameters (rcgen signs with them) and key.
+pub struct Ca {
+    pub params: CertificateParams,
+    pub key: KeyPair,
+    pub pem: String,
+}
+
+impl Ca {
+    pub fn root(name: &str) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let params = ca_params(name, None);
+        let pem = params.self_signed(&key).unwrap().pem();
+        Ca { params, key, pem }
+    }
+
+    pub fn intermediate(&self, name: &str, path_len: Option<u8>) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let params = ca_params(name, path_len);
+        let pem = params.signed_by(&key, &self.issuer()).unwrap().pem();
+        Ca { params, key, pem }
+    }
+
+    pub fn issuer(&self) -> Issuer<'_, &KeyPair> {
+        Issuer::new(self.params.clone(), &self.key)
+    }
+
+    /// A CRL of this CA listing `revoked`, whose nextUpdate is `next_update` from now.
+    pub fn crl(&self, revoked: &[u8], next_update: Duration) -> String {
+        self.crl_scoped(revoked, next_update, None)
+    }
+
+    /// [`Ca::crl`] with an issuingDistributionPoint extension.
+    pub fn crl_scoped(
+        &self,
+        revoked: &[u8],
+        next_update: Duration,
+        issuing_distribution_point: Option<CrlIssuingDistributionPoint>,
+    ) -> String {
+        let now = OffsetDateTime::now_utc();
+        let params = CertificateRevocationListParams {
+            this_update: now - Duration::days(2),
+            next_update: now + next_update,
+            crl_number: vec![2].into(),
+            issuing_distribution_point,
+            revoked_certs: (!revoked.is_empty())
+                .then(|| RevokedCertParams {
+                    serial_number: SerialNumber::from(revoked.to_vec()),
+                    revocation_time: now - Duration::days(1),
+                    reason_code: None,
+                    invalidity_date: None,
+                })
+                .into_iter()
+                .collect(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        };
+        params.signed_by(&self.issuer()).unwrap().pem().unwrap()
+    }
+}
+
+pub fn ca_params(name: &str, path_len: Option<u8>) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.is_ca = IsCa::Ca(match path_len {
+        Some(n) => BasicConstraints::Constrained(n),
+        None => BasicConstraints::Unconstrained,
+    });
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.not_before = OffsetDateTime::now_utc() - Duration::days(10);
+    params.not_after = OffsetDateTime::now_utc() + Duration::days(100);
+    params
+}
+
+/// What a client certificate says.
+pub struct Leaf<'a> {
+    /// The user its id-pkinit-san and UPN name; None for no subjectAltName.
+    pub names: Option<&'a str>,
+    pub sid: Option<String>,
+    pub ekus: Vec<ExtendedKeyUsagePurpose>,
+    pub valid_from_days: i64,
+    pub valid_until_days: i64,
+    pub serial: u8,
+}
+
+impl Leaf<'_> {
+    pub fn for_user(user: &str, sid: Option<String>) -> Leaf<'_> {
+        Leaf {
+            names: Some(user),
+            sid,
+            ekus: vec![ExtendedKeyUsagePurpose::Other(vec![1, 3, 6, 1, 5, 2, 3, 4])],
+            valid_from_days: -1,
+            valid_until_days: 30,
+            serial: 0x42,
+        }
+    }
+}
+
+/// Writes `NAME.pem` (the leaf, then `chain`) and `NAME.key` into the realm folder.
+pub fn issue(dir: &Path, name: &str, ca: &Ca, chain: &[&Ca], leaf: Leaf<'_>) {
+    let key = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    let mut params = CertificateParams::default();
+    params.distinguished_name.push(DnType::CommonName, name);
+    params.serial_number = Some(SerialNumber::from(vec![leaf.serial]));
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = leaf.ekus;
+    params.not_before = OffsetDateTime::now_utc() + Duration::days(leaf.valid_from_days);
+    params.not_after = OffsetDateTime::now_utc() + Duration::days(leaf.valid_until_days);
+    params.custom_extensions = match leaf.names {
+        Some(user) => client_extensions(REALM, user, leaf.sid.as_deref()).unwrap(),
+        None => leaf.sid.iter().map(|sid| sid_extension(sid)).collect(),
+    };
+    let mut pem = params.signed_by(&key, &ca.issuer()).unwrap().pem();
+    for link in chain {
+        pem.push_str(&link.pem);
+    }
+    std::fs::write(dir.join(format!("{name}.pem")), pem).unwrap();
+    std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+}
+
+pub async fn sid_of(dir: &Path, user: &str) -> String {
+    let directory = EmbeddedDirectory::load(dir.join("directory.toml"))
+        .await
+        .unwrap();
+    let user = directory.find_user(user, REALM).await.unwrap().unwrap();
+    user.object_sid.unwrap()
+}
+
+/// The dev realm trusting also `root.pem` (with `root.crl`), and `edit` applied to kdc.toml.
+pub async fn realm(
+    edit: impl FnOnce(String) -> String,
+    setup: impl AsyncFnOnce(&Path, &Ca),
+) -> Realm {
+    realm_and_root(edit, setup).await.0
+}
+
+pub async fn realm_and_root(
+    edit: impl FnOnce(String) -> String,
+    setup: impl AsyncFnOnce(&Path, &Ca),
+) -> (Realm, Ca) {
+    let root = Ca::root("Test Root CA");
+    let realm = Realm::new(
+        |c| {
+            edit(
+                c.replace(
+                    "anchors = [\"ca.pem\"]",
+                    "anchors = [\"ca.pem\", \"root.pem\"]",
+                )
+                .replace("crls = [\"ca.crl\"]", "crls = [\"ca.crl\", \"root.crl\"]")
+                .replace("reload_interval_secs = 30", "reload_interval_secs = 0"),
+            )
+        },
+        async |dir| {
+            std::fs::write(dir.join("root.pem"), &root.pem).unwrap();
+            std::fs::write(dir.join("root.crl"), root.crl(&[], Duration::days(7))).unwrap();
+            setup(dir, &root).await;
+        },
+    )
+    .await;
+    (realm, root)
+}
+
+pub async fn login(realm: &Realm, user: &str, identity: &str) -> i32 {
+    let options = ClientOptions::new(REALM, user);
+    match realm.login(&options, &realm.signer(identity)).await {
+        Ok(_) => 0,
+        Err(e) => code(Err(e)),
+    }
+}
+
+pub async fn bob_with(leaf: impl FnOnce(String) -> Leaf<'static>) -> Realm {
+    realm(
+        |c| c,
+        async |dir, root| {
+            let sid = sid_of(dir, "bob").await;
+            issue(dir, "card", root, &[], leaf(sid));
+        },
+    )
+    .await
+}
+
+/// `count` CA certificates for two names that issue each other in turn (`x` by `y`, `y` by
+/// `x`, ...), each with its own serial: a loop of names that path building must not follow.
+/// Returns the CA named `x`, to issue a leaf under it, and the certificates as PEM.
+pub fn crossed(x: &str, y: &str, count: usize) -> (Ca, Vec<String>) {
+    let ca = |name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let params = ca_params(name, None);
+        let pem = params.self_signed(&key).unwrap().pem();
+        Ca { params, key, pem }
+    };
+    let (ca_x, ca_y) = (ca(x), ca(y));
+    let pems = (0..count)
+        .map(|i| {
+            let (subject, issuer) = if i % 2 == 0 {
+                (&ca_x, &ca_y)
+            } else {
+                (&ca_y, &ca_x)
+            };
+            let mut params = subject.params.clone();
+            params.serial_number = Some(SerialNumber::from(i as u64 + 1));
+            params
+                .signed_by(&subject.key, &issuer.issuer())
+                .unwrap()
+                .pem()
+        })
+        .collect();
+    (ca_x, pems)
+}
