@@ -14,6 +14,7 @@ use crate::proto::codes::padata;
 use crate::proto::kerberos::{
     KdcRequest, NT_ENTERPRISE, kerberos_string, krbtgt_name, name_to_string,
 };
+use crate::proto::nonce;
 use crate::ticket::{initial_ticket_times, reply_part, seal_ticket};
 
 /// Key usage of the AS-REP enc-part (RFC 4120 §7.5.1).
@@ -108,10 +109,8 @@ pub async fn handle(
         &server_name,
         now,
     ));
-    let plain = zeroize::Zeroizing::new(
-        rasn::der::encode(&enc_part)
-            .map_err(|e| KdcError::Internal(format!("EncASRepPart: {e}")))?,
-    );
+    let plain = nonce::encode_rep_part(&enc_part, request.nonce_form)
+        .map_err(|e| KdcError::Internal(format!("EncASRepPart: {e}")))?;
     let cipher = pkinit
         .reply_key
         .encrypt(KEY_USAGE_AS_REP_ENC_PART, &plain)

@@ -21,6 +21,7 @@ use crate::preauth::pkinit::freshness::Tokens;
 use crate::preauth::pkinit::{ExchangeDetails, Pkinit, Trust};
 use crate::proto::codes::{ErrorCode, padata};
 use crate::proto::kerberos::{ErrorContext, KdcRequest, RequestKind, krb_error, name_to_string};
+use crate::proto::nonce::NonceForm;
 use crate::server::{Handler, RequestContext};
 use crate::signer::KdcSigner;
 use crate::tgs::replay::{self, ReplayCache};
@@ -287,6 +288,7 @@ impl Kdc {
             pkinit,
             fresh,
             exchange,
+            signed_nonce: request.nonce_form == NonceForm::Signed,
             elapsed,
         });
     }

@@ -153,6 +153,7 @@ mod tests {
             pkinit: None,
             fresh: false,
             exchange: None,
+            signed_nonce: false,
             elapsed: Duration::from_millis(3),
         });
         let after = route(b"GET /metrics HTTP/1.1\r\n\r\n", &metrics).body;

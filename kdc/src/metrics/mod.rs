@@ -45,6 +45,8 @@ pub struct RequestRecord<'a> {
     pub fresh: bool,
     /// What a successful PKINIT exchange used (digest, encodings, DH key).
     pub exchange: Option<&'a ExchangeDetails>,
+    /// The request's nonce came as a negative INTEGER (proto/nonce.rs).
+    pub signed_nonce: bool,
     pub elapsed: Duration,
 }
 
@@ -65,6 +67,7 @@ pub struct Metrics {
     negative_dh_integers: IntCounterVec,
     dh_keys: IntCounterVec,
     pool_full: IntCounterVec,
+    signed_nonces: IntCounterVec,
     request_duration: HistogramVec,
     undecodable: IntCounterVec,
     directory_duration: HistogramVec,
@@ -141,6 +144,12 @@ impl Metrics {
                 "kdc_pkinit_pool_full_total",
                 "AS requests refused because the PKINIT pool was full (pkinit.workers + pkinit.queue exchanges admitted): KDC_ERR_SVC_UNAVAILABLE over TCP, dropped over UDP",
                 &["transport"],
+            )?,
+            signed_nonces: counter_vec(
+                &r,
+                "kdc_signed_nonces_total",
+                "Requests whose nonce came as a negative INTEGER (Heimdal's kgetcred), read as unsigned and echoed signed, by message type",
+                &["type"],
             )?,
             request_duration: histogram_vec(
                 &r,
@@ -222,6 +231,9 @@ impl Metrics {
         self.request_duration
             .with_label_values(&[kind])
             .observe(record.elapsed.as_secs_f64());
+        if record.signed_nonce {
+            self.signed_nonces.with_label_values(&[kind]).inc();
+        }
         if let Some(trust) = record.pkinit {
             self.pkinit_logons
                 .with_label_values(&[trust.label(), &result])

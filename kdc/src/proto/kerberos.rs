@@ -11,6 +11,7 @@ use rasn_kerberos::{
 
 use super::codes::ErrorCode;
 use super::der::{DerError, Tlv, tag};
+use super::nonce::{self, NonceForm};
 
 /// NT-PRINCIPAL (RFC 4120 §6.2).
 pub const NT_PRINCIPAL: i32 = 0x01;
@@ -59,6 +60,8 @@ pub struct KdcRequest<'a> {
     pub kind: RequestKind,
     pub req: KdcReq,
     pub body_der: &'a [u8],
+    /// How the client encoded the body's nonce; the reply echoes it the same way.
+    pub nonce_form: NonceForm,
 }
 
 impl<'a> KdcRequest<'a> {
@@ -75,15 +78,22 @@ impl<'a> KdcRequest<'a> {
             }
         }
         let body_der = body_der.ok_or(DecodeError::Asn1("no req-body".to_owned()))?;
+        let unsigned = nonce::unsigned_request(message)?;
+        let nonce_form = match unsigned {
+            Some(_) => NonceForm::Signed,
+            None => NonceForm::Unsigned,
+        };
+        let decodable = unsigned.as_deref().unwrap_or(message);
         let req = match kind {
-            RequestKind::As => rasn::der::decode::<AsReq>(message).map(|r| r.0),
-            RequestKind::Tgs => rasn::der::decode::<rasn_kerberos::TgsReq>(message).map(|r| r.0),
+            RequestKind::As => rasn::der::decode::<AsReq>(decodable).map(|r| r.0),
+            RequestKind::Tgs => rasn::der::decode::<rasn_kerberos::TgsReq>(decodable).map(|r| r.0),
         }
         .map_err(|e| DecodeError::Asn1(e.to_string()))?;
         Ok(KdcRequest {
             kind,
             req,
             body_der,
+            nonce_form,
         })
     }
 

@@ -5,4 +5,5 @@
 pub mod codes;
 pub mod der;
 pub mod kerberos;
+pub mod nonce;
 pub mod pkinit;

@@ -16,6 +16,7 @@ use crate::error::KdcError;
 use crate::kdc::Kdc;
 use crate::proto::codes::{ErrorCode, padata};
 use crate::proto::kerberos::{KdcRequest, flag, name_to_string, system_time};
+use crate::proto::nonce;
 use crate::ticket::{
     TicketTimes, option, reply_part, requested_renew_till, requested_time, seal_ticket, ticket_flag,
 };
@@ -95,10 +96,8 @@ pub async fn handle(
         &sname,
         now,
     ));
-    let plain = zeroize::Zeroizing::new(
-        rasn::der::encode(&reply_part)
-            .map_err(|e| KdcError::Internal(format!("EncTGSRepPart: {e}")))?,
-    );
+    let plain = nonce::encode_rep_part(&reply_part, request.nonce_form)
+        .map_err(|e| KdcError::Internal(format!("EncTGSRepPart: {e}")))?;
     let (reply_key, usage) = match &auth.subkey {
         Some(subkey) => (subkey, KEY_USAGE_TGS_REP_SUBKEY),
         None => (&auth.session_key, KEY_USAGE_TGS_REP_SESSION_KEY),
