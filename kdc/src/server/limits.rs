@@ -37,7 +37,7 @@ pub struct ServerLimits {
     pub reply_cache_ttl: Duration,
     /// Replies kept (default 10000; 0 disables the cache).
     pub reply_cache_entries: usize,
-    /// Bytes of replies kept at most (default 32 MiB).
+    /// Bytes of replies kept at most (default 16 MiB).
     pub reply_cache_bytes: usize,
     /// After shutdown, how long requests in flight may take to finish (default 10 s).
     pub drain_timeout: Duration,
@@ -56,7 +56,7 @@ impl Default for ServerLimits {
             request_timeout: Duration::from_secs(10),
             reply_cache_ttl: Duration::from_secs(120),
             reply_cache_entries: 10_000,
-            reply_cache_bytes: 0x200_0000,
+            reply_cache_bytes: 0x100_0000,
             drain_timeout: Duration::from_secs(10),
         }
     }
