@@ -103,14 +103,19 @@ impl Realm {
     }
 }
 
+/// A real capture from testdata/wire (README and vectors.toml there).
+pub fn wire(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../testdata/wire/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
 /// MIT kinit's captured first AS-REQ for alice (no pre-authentication; empty PA_AS_FRESHNESS
 /// and PA_REQ_ENC_PA_REP), moved into `realm`.
 pub fn mit_first_request(realm: &str) -> Vec<u8> {
-    let message = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../testdata/wire/mit_as_req_nopreauth.der"
-    ))
-    .unwrap();
+    let message = wire("mit_as_req_nopreauth.der");
     let mut request: rasn_kerberos::AsReq = rasn::der::decode(&message).unwrap();
     request.0.req_body.realm = crate::proto::kerberos::kerberos_string(realm);
     request.0.req_body.sname = Some(crate::proto::kerberos::krbtgt_name(realm));

@@ -3,7 +3,9 @@
 //! and MIT's krb5.conf (profile syntax, krb5.conf(5)). Edits are in place, by line, so the
 //! rest of each file stays exactly as the KDC wrote it.
 
-use anyhow::{Result, bail};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
 
 /// `key` of a `key = value` line (TOML or MIT profile), or None for anything else.
 fn line_key(line: &str) -> Option<&str> {
@@ -158,6 +160,32 @@ pub fn remove_option(text: &str, key: &str) -> Result<String> {
         bail!("no `{key} = ...` line to remove");
     }
     Ok(join(&lines, text.ends_with('\n')))
+}
+
+/// A client's private krb5.conf (MIT's and Heimdal's clients read the same format).
+#[derive(Debug)]
+pub struct ConfFile(PathBuf);
+
+impl ConfFile {
+    /// Writes `text` to `path` and keeps the path.
+    pub fn create(path: PathBuf, text: &str) -> Result<ConfFile> {
+        std::fs::write(&path, text).with_context(|| format!("write {}", path.display()))?;
+        Ok(ConfFile(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn read(&self) -> Result<String> {
+        std::fs::read_to_string(&self.0).with_context(|| format!("read {}", self.0.display()))
+    }
+
+    /// Rewrites the file through `edit` (one of this module's functions, usually).
+    pub fn edit(&self, edit: impl FnOnce(&str) -> Result<String>) -> Result<()> {
+        let text = edit(&self.read()?)?;
+        std::fs::write(&self.0, text).with_context(|| format!("write {}", self.0.display()))
+    }
 }
 
 #[cfg(test)]

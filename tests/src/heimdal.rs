@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
+use crate::conf::ConfFile;
 use crate::mit::{CLIENT_TIMEOUT, ClientRun, Identity};
 use crate::process::{read_lossy, run_with_timeout};
 
@@ -87,7 +88,7 @@ pub fn krb5_conf(realm: &str, kdc: &str, anchors: &[PathBuf], log: &Path) -> Str
 pub struct HeimdalClient {
     root: PathBuf,
     dir: PathBuf,
-    conf: PathBuf,
+    conf: ConfFile,
     ccache: PathBuf,
     log: PathBuf,
     timeout: Duration,
@@ -100,10 +101,8 @@ impl HeimdalClient {
     pub fn new(dir: &Path, realm: &str, kdc: &str, anchors: &[PathBuf]) -> Result<HeimdalClient> {
         let root = root()?;
         std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-        let conf = dir.join("krb5.conf");
         let log = dir.join("libkrb5.log");
-        std::fs::write(&conf, krb5_conf(realm, kdc, anchors, &log))
-            .with_context(|| format!("write {}", conf.display()))?;
+        let conf = ConfFile::create(dir.join("krb5.conf"), &krb5_conf(realm, kdc, anchors, &log))?;
         Ok(HeimdalClient {
             root,
             dir: dir.to_owned(),
@@ -120,17 +119,16 @@ impl HeimdalClient {
     }
 
     pub fn krb5_conf_path(&self) -> &Path {
-        &self.conf
+        self.conf.path()
     }
 
     pub fn krb5_conf(&self) -> Result<String> {
-        std::fs::read_to_string(&self.conf).with_context(|| format!("read {}", self.conf.display()))
+        self.conf.read()
     }
 
     /// Rewrites this client's krb5.conf through `edit` (see [`crate::conf`]).
     pub fn edit_krb5_conf(&self, edit: impl FnOnce(&str) -> Result<String>) -> Result<()> {
-        let text = edit(&self.krb5_conf()?)?;
-        std::fs::write(&self.conf, text).with_context(|| format!("write {}", self.conf.display()))
+        self.conf.edit(edit)
     }
 
     pub fn ccache(&self) -> &Path {
@@ -147,7 +145,7 @@ impl HeimdalClient {
         cmd.current_dir(&self.dir)
             .args(args)
             .env("LD_LIBRARY_PATH", self.root.join(LIB_DIR))
-            .env("KRB5_CONFIG", &self.conf)
+            .env("KRB5_CONFIG", self.conf.path())
             .env("KRB5CCNAME", format!("FILE:{}", self.ccache.display()))
             .env_remove("KRB5_KTNAME")
             .env_remove("KRB5_CLIENT_KTNAME");

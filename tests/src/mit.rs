@@ -138,7 +138,7 @@ impl ClientRun {
 #[derive(Debug)]
 pub struct MitClient {
     dir: PathBuf,
-    conf: PathBuf,
+    conf: conf::ConfFile,
     ccache: PathBuf,
     wrapper: Vec<OsString>,
     timeout: Duration,
@@ -149,8 +149,7 @@ impl MitClient {
     /// Creates `dir` (if needed) and writes `krb5_conf` there.
     pub fn new(dir: &Path, krb5_conf: &str) -> Result<MitClient> {
         std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-        let conf = dir.join("krb5.conf");
-        std::fs::write(&conf, krb5_conf).with_context(|| format!("write {}", conf.display()))?;
+        let conf = conf::ConfFile::create(dir.join("krb5.conf"), krb5_conf)?;
         Ok(MitClient {
             dir: dir.to_owned(),
             ccache: dir.join("ccache"),
@@ -166,17 +165,16 @@ impl MitClient {
     }
 
     pub fn krb5_conf_path(&self) -> &Path {
-        &self.conf
+        self.conf.path()
     }
 
     pub fn krb5_conf(&self) -> Result<String> {
-        std::fs::read_to_string(&self.conf).with_context(|| format!("read {}", self.conf.display()))
+        self.conf.read()
     }
 
     /// Rewrites this client's krb5.conf through `edit` (see [`conf`]).
     pub fn edit_krb5_conf(&self, edit: impl FnOnce(&str) -> Result<String>) -> Result<()> {
-        let text = edit(&self.krb5_conf()?)?;
-        std::fs::write(&self.conf, text).with_context(|| format!("write {}", self.conf.display()))
+        self.conf.edit(edit)
     }
 
     /// Makes the client trust `cert` as an anchor: MIT kinit sends a self-signed certificate
@@ -210,7 +208,7 @@ impl MitClient {
             None => Command::new(program),
         };
         cmd.current_dir(&self.dir)
-            .env("KRB5_CONFIG", &self.conf)
+            .env("KRB5_CONFIG", self.conf.path())
             .env("KRB5CCNAME", format!("FILE:{}", self.ccache.display()))
             .env("KRB5_TRACE", trace)
             .env_remove("KRB5_KDC_PROFILE")

@@ -201,14 +201,7 @@ pub fn krb_error(code: ErrorCode, context: ErrorContext, now: SystemTime) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn wire(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/../testdata/wire/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
+    use crate::testing::wire;
 
     #[test]
     fn mit_request_body_bytes_match_the_capture() {

@@ -126,14 +126,7 @@ mod tests {
     use rasn_kerberos::{KdcReq, TgsReq};
 
     use super::*;
-
-    fn wire(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/../testdata/wire/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
+    use crate::testing::wire;
 
     /// MIT's captured TGS-REQ with its four nonce bytes replaced by `content`.
     fn tgs_req_with_nonce(content: [u8; 4]) -> Vec<u8> {

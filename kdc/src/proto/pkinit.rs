@@ -164,14 +164,7 @@ pub struct TypedDataEntry {
 mod tests {
     use super::*;
     use crate::proto::kerberos::KdcRequest;
-
-    fn wire(name: &str) -> Vec<u8> {
-        std::fs::read(format!(
-            "{}/../testdata/wire/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    }
+    use crate::testing::wire;
 
     fn auth_pack_of(name: &str) -> (PaPkAsReq, Vec<u8>) {
         let bytes = wire(name);

@@ -90,11 +90,7 @@ mod tests {
     use crate::proto::pkinit::{AuthPack, PaPkAsReq};
 
     fn capture(name: &str) -> (Vec<u8>, AuthPack) {
-        let bytes = std::fs::read(format!(
-            "{}/../testdata/wire/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
+        let bytes = crate::testing::wire(name);
         let request = KdcRequest::decode(&bytes).unwrap();
         let pa: PaPkAsReq = rasn::der::decode(request.padata(padata::PK_AS_REQ).unwrap()).unwrap();
         let verified = cms::verify(&pa.signed_auth_pack, oid::PKINIT_AUTH_DATA).unwrap();

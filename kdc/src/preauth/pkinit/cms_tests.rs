@@ -10,11 +10,7 @@ use crate::signer::software::SoftwareSigner;
 use crate::signer::{DigestAlgorithm, KdcSigner};
 
 fn signed_auth_pack(name: &str) -> Vec<u8> {
-    let bytes = std::fs::read(format!(
-        "{}/../testdata/wire/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let bytes = crate::testing::wire(name);
     let request = KdcRequest::decode(&bytes).unwrap();
     let pa: PaPkAsReq = rasn::der::decode(request.padata(padata::PK_AS_REQ).unwrap()).unwrap();
     pa.signed_auth_pack.to_vec()

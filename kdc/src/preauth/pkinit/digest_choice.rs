@@ -224,11 +224,7 @@ mod tests {
             ("mit_as_req_pkinit_dh2048.der", DigestAlgorithm::Sha256),
             ("heimdal_as_req_pkinit_dh2048.der", DigestAlgorithm::Sha512),
         ] {
-            let bytes = std::fs::read(format!(
-                "{}/../testdata/wire/{capture}",
-                env!("CARGO_MANIFEST_DIR")
-            ))
-            .unwrap();
+            let bytes = crate::testing::wire(capture);
             let request = KdcRequest::decode(&bytes).unwrap();
             let pa: PaPkAsReq =
                 rasn::der::decode(request.padata(padata::PK_AS_REQ).unwrap()).unwrap();
