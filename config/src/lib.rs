@@ -120,10 +120,11 @@ pub struct PkinitConfig {
     pub key: Option<PathBuf>,
     /// The TPM-held key. Required with `signer = "tpm"`.
     pub tpm: Option<TpmConfig>,
-    /// Smallest MODP group accepted, in bits: 2048 (groups 14, 16) by default; 1024 also
-    /// admits group 2, which is weak.
+    /// The weakest key agreement accepted, ordered as MIT's `pkinit_dh_min_bits`: 1024 (MODP
+    /// group 2, weak) < 2048 (group 14, default) < "P-256" < 4096 (group 16) < "P-384" <
+    /// "P-521" (ECDH, RFC 5349).
     #[serde(default = "default_min_dh_bits")]
-    pub min_dh_bits: u32,
+    pub min_dh_bits: DhStrength,
     /// Certificate trust for CA-issued client certificates, `[pkinit.certificate_trust]`
     /// (see [`CertificateTrustConfig`]). Default: absent, certificate trust off and every
     /// client certificate handled by key trust.
@@ -156,6 +157,53 @@ pub struct PkinitConfig {
     /// (`kdc_pkinit_pool_full_total`). Default 256.
     #[serde(default = "default_pkinit_queue")]
     pub queue: usize,
+}
+
+/// The strength of a key agreement group, for `[pkinit] min_dh_bits`: declared weakest first,
+/// so the derived order is MIT's (`pkinit_dh_min_bits`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(try_from = "DhStrengthText")]
+pub enum DhStrength {
+    /// MODP group 2 (RFC 2409), 1024 bits: weak.
+    Modp1024,
+    /// MODP group 14 (RFC 3526), 2048 bits.
+    Modp2048,
+    /// ECDH on NIST P-256 (RFC 5349).
+    P256,
+    /// MODP group 16 (RFC 3526), 4096 bits.
+    Modp4096,
+    P384,
+    P521,
+}
+
+/// `min_dh_bits` as written: a number of bits, or a curve name.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum DhStrengthText {
+    Bits(u32),
+    Name(String),
+}
+
+impl TryFrom<DhStrengthText> for DhStrength {
+    type Error = String;
+
+    fn try_from(text: DhStrengthText) -> Result<Self, Self::Error> {
+        match text {
+            DhStrengthText::Bits(1024) => Ok(DhStrength::Modp1024),
+            DhStrengthText::Bits(2048) => Ok(DhStrength::Modp2048),
+            DhStrengthText::Bits(4096) => Ok(DhStrength::Modp4096),
+            DhStrengthText::Name(name) if name.eq_ignore_ascii_case("P-256") => {
+                Ok(DhStrength::P256)
+            }
+            DhStrengthText::Name(name) if name.eq_ignore_ascii_case("P-384") => {
+                Ok(DhStrength::P384)
+            }
+            DhStrengthText::Name(name) if name.eq_ignore_ascii_case("P-521") => {
+                Ok(DhStrength::P521)
+            }
+            _ => Err("must be 1024, 2048, 4096, \"P-256\", \"P-384\" or \"P-521\"".into()),
+        }
+    }
 }
 
 /// `[pkinit] sha1_signatures`.
@@ -301,8 +349,8 @@ fn default_enctypes() -> Vec<String> {
     .map(str::to_owned)
     .to_vec()
 }
-fn default_min_dh_bits() -> u32 {
-    2048
+fn default_min_dh_bits() -> DhStrength {
+    DhStrength::Modp2048
 }
 fn default_dh_key_reuse_secs() -> u64 {
     60
@@ -465,9 +513,6 @@ impl Config {
                 "must name at least one enctype",
             ));
         }
-        if !matches!(self.pkinit.min_dh_bits, 1024 | 2048 | 4096) {
-            return Err(invalid("pkinit.min_dh_bits", "must be 1024, 2048 or 4096"));
-        }
         self.check_signer(path)?;
         if let Some(metrics) = &self.metrics {
             metrics
@@ -628,6 +673,29 @@ master_key = "master.key"
 store = "principals.toml"
 "#;
 
+    /// `min_dh_bits` takes bits or a curve name, ordered as MIT's `pkinit_dh_min_bits`.
+    #[test]
+    fn min_dh_bits_takes_bits_or_curves_in_mits_order() {
+        let path = Path::new("/etc/kdc/kdc.toml");
+        let parse = |value: &str| {
+            Config::parse(
+                &MINIMAL.replace("[pkinit]\n", &format!("[pkinit]\nmin_dh_bits = {value}\n")),
+                path,
+            )
+            .map(|c| c.pkinit.min_dh_bits)
+        };
+        assert_eq!(parse("1024").unwrap(), DhStrength::Modp1024);
+        assert_eq!(parse("\"P-256\"").unwrap(), DhStrength::P256);
+        assert_eq!(parse("\"p-521\"").unwrap(), DhStrength::P521);
+        assert!(DhStrength::Modp2048 < DhStrength::P256);
+        assert!(DhStrength::P256 < DhStrength::Modp4096);
+        assert!(DhStrength::Modp4096 < DhStrength::P384);
+        for bad in ["3000", "\"P-224\"", "\"secp256k1\""] {
+            let err = parse(bad).unwrap_err().to_string();
+            assert!(err.contains("P-256"), "{bad}: {err}");
+        }
+    }
+
     /// Each numeric setting has an upper bound checked at load: a huge value used to load and
     /// then make time arithmetic fail on every request.
     #[test]
@@ -672,7 +740,7 @@ store = "principals.toml"
         assert_eq!(config.tickets.lifetime_secs, 36_000);
         assert_eq!(config.tickets.renewable_lifetime_secs, 604_800);
         assert_eq!(config.tickets.clock_skew_secs, 300);
-        assert_eq!(config.pkinit.min_dh_bits, 2048);
+        assert_eq!(config.pkinit.min_dh_bits, DhStrength::Modp2048);
         assert_eq!(config.pkinit.freshness, Freshness::Supported);
         assert_eq!(
             config.keys.store.as_deref(),

@@ -7,7 +7,7 @@ use kdc_directory::EmbeddedDirectory;
 use rasn_kerberos::{EncTicketPart, KrbError};
 
 use crate::client::{self, ClientOptions};
-use crate::preauth::pkinit::agreement::{ModpGroup, PkinitKdf};
+use crate::preauth::pkinit::agreement::{DhGroup, ModpGroup, PkinitKdf};
 use crate::proto::codes::ErrorCode;
 use crate::proto::der::{Tlv, tag};
 use crate::proto::kerberos::name_to_string;
@@ -72,7 +72,7 @@ async fn client_dh_nonce_gets_a_server_nonce_and_modp16_works() {
     };
     realm.login(&options, &alice).await.unwrap();
     let options = ClientOptions {
-        group: ModpGroup::Modp16,
+        group: DhGroup::Modp(ModpGroup::Modp16),
         ..ClientOptions::new(REALM, "alice")
     };
     realm.login(&options, &alice).await.unwrap();
@@ -83,7 +83,7 @@ async fn modp2_is_refused_with_the_acceptable_groups_unless_allowed() {
     let realm = Realm::dev().await;
     let alice = realm.signer("alice");
     let options = ClientOptions {
-        group: ModpGroup::Modp2,
+        group: DhGroup::Modp(ModpGroup::Modp2),
         ..ClientOptions::new(REALM, "alice")
     };
     let request = client::build_request(&options, &alice).await.unwrap();

@@ -8,7 +8,6 @@ use rasn_kerberos::AsRep;
 use crate::client::{self, ClientOptions};
 use crate::preauth::pkinit::cms;
 use crate::proto::codes::{ErrorCode, oid, padata};
-use crate::proto::der::{Tlv, tag};
 use crate::proto::pkinit::{DhRepInfo, KdcDhKeyInfo, PaPkAsRep};
 use crate::signer::DigestAlgorithm;
 use crate::testing::{REALM, Realm, code};
@@ -19,6 +18,11 @@ struct DhReply {
     key_info: KdcDhKeyInfo,
     kdc_public: Vec<u8>,
     digest: DigestAlgorithm,
+}
+
+/// The KDC's public value in a reply: the BIT STRING of its KDCDHKeyInfo.
+pub(crate) fn kdc_public_value(reply: &[u8]) -> Vec<u8> {
+    dh_reply(reply).kdc_public
 }
 
 fn dh_reply(reply: &[u8]) -> DhReply {
@@ -36,10 +40,8 @@ fn dh_reply(reply: &[u8]) -> DhReply {
     let verified = cms::verify(&info.dh_signed_data, oid::PKINIT_DH_KEY_DATA).unwrap();
     let digest = verified.digest_algorithm;
     let key_info: KdcDhKeyInfo = rasn::der::decode(verified.content).unwrap();
-    let kdc_public = Tlv::read_only(key_info.subject_public_key.as_raw_slice(), tag::INTEGER)
-        .unwrap()
-        .value
-        .to_vec();
+    // The BIT STRING as sent (a DER INTEGER for MODP, the point for ECDH): equal bits, equal key.
+    let kdc_public = key_info.subject_public_key.as_raw_slice().to_vec();
     DhReply {
         info,
         key_info,

@@ -195,9 +195,10 @@ impl Kdc {
                     let elapsed_us = started.elapsed().as_micros();
                     let reply_digest = outcome.exchange.reply_digest.label();
                     let dh_key = outcome.exchange.dh_key.label();
+                    let dh_group = outcome.exchange.dh_group.name();
                     match &outcome.trust {
-                        Trust::Key(key) => tracing::info!(target: "kdc::audit", client = %outcome.client, trust = "key", fresh = outcome.fresh, reply_digest, dh_key, key_id = %as_req::base64_key_id(&key.key_id), device_id = key.device_id.as_deref().unwrap_or("-"), elapsed_us, "issued TGT"),
-                        Trust::Certificate(cert) => tracing::info!(target: "kdc::audit", client = %outcome.client, trust = "certificate", fresh = outcome.fresh, reply_digest, dh_key, serial = %cert.serial, issuer = %cert.issuer, mapping = cert.binding, elapsed_us, "issued TGT"),
+                        Trust::Key(key) => tracing::info!(target: "kdc::audit", client = %outcome.client, trust = "key", fresh = outcome.fresh, reply_digest, dh_group, dh_key, key_id = %as_req::base64_key_id(&key.key_id), device_id = key.device_id.as_deref().unwrap_or("-"), elapsed_us, "issued TGT"),
+                        Trust::Certificate(cert) => tracing::info!(target: "kdc::audit", client = %outcome.client, trust = "certificate", fresh = outcome.fresh, reply_digest, dh_group, dh_key, serial = %cert.serial, issuer = %cert.issuer, mapping = cert.binding, elapsed_us, "issued TGT"),
                     }
                     exchange = Some(outcome.exchange);
                     outcome.reply

@@ -16,6 +16,8 @@ pub mod crypto_pool;
 pub mod daemon;
 pub mod dev_certs;
 pub mod dev_realm;
+#[cfg(test)]
+mod ecdh_tests;
 pub mod error;
 #[cfg(test)]
 mod freshness_tests;

@@ -15,10 +15,10 @@ use rasn_kerberos::{
 use rasn_pkix::{AlgorithmIdentifier, SubjectPublicKeyInfo};
 
 use crate::crypto::{Enctype, Key};
-use crate::preauth::pkinit::agreement::{self, DhPrivateKey, ModpGroup, PkinitKdf};
+use crate::preauth::pkinit::agreement::{self, DhGroup, DhKey, ModpGroup, PkinitKdf};
 use crate::preauth::pkinit::cms;
 use crate::proto::codes::{oid, padata};
-use crate::proto::der::{self, Tlv, tag};
+use crate::proto::der::{self, tag};
 use crate::proto::kerberos::{
     NT_PRINCIPAL, flags, kerberos_string, kerberos_time, krbtgt_name, principal,
 };
@@ -43,7 +43,8 @@ pub enum ClientError {
 pub struct ClientOptions {
     pub realm: String,
     pub user: String,
-    pub group: ModpGroup,
+    /// The MODP group or curve offered.
+    pub group: DhGroup,
     /// RFC 8636 KDFs offered, in order; empty = none (RFC 4556 octetstring2key).
     pub kdfs: Vec<PkinitKdf>,
     pub etypes: Vec<i32>,
@@ -73,7 +74,7 @@ impl ClientOptions {
         Self {
             realm: realm.to_owned(),
             user: user.to_owned(),
-            group: ModpGroup::Modp14,
+            group: DhGroup::Modp(ModpGroup::Modp14),
             kdfs: vec![PkinitKdf::Sha256, PkinitKdf::Sha1, PkinitKdf::Sha512],
             etypes: vec![18, 17, 20, 19],
             send_client_dh_nonce: false,
@@ -91,7 +92,7 @@ impl ClientOptions {
 /// A signed AS-REQ and what is needed to read its reply.
 pub struct PreparedRequest {
     pub message: Vec<u8>,
-    dh_private: DhPrivateKey,
+    dh_private: DhKey,
     client_dh_nonce: Option<Vec<u8>>,
     pk_nonce: u32,
     body_nonce: u32,
@@ -288,13 +289,14 @@ pub fn read_reply(
     if key_info.nonce != request.pk_nonce {
         return Err(bad("KDCDHKeyInfo nonce is not the PKAuthenticator nonce"));
     }
-    let kdc_y = Tlv::read_only(key_info.subject_public_key.as_raw_slice(), tag::INTEGER)
+    let kdc_public = options
+        .group
+        .public_value_of_bits(key_info.subject_public_key.as_raw_slice())
         .map_err(|_| bad("KDC public value"))?;
-    let shared = agreement::agree(
-        &request.dh_private,
-        der::unsigned_integer_bytes(kdc_y.value),
-    )
-    .map_err(|e| ClientError::BadReply(format!("KDC DH value: {e}")))?;
+    let shared = request
+        .dh_private
+        .agree(&kdc_public)
+        .map_err(|e| ClientError::BadReply(format!("KDC DH value: {e}")))?;
     let enctype = Enctype::from_i32(rep.0.enc_part.etype).ok_or_else(|| bad("enc-part enctype"))?;
     let key_bytes = match info.kdf.as_ref() {
         Some(kdf) => {
@@ -348,16 +350,17 @@ pub fn read_reply(
     })
 }
 
-/// The client's DH key pair; with `unsigned_integers`, one whose public value has its top bit
-/// set (about every other key has).
-fn dh_key(options: &ClientOptions) -> Result<(DhPrivateKey, Vec<u8>), agreement::AgreementError> {
+/// The client's key pair; with `unsigned_integers` and a MODP group, one whose public value
+/// has its top bit set (about every other key has).
+fn dh_key(options: &ClientOptions) -> Result<(DhKey, Vec<u8>), agreement::AgreementError> {
     const ATTEMPTS: usize = 64;
-    let mut pair = agreement::generate(options.group)?;
+    let wants_top_bit = options.unsigned_integers && matches!(options.group, DhGroup::Modp(_));
+    let mut pair = agreement::generate_key(options.group)?;
     for _ in 1..ATTEMPTS {
-        if !options.unsigned_integers || pair.1.first().is_some_and(|&b| b & 0x80 != 0) {
+        if !wants_top_bit || pair.1.first().is_some_and(|&b| b & 0x80 != 0) {
             break;
         }
-        pair = agreement::generate(options.group)?;
+        pair = agreement::generate_key(options.group)?;
     }
     Ok(pair)
 }
@@ -369,9 +372,23 @@ fn signature_algorithm(arcs: &[u32]) -> Option<AlgorithmIdentifier> {
     })
 }
 
-/// SubjectPublicKeyInfo for a DH public value: dhpublicnumber with (p, g, q) (RFC 3279 §2.3.3).
+/// SubjectPublicKeyInfo for the public value: dhpublicnumber with (p, g, q) (RFC 3279
+/// §2.3.3), or id-ecPublicKey with the namedCurve and the point (RFC 5480 §2).
 fn dh_spki(options: &ClientOptions, public: &[u8]) -> Result<SubjectPublicKeyInfo, ClientError> {
-    let group = options.group;
+    let group = match options.group {
+        DhGroup::Modp(group) => group,
+        DhGroup::Ec(curve) => {
+            let algorithm = ObjectIdentifier::new(oid::EC_PUBLIC_KEY.to_vec())
+                .ok_or_else(|| ClientError::Build("id-ecPublicKey OID".into()))?;
+            return Ok(SubjectPublicKeyInfo {
+                algorithm: AlgorithmIdentifier {
+                    algorithm,
+                    parameters: Some(Any::new(der::encode_oid(curve.oid()))),
+                },
+                subject_public_key: BitString::from_vec(public.to_vec()),
+            });
+        }
+    };
     let integer = |magnitude: &[u8]| windows::integer(magnitude, options.unsigned_integers);
     let params = der::encode_parts(
         tag::SEQUENCE,

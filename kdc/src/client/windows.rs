@@ -3,7 +3,7 @@
 //! clientDHNonce, an empty supportedCMSTypes, a SHA-1 AuthPack signature, no RFC 8636 KDF
 //! (octetstring2key with both nonces), and a reply checked the strict way they check it.
 
-use crate::preauth::pkinit::agreement::ModpGroup;
+use crate::preauth::pkinit::agreement::{DhGroup, ModpGroup};
 use crate::preauth::pkinit::cms::VerifiedContent;
 use crate::proto::der::{self, tag};
 use crate::proto::pkinit::DhRepInfo;
@@ -15,7 +15,7 @@ impl ClientOptions {
     /// A client shaped like Windows' PKINIT clients.
     pub fn windows(realm: &str, user: &str) -> Self {
         Self {
-            group: ModpGroup::Modp14,
+            group: DhGroup::Modp(ModpGroup::Modp14),
             kdfs: Vec::new(),
             send_client_dh_nonce: true,
             signature_digest: DigestAlgorithm::Sha1,

@@ -36,6 +36,7 @@ pub async fn run(args: &RunArgs) -> Result<Vec<PhaseReport>> {
         .iter()
         .map(|user| ClientOptions {
             same_nonce: true,
+            group: args.dh.group(),
             ..match args.client_profile {
                 ClientProfile::Rfc => ClientOptions::new(&target.realm, &user.name),
                 ClientProfile::Windows => ClientOptions::windows(&target.realm, &user.name),

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::preauth::pkinit::agreement::{DhGroup, EcCurve, ModpGroup};
+
 #[derive(Parser, Debug)]
 #[command(
     name = "kdc-load",
@@ -60,6 +62,30 @@ pub enum ClientProfile {
     /// DH INTEGERs without their sign byte, an empty supportedCMSTypes, SHA-1 signatures
     /// both ways, octetstring2key; replies checked the way those clients check them.
     Windows,
+}
+
+/// The key agreement the client offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DhChoice {
+    Modp1024,
+    Modp2048,
+    Modp4096,
+    P256,
+    P384,
+    P521,
+}
+
+impl DhChoice {
+    pub fn group(self) -> DhGroup {
+        match self {
+            DhChoice::Modp1024 => DhGroup::Modp(ModpGroup::Modp2),
+            DhChoice::Modp2048 => DhGroup::Modp(ModpGroup::Modp14),
+            DhChoice::Modp4096 => DhGroup::Modp(ModpGroup::Modp16),
+            DhChoice::P256 => DhGroup::Ec(EcCurve::P256),
+            DhChoice::P384 => DhGroup::Ec(EcCurve::P384),
+            DhChoice::P521 => DhGroup::Ec(EcCurve::P521),
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -123,6 +149,9 @@ pub struct RunArgs {
     /// How the client talks.
     #[arg(long, value_enum, default_value_t = ClientProfile::Rfc)]
     pub client_profile: ClientProfile,
+    /// The key agreement offered: a MODP group (RFC 4556) or an ECDH curve (RFC 5349).
+    #[arg(long, value_enum, default_value_t = DhChoice::Modp2048)]
+    pub dh: DhChoice,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,

@@ -136,8 +136,8 @@ impl Metrics {
             dh_keys: counter_vec(
                 &r,
                 "kdc_pkinit_dh_keys_total",
-                "KDC DH keys of issued TGTs: ephemeral (no clientDHNonce), new (made and announced with dhKeyExpiration) or reused (RFC 4556 §3.2.3.1)",
-                &["use"],
+                "KDC DH keys of issued TGTs: ephemeral (no clientDHNonce), new (made and announced with dhKeyExpiration) or reused (RFC 4556 §3.2.3.1), by MODP group or curve",
+                &["use", "group"],
             )?,
             pool_full: counter_vec(
                 &r,
@@ -249,7 +249,7 @@ impl Metrics {
                     self.negative_dh_integers.with_label_values(&[field]).inc();
                 }
                 self.dh_keys
-                    .with_label_values(&[exchange.dh_key.label()])
+                    .with_label_values(&[exchange.dh_key.label(), exchange.dh_group.name()])
                     .inc();
             }
         }

@@ -83,6 +83,10 @@ pub mod oid {
     pub const SHA384_WITH_RSA: &[u32] = &[1, 2, 840, 113_549, 1, 1, 12];
     pub const SHA512_WITH_RSA: &[u32] = &[1, 2, 840, 113_549, 1, 1, 13];
     pub const EC_PUBLIC_KEY: &[u32] = &[1, 2, 840, 10045, 2, 1];
+    /// Named curves (RFC 5480 §2.1.1.1): P-256, P-384, P-521.
+    pub const SECP256R1: &[u32] = &[1, 2, 840, 10045, 3, 1, 7];
+    pub const SECP384R1: &[u32] = &[1, 3, 132, 0, 34];
+    pub const SECP521R1: &[u32] = &[1, 3, 132, 0, 35];
     pub const ECDSA_WITH_SHA1: &[u32] = &[1, 2, 840, 10045, 4, 1];
     pub const ECDSA_WITH_SHA256: &[u32] = &[1, 2, 840, 10045, 4, 3, 2];
     pub const ECDSA_WITH_SHA384: &[u32] = &[1, 2, 840, 10045, 4, 3, 3];

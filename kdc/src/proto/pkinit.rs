@@ -113,7 +113,8 @@ impl DhRepInfo {
 #[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct KdcDhKeyInfo {
-    /// The KDC's DH public value, as a DER INTEGER inside the BIT STRING.
+    /// The KDC's public value: a DER INTEGER inside the BIT STRING for MODP, the point for
+    /// ECDH (RFC 5349 §4).
     #[rasn(tag(explicit(0)))]
     pub subject_public_key: BitString,
     /// The nonce of the client's PKAuthenticator.
@@ -124,9 +125,9 @@ pub struct KdcDhKeyInfo {
 }
 
 impl KdcDhKeyInfo {
-    pub fn new(public_value_integer_der: &[u8], nonce: u32) -> Self {
+    pub fn new(public_value_bits: &[u8], nonce: u32) -> Self {
         Self {
-            subject_public_key: BitString::from_slice(public_value_integer_der),
+            subject_public_key: BitString::from_slice(public_value_bits),
             nonce,
             dh_key_expiration: None,
         }

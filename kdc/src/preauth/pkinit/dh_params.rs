@@ -1,10 +1,12 @@
-//! The client's DH public value and domain parameters (RFC 4556 §3.2.2, RFC 3279 §2.3.3),
-//! read leniently: groups are recognised by (p, g) alone, q is ignored (some clients send 0),
-//! and INTEGERs may arrive without their sign byte. Also TD-DH-PARAMETERS for refusals.
+//! The client's DH public value and its group (RFC 4556 §3.2.2): MODP domain parameters (RFC
+//! 3279 §2.3.3) read leniently (groups recognised by (p, g) alone, q ignored as some clients
+//! send 0, INTEGERs that lack their sign byte), or an ECDH point on a named curve (RFC 5349
+//! §4, RFC 5480 §2.1.1). Also TD-DH-PARAMETERS for refusals, listing curves too.
 
+use kdc_config::DhStrength;
 use rasn_pkix::SubjectPublicKeyInfo;
 
-use super::agreement::ModpGroup;
+use super::agreement::{DhGroup, EcCurve, ModpGroup};
 use crate::error::KdcError;
 use crate::proto::codes::{oid, typed_data};
 use crate::proto::der::{self, Tlv, tag};
@@ -13,24 +15,28 @@ use crate::proto::pkinit::TypedDataEntry;
 /// The client's DH offer, read.
 #[derive(Debug)]
 pub struct ClientDhValue {
-    pub group: ModpGroup,
-    /// y, unsigned big-endian.
+    pub group: DhGroup,
+    /// y, unsigned big-endian, or the curve point.
     pub y: Vec<u8>,
     /// Fields whose INTEGER read as negative and were taken as unsigned (Windows-shaped
     /// clients leave out the sign byte): `public_value`, `prime`, `subgroup_order`.
     pub negative_integers: Vec<&'static str>,
 }
 
-/// Reads the group (by p and g) and the client's public value y.
+/// Reads the group (MODP by p and g, or the named curve) and the client's public value.
 pub fn client_public_value(
     spki: &SubjectPublicKeyInfo,
-    min_bits: u32,
+    minimum: DhStrength,
 ) -> Result<ClientDhValue, KdcError> {
     let algorithm: Vec<u32> = spki.algorithm.algorithm.iter().copied().collect();
+    if algorithm == oid::EC_PUBLIC_KEY {
+        return client_point(spki, minimum);
+    }
     if algorithm != oid::DH_PUBLIC_NUMBER {
-        return Err(KdcError::PreauthFailed(
-            "clientPublicValue is not dhpublicnumber (ECDH is not offered yet)".into(),
-        ));
+        return Err(KdcError::PreauthFailed(format!(
+            "clientPublicValue algorithm {} is neither dhpublicnumber nor id-ecPublicKey",
+            spki.algorithm.algorithm
+        )));
     }
     let params = spki
         .algorithm
@@ -59,7 +65,7 @@ pub fn client_public_value(
     ) else {
         return Err(not_accepted(
             "DH domain parameters are not a known MODP group".into(),
-            min_bits,
+            minimum,
         ));
     };
     let y = Tlv::read_only(spki.subject_public_key.as_raw_slice(), tag::INTEGER)
@@ -73,32 +79,40 @@ pub fn client_public_value(
     .filter_map(|(field, value)| value.filter(|v| der::reads_negative(v)).map(|_| field))
     .collect();
     Ok(ClientDhValue {
-        group,
+        group: DhGroup::Modp(group),
         y: der::unsigned_integer_bytes(y.value).to_vec(),
         negative_integers,
     })
 }
 
-/// KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED with TD-DH-PARAMETERS listing the groups of at
-/// least `min_bits`, preferred first (RFC 4556 §3.2.2).
-pub fn not_accepted(reason: String, min_bits: u32) -> KdcError {
-    let groups: Vec<u8> = ModpGroup::all()
-        .iter()
-        .filter(|g| g.bits() >= min_bits)
-        .flat_map(|group| {
-            let params = der::encode_parts(
-                tag::SEQUENCE,
-                &[
-                    &der::encode_unsigned_integer(group.prime_bytes()),
-                    &der::encode_unsigned_integer(group.generator()),
-                    &der::encode_unsigned_integer(&group.subgroup_order()),
-                ],
-            );
-            der::encode_parts(
-                tag::SEQUENCE,
-                &[&der::encode_oid(oid::DH_PUBLIC_NUMBER), &params],
-            )
-        })
+/// An ECDH offer: id-ecPublicKey with a namedCurve (RFC 5480 §2.1.1; implicit or explicit
+/// curve parameters are not accepted) and the point, which the agreement checks.
+fn client_point(
+    spki: &SubjectPublicKeyInfo,
+    minimum: DhStrength,
+) -> Result<ClientDhValue, KdcError> {
+    let unknown = |what: &str| not_accepted(format!("ECDH {what}"), minimum);
+    let params = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .ok_or_else(|| unknown("without a named curve"))?;
+    let named: rasn::types::ObjectIdentifier = rasn::der::decode(params.as_bytes())
+        .map_err(|_| unknown("curve parameters that are not a namedCurve"))?;
+    let arcs: Vec<u32> = named.iter().copied().collect();
+    let curve = EcCurve::from_oid(&arcs).ok_or_else(|| unknown(&format!("on curve {named}")))?;
+    Ok(ClientDhValue {
+        group: DhGroup::Ec(curve),
+        y: spki.subject_public_key.as_raw_slice().to_vec(),
+        negative_integers: Vec::new(),
+    })
+}
+
+/// KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED with TD-DH-PARAMETERS listing the groups and
+/// curves of at least `minimum`, weakest first (RFC 4556 §3.2.2, RFC 5349 §4).
+pub fn not_accepted(reason: String, minimum: DhStrength) -> KdcError {
+    let groups: Vec<u8> = DhGroup::accepted(minimum)
+        .flat_map(algorithm_identifier)
         .collect();
     let td_dh_parameters = der::encode(tag::SEQUENCE, &groups);
     let typed = vec![TypedDataEntry {
@@ -108,6 +122,34 @@ pub fn not_accepted(reason: String, min_bits: u32) -> KdcError {
     KdcError::DhParametersNotAccepted {
         reason,
         td_dh_parameters: rasn::der::encode(&typed).unwrap_or_default(),
+    }
+}
+
+/// The AlgorithmIdentifier that names a group: dhpublicnumber with its DomainParameters, or
+/// id-ecPublicKey with its namedCurve.
+fn algorithm_identifier(group: DhGroup) -> Vec<u8> {
+    match group {
+        DhGroup::Modp(modp) => {
+            let params = der::encode_parts(
+                tag::SEQUENCE,
+                &[
+                    &der::encode_unsigned_integer(modp.prime_bytes()),
+                    &der::encode_unsigned_integer(modp.generator()),
+                    &der::encode_unsigned_integer(&modp.subgroup_order()),
+                ],
+            );
+            der::encode_parts(
+                tag::SEQUENCE,
+                &[&der::encode_oid(oid::DH_PUBLIC_NUMBER), &params],
+            )
+        }
+        DhGroup::Ec(curve) => der::encode_parts(
+            tag::SEQUENCE,
+            &[
+                &der::encode_oid(oid::EC_PUBLIC_KEY),
+                &der::encode_oid(curve.oid()),
+            ],
+        ),
     }
 }
 
@@ -153,15 +195,19 @@ mod tests {
         if let Some(last) = y.last_mut() {
             *last -= 2;
         }
-        let strict =
-            client_public_value(&spki(&with_sign_byte(p), &q, &with_sign_byte(&y)), 2048).unwrap();
+        let strict = client_public_value(
+            &spki(&with_sign_byte(p), &q, &with_sign_byte(&y)),
+            DhStrength::Modp2048,
+        )
+        .unwrap();
         assert!(strict.negative_integers.is_empty());
-        let lenient = client_public_value(&spki(p, &q, &y), 2048).unwrap();
-        assert_eq!(lenient.group, group);
+        let lenient = client_public_value(&spki(p, &q, &y), DhStrength::Modp2048).unwrap();
+        assert_eq!(lenient.group, DhGroup::Modp(group));
         assert_eq!(lenient.y, strict.y);
         assert_eq!(lenient.negative_integers, ["public_value", "prime"]);
         // q (which starts 0x7f) is counted only when it too reads as negative.
-        let lenient_q = client_public_value(&spki(p, &[0xff, 0x01], &y), 2048).unwrap();
+        let lenient_q =
+            client_public_value(&spki(p, &[0xff, 0x01], &y), DhStrength::Modp2048).unwrap();
         assert_eq!(
             lenient_q.negative_integers,
             ["public_value", "prime", "subgroup_order"]
@@ -172,8 +218,11 @@ mod tests {
     fn a_sign_less_value_is_still_range_checked() {
         // p itself, written without its sign byte, reads as p: out of range for agreement.
         let group = ModpGroup::Modp14;
-        let read = client_public_value(&spki(group.prime_bytes(), &[0], group.prime_bytes()), 2048)
-            .unwrap();
+        let read = client_public_value(
+            &spki(group.prime_bytes(), &[0], group.prime_bytes()),
+            DhStrength::Modp2048,
+        )
+        .unwrap();
         assert_eq!(
             crate::preauth::pkinit::agreement::validate_public(group, &read.y),
             Err(crate::preauth::pkinit::agreement::AgreementError::InvalidPublicValue)

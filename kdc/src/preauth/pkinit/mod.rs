@@ -16,11 +16,12 @@ pub mod key_trust;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use kdc_config::DhStrength;
 use kdc_directory::{Directory, User};
 use rasn_kerberos::PrincipalName;
 use zeroize::Zeroizing;
 
-use self::agreement::{AgreementError, ModpGroup, PkinitKdf, ReusedKeys};
+use self::agreement::{AgreementError, PkinitKdf, ReusedKeys};
 use self::cert_trust::{CertTrust, CertTrustMatch};
 use self::cms::SignedContent;
 use self::digest_choice::DigestPolicy;
@@ -28,7 +29,6 @@ use self::key_trust::KeyTrustMatch;
 use crate::crypto::{Enctype, Key};
 use crate::error::KdcError;
 use crate::proto::codes::oid;
-use crate::proto::der;
 use crate::proto::kerberos::kerberos_time;
 use crate::proto::pkinit::{AuthPack, DhRepInfo, KdcDhKeyInfo, PaPkAsRep, PaPkAsReq};
 use crate::signer::{DigestAlgorithm, KdcSigner};
@@ -40,7 +40,7 @@ const SERVER_DH_NONCE_LEN: usize = 32;
 pub struct Pkinit {
     pub directory: Arc<dyn Directory>,
     pub signer: Arc<dyn KdcSigner>,
-    pub min_dh_bits: u32,
+    pub min_dh_bits: DhStrength,
     pub clock_skew: Duration,
     /// Certificate trust, when `[pkinit.certificate_trust]` is configured.
     pub cert_trust: Option<Arc<CertTrust>>,
@@ -91,6 +91,8 @@ pub struct ExchangeDetails {
     /// Client DH INTEGERs read as unsigned although they read as negative (dh_params.rs).
     pub negative_dh_integers: Vec<&'static str>,
     pub dh_key: DhKeyUse,
+    /// The MODP group or curve of the key agreement.
+    pub dh_group: agreement::DhGroup,
 }
 
 /// Where the KDC's DH key of one exchange came from.
@@ -156,11 +158,11 @@ impl Pkinit {
         })?;
         let client_dh = dh_params::client_public_value(client_value, self.min_dh_bits)?;
         let group = client_dh.group;
-        if group.bits() < self.min_dh_bits {
+        if group.strength() < self.min_dh_bits {
             return Err(dh_params::not_accepted(
                 format!(
-                    "MODP group of {} bits below the minimum {}",
-                    group.bits(),
+                    "{} is below the minimum {:?} (min_dh_bits)",
+                    group.name(),
                     self.min_dh_bits
                 ),
                 self.min_dh_bits,
@@ -180,7 +182,7 @@ impl Pkinit {
                 (key, key_use, Some(random_bytes(SERVER_DH_NONCE_LEN)?))
             }
             None => {
-                let (private, public) = agreement::generate(group).map_err(generation)?;
+                let (private, public) = agreement::generate_key(group).map_err(generation)?;
                 let key = agreement::ReusableKey {
                     private,
                     public,
@@ -189,7 +191,7 @@ impl Pkinit {
                 (Arc::new(key), DhKeyUse::Ephemeral, None)
             }
         };
-        let shared = agreement::agree(&dh_key.private, &client_dh.y).map_err(|e| match e {
+        let shared = dh_key.private.agree(&client_dh.y).map_err(|e| match e {
             AgreementError::InvalidPublicValue => {
                 KdcError::PreauthFailed(format!("client DH value refused: {e}"))
             }
@@ -205,7 +207,7 @@ impl Pkinit {
                 .is_some()
                 .then(|| kerberos_time(dh_key.expires)),
             ..KdcDhKeyInfo::new(
-                &der::encode_unsigned_integer(&dh_key.public),
+                &group.public_value_bits(&dh_key.public),
                 auth_pack.pk_authenticator.nonce,
             )
         };
@@ -266,6 +268,7 @@ impl Pkinit {
                 reply_digest,
                 negative_dh_integers: client_dh.negative_integers,
                 dh_key: dh_key_use,
+                dh_group: group,
             },
         })
     }
@@ -293,14 +296,6 @@ impl Pkinit {
                 .await
                 .map(Trust::Key),
         }
-    }
-
-    /// The MODP groups this KDC accepts, in its order of preference.
-    pub fn accepted_groups(&self) -> impl Iterator<Item = ModpGroup> + '_ {
-        ModpGroup::all()
-            .iter()
-            .copied()
-            .filter(|g| g.bits() >= self.min_dh_bits)
     }
 }
 

@@ -1,13 +1,15 @@
 //! PKINIT key agreement and reply-key derivation: finite-field Diffie-Hellman over the MODP
-//! groups (RFC 4556 §3.2.3.1 with RFC 2409 §6.2 / RFC 3526), RFC 4556 octetstring2key and the
-//! RFC 8636 §6 KDFs.
+//! groups (RFC 4556 §3.2.3.1 with RFC 2409 §6.2 / RFC 3526), ECDH on the NIST curves
+//! (RFC 5349), RFC 4556 octetstring2key and the RFC 8636 §6 KDFs.
 //!
 //! The caller picks the policy (which groups are acceptable, which KDF to use); this module
 //! only does the arithmetic and the derivations, and refuses peer values that are unsafe.
 
 mod dh;
+mod ecdh;
 mod groups;
 mod kdf;
+mod key;
 #[cfg(feature = "openssl")]
 mod openssl_modexp;
 mod other_info;
@@ -19,8 +21,10 @@ mod tests_dh;
 mod tests_kdf;
 
 pub use self::dh::{DhPrivateKey, agree, generate, validate_public};
+pub use self::ecdh::{EcCurve, EcPrivateKey};
 pub use self::groups::ModpGroup;
 pub use self::kdf::{PkinitKdf, octetstring2key, rfc8636_kdf};
+pub use self::key::{DhGroup, DhKey, generate_key};
 pub use self::reuse::{ReusableKey, ReusedKeys};
 
 /// Why a key agreement or a key derivation failed.

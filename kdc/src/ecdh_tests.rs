@@ -1,0 +1,134 @@
+//! ECDH key agreement (RFC 5349) end to end in process: every curve by key trust and
+//! certificate trust, with and without DH key reuse, and `min_dh_bits` ordering groups and
+//! curves as MIT's `pkinit_dh_min_bits` does, refusals listing the accepted curves in
+//! TD-DH-PARAMETERS.
+
+use rasn_kerberos::KrbError;
+
+use crate::client::{self, ClientOptions};
+use crate::preauth::pkinit::agreement::{DhGroup, EcCurve, ModpGroup};
+use crate::proto::codes::{ErrorCode, oid, typed_data};
+use crate::proto::pkinit::TypedDataEntry;
+use crate::testing::{REALM, Realm, code};
+
+fn min_dh(value: &'static str) -> impl FnOnce(String) -> String {
+    move |config| config.replace("min_dh_bits = 2048", &format!("min_dh_bits = {value}"))
+}
+
+#[tokio::test]
+async fn every_curve_gets_a_tgt_by_key_and_certificate_trust() {
+    let realm = Realm::dev().await;
+    for curve in EcCurve::ALL {
+        for user in ["alice", "bob"] {
+            for options in [
+                ClientOptions::new(REALM, user),
+                ClientOptions::windows(REALM, user),
+            ] {
+                let options = ClientOptions {
+                    group: DhGroup::Ec(curve),
+                    ..options
+                };
+                let tgt = realm
+                    .login(&options, &realm.signer(user))
+                    .await
+                    .unwrap_or_else(|e| panic!("{curve:?} {user}: {e}"));
+                assert_eq!(tgt.enc_part.0.srealm.as_bytes(), REALM.as_bytes());
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_kdc_point_is_reused_for_clients_that_send_client_dh_nonce() {
+    let realm = Realm::dev().await;
+    let options = ClientOptions {
+        group: DhGroup::Ec(EcCurve::P256),
+        ..ClientOptions::windows(REALM, "alice")
+    };
+    let signer = realm.signer("alice");
+    let mut points = Vec::new();
+    for _ in 0..2 {
+        let request = client::build_request(&options, &signer).await.unwrap();
+        let reply = realm.send(&request.message).await;
+        client::read_reply(&options, &request, &reply, &realm.kdc_certificate()).unwrap();
+        points.push(crate::client_shapes_tests::kdc_public_value(&reply));
+    }
+    assert_eq!(points[0], points[1]);
+    assert_eq!(points[0].first(), Some(&0x04), "an uncompressed point");
+    assert_eq!(points[0].len(), 65);
+}
+
+/// The algorithm OIDs (and curve OIDs) a refusal's TD-DH-PARAMETERS lists.
+fn listed(reply: &[u8]) -> Vec<String> {
+    let error: KrbError = rasn::der::decode(reply).unwrap();
+    let typed: Vec<TypedDataEntry> = rasn::der::decode(&error.e_data.unwrap()).unwrap();
+    let entry = typed
+        .iter()
+        .find(|t| t.data_type == typed_data::TD_DH_PARAMETERS)
+        .unwrap();
+    let ids: Vec<rasn_pkix::AlgorithmIdentifier> =
+        rasn::der::decode(entry.data_value.as_ref().unwrap()).unwrap();
+    ids.iter()
+        .map(|id| {
+            let curve = (id.algorithm.iter().copied().collect::<Vec<u32>>() == oid::EC_PUBLIC_KEY)
+                .then(|| {
+                    let named: rasn::types::ObjectIdentifier =
+                        rasn::der::decode(id.parameters.as_ref().unwrap().as_bytes()).unwrap();
+                    EcCurve::from_oid(&named.iter().copied().collect::<Vec<u32>>())
+                        .unwrap()
+                        .name()
+                });
+            curve.map_or_else(|| "MODP".to_owned(), str::to_owned)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn min_dh_bits_orders_groups_and_curves_as_mit_does() {
+    // P-256 as the floor: MODP-2048 is refused, MODP-4096 still accepted.
+    let realm = Realm::new(min_dh("\"P-256\""), async |_| {}).await;
+    let signer = realm.signer("alice");
+    let modp14 = ClientOptions::new(REALM, "alice");
+    let request = client::build_request(&modp14, &signer).await.unwrap();
+    let reply = realm.send(&request.message).await;
+    assert_eq!(
+        code(client::read_reply(
+            &modp14,
+            &request,
+            &reply,
+            &realm.kdc_certificate()
+        )),
+        ErrorCode::DH_KEY_PARAMETERS_NOT_ACCEPTED.0
+    );
+    assert_eq!(listed(&reply), ["P-256", "MODP", "P-384", "P-521"]);
+    for group in [DhGroup::Modp(ModpGroup::Modp16), DhGroup::Ec(EcCurve::P256)] {
+        let options = ClientOptions {
+            group,
+            ..ClientOptions::new(REALM, "alice")
+        };
+        realm.login(&options, &signer).await.unwrap();
+    }
+
+    // P-384 as the floor: P-256 and MODP-4096 are refused.
+    let realm = Realm::new(min_dh("\"P-384\""), async |_| {}).await;
+    let signer = realm.signer("alice");
+    for group in [DhGroup::Ec(EcCurve::P256), DhGroup::Modp(ModpGroup::Modp16)] {
+        let options = ClientOptions {
+            group,
+            ..ClientOptions::new(REALM, "alice")
+        };
+        let request = client::build_request(&options, &signer).await.unwrap();
+        let reply = realm.send(&request.message).await;
+        assert_eq!(
+            code(client::read_reply(
+                &options,
+                &request,
+                &reply,
+                &realm.kdc_certificate()
+            )),
+            ErrorCode::DH_KEY_PARAMETERS_NOT_ACCEPTED.0,
+            "{group:?}"
+        );
+        assert_eq!(listed(&reply), ["P-384", "P-521"]);
+    }
+}
