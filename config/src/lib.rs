@@ -148,6 +148,16 @@ pub struct PkinitConfig {
     /// KDC_ERR_DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED.
     #[serde(default)]
     pub sha1_signatures: Sha1Signatures,
+    /// When the PKAuthenticator must carry paChecksum2 (MS-PKCA §2.2.3), as Windows Server 2025
+    /// requires for finite-field DH: `never` (default), `modp` (for MODP offers, not ECDH),
+    /// `always`. A request without it gets KDC_ERR_PA_CHECKSUM_MUST_BE_INCLUDED.
+    #[serde(default)]
+    pub require_pa_checksum2: PaChecksum2Policy,
+    /// The hashes a request-body checksum may use (paChecksum is SHA-1, paChecksum2 names its
+    /// own), like Windows' "Configure hash algorithms for certificate logon" policy. A request
+    /// needs at least one checksum in an accepted hash. Default all four.
+    #[serde(default = "default_pa_checksum_hashes")]
+    pub pa_checksum_hashes: Vec<HashName>,
     /// Threads that run AS exchanges (PKINIT signature checks, certificate paths, DH, the
     /// KDC signature) apart from the network threads; 0 = one per core. Default 0.
     #[serde(default)]
@@ -204,6 +214,35 @@ impl TryFrom<DhStrengthText> for DhStrength {
             _ => Err("must be 1024, 2048, 4096, \"P-256\", \"P-384\" or \"P-521\"".into()),
         }
     }
+}
+
+/// `[pkinit] require_pa_checksum2`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaChecksum2Policy {
+    #[default]
+    Never,
+    Modp,
+    Always,
+}
+
+/// A hash named in the configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HashName {
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+fn default_pa_checksum_hashes() -> Vec<HashName> {
+    vec![
+        HashName::Sha1,
+        HashName::Sha256,
+        HashName::Sha384,
+        HashName::Sha512,
+    ]
 }
 
 /// `[pkinit] sha1_signatures`.
@@ -514,6 +553,12 @@ impl Config {
             ));
         }
         self.check_signer(path)?;
+        if self.pkinit.pa_checksum_hashes.is_empty() {
+            return Err(invalid(
+                "pkinit.pa_checksum_hashes",
+                "must name at least one of \"sha1\", \"sha256\", \"sha384\", \"sha512\"",
+            ));
+        }
         if let Some(metrics) = &self.metrics {
             metrics
                 .check()

@@ -332,6 +332,8 @@ min_dh_bits = 2048
 freshness = "supported"
 dh_key_reuse_secs = 60
 sha1_signatures = "allow"
+require_pa_checksum2 = "never"
+pa_checksum_hashes = ["sha1", "sha256", "sha384", "sha512"]
 workers = 0
 queue = 256
 

@@ -132,3 +132,52 @@ async fn min_dh_bits_orders_groups_and_curves_as_mit_does() {
         assert_eq!(listed(&reply), ["P-384", "P-521"]);
     }
 }
+
+/// Windows Server 2025's rules (`require_pa_checksum2`, `pa_checksum_hashes`) against the
+/// client with and without paChecksum2.
+#[tokio::test]
+async fn pa_checksum2_policies() {
+    use crate::signer::DigestAlgorithm;
+    let modp_rule = |c: String| {
+        c.replace(
+            "require_pa_checksum2 = \"never\"",
+            "require_pa_checksum2 = \"modp\"",
+        )
+    };
+    let realm = Realm::new(modp_rule, async |_| {}).await;
+    let signer = realm.signer("alice");
+    let plain = ClientOptions::new(REALM, "alice");
+    assert_eq!(
+        code(realm.login(&plain, &signer).await),
+        ErrorCode::PA_CHECKSUM_MUST_BE_INCLUDED.0
+    );
+    let with_sum2 = ClientOptions {
+        pa_checksum2: Some(DigestAlgorithm::Sha256),
+        ..plain.clone()
+    };
+    realm.login(&with_sum2, &signer).await.unwrap();
+    // ECDH offers are not held to the MODP rule.
+    let ecdh = ClientOptions {
+        group: DhGroup::Ec(EcCurve::P256),
+        ..plain
+    };
+    realm.login(&ecdh, &signer).await.unwrap();
+
+    let sha256_only = |c: String| {
+        c.replace(
+            "pa_checksum_hashes = [\"sha1\", \"sha256\", \"sha384\", \"sha512\"]",
+            "pa_checksum_hashes = [\"sha256\"]",
+        )
+    };
+    let realm = Realm::new(sha256_only, async |_| {}).await;
+    let signer = realm.signer("alice");
+    assert_eq!(
+        code(
+            realm
+                .login(&ClientOptions::new(REALM, "alice"), &signer)
+                .await
+        ),
+        ErrorCode::PA_CHECKSUM_MUST_BE_INCLUDED.0
+    );
+    realm.login(&with_sum2, &signer).await.unwrap();
+}

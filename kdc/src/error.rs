@@ -67,6 +67,9 @@ pub enum KdcError {
         reason: String,
         td_cms_digest_algorithms: Vec<u8>,
     },
+    /// RFC 4556 §3.1.3 / MS-PKCA: no request-body checksum the realm's policy accepts.
+    #[error("request checksum missing: {0}")]
+    PaChecksumMustBeIncluded(String),
     #[error("directory unavailable: {0}")]
     DirectoryUnavailable(String),
     #[error("KDC signer unavailable: {0}")]
@@ -108,6 +111,7 @@ impl KdcError {
             KdcError::Skew { .. } => ErrorCode::SKEW,
             KdcError::DhParametersNotAccepted { .. } => ErrorCode::DH_KEY_PARAMETERS_NOT_ACCEPTED,
             KdcError::DigestNotAccepted { .. } => ErrorCode::DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED,
+            KdcError::PaChecksumMustBeIncluded(_) => ErrorCode::PA_CHECKSUM_MUST_BE_INCLUDED,
             KdcError::DirectoryUnavailable(_)
             | KdcError::SignerUnavailable(_)
             | KdcError::Busy(_) => ErrorCode::SVC_UNAVAILABLE,
@@ -141,6 +145,7 @@ impl KdcError {
             KdcError::Skew { .. } => "CLOCK_SKEW",
             KdcError::DhParametersNotAccepted { .. } => "DH_PARAMETERS_NOT_ACCEPTED",
             KdcError::DigestNotAccepted { .. } => "DIGEST_NOT_ACCEPTED",
+            KdcError::PaChecksumMustBeIncluded(_) => "PA_CHECKSUM_MUST_BE_INCLUDED",
             KdcError::DirectoryUnavailable(_)
             | KdcError::SignerUnavailable(_)
             | KdcError::Busy(_) => "SERVICE_UNAVAILABLE",

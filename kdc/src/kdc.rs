@@ -15,6 +15,7 @@ use crate::error::KdcError;
 use crate::keys::KeyRing;
 use crate::metrics::{Metrics, RequestRecord, TrustModel, trust_of_error};
 use crate::preauth::pkinit::agreement::ReusedKeys;
+use crate::preauth::pkinit::authenticator::ChecksumPolicy;
 use crate::preauth::pkinit::cert_trust::CertTrust;
 use crate::preauth::pkinit::digest_choice::DigestPolicy;
 use crate::preauth::pkinit::freshness::Tokens;
@@ -23,6 +24,7 @@ use crate::proto::codes::{ErrorCode, padata};
 use crate::proto::kerberos::{ErrorContext, KdcRequest, RequestKind, krb_error, name_to_string};
 use crate::proto::nonce::NonceForm;
 use crate::server::{Handler, RequestContext};
+use crate::signer::DigestAlgorithm;
 use crate::signer::KdcSigner;
 use crate::tgs::replay::{self, ReplayCache};
 use crate::ticket::LifetimePolicy;
@@ -83,6 +85,15 @@ impl Kdc {
                 dh_keys: ReusedKeys::new(Duration::from_secs(config.pkinit.dh_key_reuse_secs)),
                 digests: DigestPolicy {
                     sha1: config.pkinit.sha1_signatures,
+                },
+                checksums: ChecksumPolicy {
+                    require_checksum2: config.pkinit.require_pa_checksum2,
+                    hashes: config
+                        .pkinit
+                        .pa_checksum_hashes
+                        .iter()
+                        .map(|&h| DigestAlgorithm::from(h))
+                        .collect(),
                 },
             },
             freshness: config.pkinit.freshness,

@@ -23,7 +23,7 @@ use crate::proto::kerberos::{
     NT_PRINCIPAL, flags, kerberos_string, kerberos_time, krbtgt_name, principal,
 };
 use crate::proto::pkinit::{
-    AuthPack, KdcDhKeyInfo, KdfAlgorithmId, PaPkAsRep, PaPkAsReq, PkAuthenticator,
+    AuthPack, KdcDhKeyInfo, KdfAlgorithmId, PaChecksum2, PaPkAsRep, PaPkAsReq, PkAuthenticator,
 };
 use crate::signer::{DigestAlgorithm, KdcSigner};
 
@@ -67,6 +67,8 @@ pub struct ClientOptions {
     pub unsigned_integers: bool,
     /// Check the reply as clients that follow Windows do (`windows::check_reply`).
     pub windows_reply_checks: bool,
+    /// Also send MS-PKCA's paChecksum2 over the request body with this hash.
+    pub pa_checksum2: Option<DigestAlgorithm>,
 }
 
 impl ClientOptions {
@@ -85,6 +87,7 @@ impl ClientOptions {
             supported_cms_types: None,
             unsigned_integers: false,
             windows_reply_checks: false,
+            pa_checksum2: None,
         }
     }
 }
@@ -194,7 +197,10 @@ pub async fn build_request(
                     .into(),
             ),
             freshness_token: options.freshness_token.clone().map(Into::into),
-            pa_checksum2: None,
+            pa_checksum2: options
+                .pa_checksum2
+                .map(|digest| pa_checksum2(digest, &body_der))
+                .transpose()?,
         },
         client_public_value: Some(dh_spki(options, &public)?),
         supported_cms_types: options.supported_cms_types.as_ref().map(|digests| {
@@ -363,6 +369,14 @@ fn dh_key(options: &ClientOptions) -> Result<(DhKey, Vec<u8>), agreement::Agreem
         pair = agreement::generate_key(options.group)?;
     }
     Ok(pair)
+}
+
+fn pa_checksum2(digest: DigestAlgorithm, body_der: &[u8]) -> Result<PaChecksum2, ClientError> {
+    Ok(PaChecksum2 {
+        checksum: digest.digest(body_der).into(),
+        algorithm_identifier: signature_algorithm(digest.oid())
+            .ok_or_else(|| ClientError::Build("digest OID".into()))?,
+    })
 }
 
 fn signature_algorithm(arcs: &[u32]) -> Option<AlgorithmIdentifier> {

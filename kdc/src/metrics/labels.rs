@@ -89,6 +89,7 @@ pub fn error_name(code: ErrorCode) -> String {
         0x4c => "KDC_ERR_KDC_NAME_MISMATCH",
         0x4d => "KDC_ERR_INCONSISTENT_KEY_PURPOSE",
         0x4e => "KDC_ERR_DIGEST_IN_CERT_NOT_ACCEPTED",
+        0x4f => "KDC_ERR_PA_CHECKSUM_MUST_BE_INCLUDED",
         0x50 => "KDC_ERR_DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED",
         0x5a => "KDC_ERR_PREAUTH_EXPIRED",
         other => return format!("KRB_ERR_{other}"),

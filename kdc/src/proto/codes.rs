@@ -39,6 +39,7 @@ impl ErrorCode {
     pub const REVOCATION_STATUS_UNKNOWN: ErrorCode = ErrorCode(0x49);
     pub const CLIENT_NAME_MISMATCH: ErrorCode = ErrorCode(0x4b);
     pub const INCONSISTENT_KEY_PURPOSE: ErrorCode = ErrorCode(0x4d);
+    pub const PA_CHECKSUM_MUST_BE_INCLUDED: ErrorCode = ErrorCode(0x4f);
     pub const DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED: ErrorCode = ErrorCode(0x50);
     /// RFC 6113 §5.2; RFC 8070 §2.4 answers an invalid freshness token with it.
     pub const PREAUTH_EXPIRED: ErrorCode = ErrorCode(0x5a);

@@ -17,6 +17,17 @@ pub enum DigestAlgorithm {
     Sha512,
 }
 
+impl From<kdc_config::HashName> for DigestAlgorithm {
+    fn from(name: kdc_config::HashName) -> Self {
+        match name {
+            kdc_config::HashName::Sha1 => DigestAlgorithm::Sha1,
+            kdc_config::HashName::Sha256 => DigestAlgorithm::Sha256,
+            kdc_config::HashName::Sha384 => DigestAlgorithm::Sha384,
+            kdc_config::HashName::Sha512 => DigestAlgorithm::Sha512,
+        }
+    }
+}
+
 impl DigestAlgorithm {
     pub const ALL: [DigestAlgorithm; 4] = [
         DigestAlgorithm::Sha256,

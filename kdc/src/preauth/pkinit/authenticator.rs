@@ -1,26 +1,48 @@
-//! PKAuthenticator checks (RFC 4556 §3.2.2): the request-body checksum (paChecksum, SHA-1 over
-//! the KDC-REQ-BODY as received; MS-PKCA paChecksum2 where sent) and the client time within
-//! the allowed skew. The nonce need not equal the body nonce (§3.2.1), so it is not compared.
+//! PKAuthenticator checks (RFC 4556 §3.2.2): the request-body checksums (paChecksum, SHA-1
+//! over the KDC-REQ-BODY as received; MS-PKCA §2.2.3 paChecksum2 with its named hash) under the
+//! realm's policy (which hashes count, when paChecksum2 is required, as Windows Server 2025
+//! configures it), and the client time within the allowed skew. The nonce need not equal the
+//! body nonce (§3.2.1), so it is not compared.
 
 use std::time::{Duration, SystemTime};
 
-use aws_lc_rs::digest;
+use kdc_config::PaChecksum2Policy;
 use subtle::ConstantTimeEq;
 
 use crate::error::KdcError;
-use crate::proto::codes::oid;
 use crate::proto::der;
 use crate::proto::kerberos::system_time;
 use crate::proto::pkinit::PkAuthenticator;
+use crate::signer::DigestAlgorithm;
 
-/// Checks the PKAuthenticator against the request body bytes and the KDC's clock.
+/// Which request-body checksums a realm accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChecksumPolicy {
+    pub require_checksum2: PaChecksum2Policy,
+    /// The hashes a checksum may use to count.
+    pub hashes: Vec<DigestAlgorithm>,
+}
+
+impl Default for ChecksumPolicy {
+    fn default() -> Self {
+        Self {
+            require_checksum2: PaChecksum2Policy::Never,
+            hashes: DigestAlgorithm::ALL.to_vec(),
+        }
+    }
+}
+
+/// Checks the PKAuthenticator against the request body bytes and the KDC's clock; `modp` says
+/// whether the client offered finite-field DH (Windows' paChecksum2 rule is about those).
 pub fn check(
     authenticator: &PkAuthenticator,
     body_der: &[u8],
     now: SystemTime,
     allowed_skew: Duration,
+    policy: &ChecksumPolicy,
+    modp: bool,
 ) -> Result<(), KdcError> {
-    check_checksums(authenticator, body_der)?;
+    check_checksums(authenticator, body_der, policy, modp)?;
     let client_time = system_time(&authenticator.ctime)
         + Duration::from_micros(u64::from(authenticator.cusec.min(999_999)));
     let skew = match now.duration_since(client_time) {
@@ -36,44 +58,63 @@ pub fn check(
     Ok(())
 }
 
-fn check_checksums(authenticator: &PkAuthenticator, body_der: &[u8]) -> Result<(), KdcError> {
-    let mut checked = false;
+/// Every checksum present must match; at least one must use an accepted hash; paChecksum2
+/// must be there when the policy says so.
+fn check_checksums(
+    authenticator: &PkAuthenticator,
+    body_der: &[u8],
+    policy: &ChecksumPolicy,
+    modp: bool,
+) -> Result<(), KdcError> {
+    let mut counted = Vec::new();
     if let Some(sum) = &authenticator.pa_checksum {
-        let expected = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, body_der);
-        if !bool::from(sum.as_ref().ct_eq(expected.as_ref())) {
-            return Err(KdcError::PreauthFailed(
-                "paChecksum does not match the request body".into(),
+        verify(DigestAlgorithm::Sha1, sum, body_der, "paChecksum")?;
+        counted.push(DigestAlgorithm::Sha1);
+    }
+    let required = match policy.require_checksum2 {
+        PaChecksum2Policy::Never => false,
+        PaChecksum2Policy::Modp => modp,
+        PaChecksum2Policy::Always => true,
+    };
+    match &authenticator.pa_checksum2 {
+        Some(sum2) => {
+            let named = der::encode_oid(&oid_arcs(&sum2.algorithm_identifier.algorithm));
+            let digest = DigestAlgorithm::from_oid_der(&named).ok_or_else(|| {
+                KdcError::PreauthFailed("paChecksum2 names a hash this KDC does not know".into())
+            })?;
+            verify(digest, &sum2.checksum, body_der, "paChecksum2")?;
+            counted.push(digest);
+        }
+        None if required => {
+            return Err(KdcError::PaChecksumMustBeIncluded(
+                "require_pa_checksum2 asks for paChecksum2 and the request has none".into(),
             ));
         }
-        checked = true;
+        None => {}
     }
-    if let Some(sum2) = &authenticator.pa_checksum2 {
-        let algorithm = der::encode_oid(&oid_arcs(&sum2.algorithm_identifier.algorithm));
-        let digest_alg = if algorithm == der::encode_oid(oid::SHA256) {
-            &digest::SHA256
-        } else if algorithm == der::encode_oid(oid::SHA384) {
-            &digest::SHA384
-        } else if algorithm == der::encode_oid(oid::SHA512) {
-            &digest::SHA512
-        } else {
-            return Err(KdcError::PreauthFailed(
-                "paChecksum2 digest not supported".into(),
-            ));
-        };
-        let expected = digest::digest(digest_alg, body_der);
-        if !bool::from(sum2.checksum.as_ref().ct_eq(expected.as_ref())) {
-            return Err(KdcError::PreauthFailed(
-                "paChecksum2 does not match the request body".into(),
-            ));
-        }
-        checked = true;
+    if counted.iter().any(|d| policy.hashes.contains(d)) {
+        return Ok(());
     }
-    if checked {
+    let sent: Vec<&str> = counted.iter().map(|d| d.label()).collect();
+    Err(KdcError::PaChecksumMustBeIncluded(format!(
+        "no request checksum in an accepted hash (sent: {sent:?}; pa_checksum_hashes accepts {:?})",
+        policy.hashes.iter().map(|d| d.label()).collect::<Vec<_>>()
+    )))
+}
+
+fn verify(
+    digest: DigestAlgorithm,
+    sum: &[u8],
+    body_der: &[u8],
+    what: &str,
+) -> Result<(), KdcError> {
+    let expected = digest.digest(body_der);
+    if bool::from(sum.ct_eq(&expected)) {
         Ok(())
     } else {
-        Err(KdcError::PreauthFailed(
-            "PKAuthenticator carries no request checksum".into(),
-        ))
+        Err(KdcError::PreauthFailed(format!(
+            "{what} does not match the request body"
+        )))
     }
 }
 
@@ -85,9 +126,26 @@ fn oid_arcs(oid: &rasn::types::ObjectIdentifier) -> Vec<u32> {
 mod tests {
     use super::*;
     use crate::preauth::pkinit::cms;
-    use crate::proto::codes::padata;
+    use crate::proto::codes::{oid, padata};
     use crate::proto::kerberos::KdcRequest;
+    use crate::proto::pkinit::PaChecksum2;
     use crate::proto::pkinit::{AuthPack, PaPkAsReq};
+
+    fn check_default(
+        authenticator: &PkAuthenticator,
+        body: &[u8],
+        now: SystemTime,
+        skew: Duration,
+    ) -> Result<(), KdcError> {
+        check(
+            authenticator,
+            body,
+            now,
+            skew,
+            &ChecksumPolicy::default(),
+            true,
+        )
+    }
 
     fn capture(name: &str) -> (Vec<u8>, AuthPack) {
         let bytes = crate::testing::wire(name);
@@ -107,14 +165,14 @@ mod tests {
             let (body, pack) = capture(name);
             let then = system_time(&pack.pk_authenticator.ctime);
             let skew = Duration::from_secs(300);
-            check(
+            check_default(
                 &pack.pk_authenticator,
                 &body,
                 then + Duration::from_secs(10),
                 skew,
             )
             .unwrap();
-            let err = check(
+            let err = check_default(
                 &pack.pk_authenticator,
                 &body,
                 then + Duration::from_secs(3600),
@@ -122,7 +180,7 @@ mod tests {
             )
             .unwrap_err();
             assert!(matches!(err, KdcError::Skew { .. }), "{name}: {err}");
-            let err = check(
+            let err = check_default(
                 &pack.pk_authenticator,
                 &body,
                 then - Duration::from_secs(3600),
@@ -139,7 +197,8 @@ mod tests {
         let now = system_time(&pack.pk_authenticator.ctime);
         let last = body.len() - 1;
         body[last] ^= 0x01;
-        let err = check(&pack.pk_authenticator, &body, now, Duration::from_secs(300)).unwrap_err();
+        let err = check_default(&pack.pk_authenticator, &body, now, Duration::from_secs(300))
+            .unwrap_err();
         assert!(matches!(err, KdcError::PreauthFailed(_)), "{err}");
     }
 
@@ -148,6 +207,56 @@ mod tests {
         let (body, mut pack) = capture("mit_as_req_pkinit_dh2048.der");
         let now = system_time(&pack.pk_authenticator.ctime);
         pack.pk_authenticator.pa_checksum = None;
-        assert!(check(&pack.pk_authenticator, &body, now, Duration::from_secs(300)).is_err());
+        assert!(
+            check_default(&pack.pk_authenticator, &body, now, Duration::from_secs(300)).is_err()
+        );
+    }
+
+    fn checksum2(digest: DigestAlgorithm, body: &[u8]) -> PaChecksum2 {
+        PaChecksum2 {
+            checksum: digest.digest(body).into(),
+            algorithm_identifier: rasn_pkix::AlgorithmIdentifier {
+                algorithm: rasn::types::ObjectIdentifier::new(digest.oid().to_vec()).unwrap(),
+                parameters: None,
+            },
+        }
+    }
+
+    /// Windows Server 2025's rules: paChecksum2 required for MODP (not ECDH) or always, and
+    /// only checksums in an accepted hash count.
+    #[test]
+    fn pa_checksum2_and_hash_policies() {
+        let (body, pack) = capture("mit_as_req_pkinit_dh2048.der");
+        let now = system_time(&pack.pk_authenticator.ctime);
+        let skew = Duration::from_secs(300);
+        let sha1_only = pack.pk_authenticator.clone();
+        let mut with_sha256 = pack.pk_authenticator.clone();
+        with_sha256.pa_checksum2 = Some(checksum2(DigestAlgorithm::Sha256, &body));
+        let policy = |require_checksum2, hashes: &[DigestAlgorithm]| ChecksumPolicy {
+            require_checksum2,
+            hashes: hashes.to_vec(),
+        };
+        let must = |result: Result<(), KdcError>| {
+            let err = result.unwrap_err();
+            assert_eq!(
+                err.code(),
+                crate::proto::codes::ErrorCode::PA_CHECKSUM_MUST_BE_INCLUDED,
+                "{err}"
+            );
+        };
+        let modp = policy(PaChecksum2Policy::Modp, &DigestAlgorithm::ALL);
+        must(check(&sha1_only, &body, now, skew, &modp, true));
+        check(&sha1_only, &body, now, skew, &modp, false).unwrap();
+        check(&with_sha256, &body, now, skew, &modp, true).unwrap();
+        let always = policy(PaChecksum2Policy::Always, &DigestAlgorithm::ALL);
+        must(check(&sha1_only, &body, now, skew, &always, false));
+        let no_sha1 = policy(PaChecksum2Policy::Never, &[DigestAlgorithm::Sha256]);
+        must(check(&sha1_only, &body, now, skew, &no_sha1, true));
+        check(&with_sha256, &body, now, skew, &no_sha1, true).unwrap();
+        // A wrong paChecksum2 fails whatever the policy.
+        let mut wrong = with_sha256.clone();
+        wrong.pa_checksum2 = Some(checksum2(DigestAlgorithm::Sha256, b"another body"));
+        let err = check(&wrong, &body, now, skew, &ChecksumPolicy::default(), true).unwrap_err();
+        assert!(matches!(err, KdcError::PreauthFailed(_)), "{err}");
     }
 }

@@ -47,6 +47,7 @@ pub struct Pkinit {
     /// The DH keys reused for clients that send clientDHNonce (`dh_key_reuse_secs`).
     pub dh_keys: ReusedKeys,
     pub digests: DigestPolicy,
+    pub checksums: authenticator::ChecksumPolicy,
 }
 
 /// Which trust model vouched for the client.
@@ -132,11 +133,19 @@ impl Pkinit {
         // The content is not yet known to be the signer's; authenticate checks that next.
         let auth_pack: AuthPack = rasn::der::decode(signed.content)
             .map_err(|e| KdcError::PreauthFailed(format!("AuthPack undecodable: {e}")))?;
+        let modp = auth_pack.client_public_value.as_ref().is_some_and(|spki| {
+            spki.algorithm
+                .algorithm
+                .iter()
+                .eq(oid::DH_PUBLIC_NUMBER.iter())
+        });
         authenticator::check(
             &auth_pack.pk_authenticator,
             request.body_der,
             now,
             self.clock_skew,
+            &self.checksums,
+            modp,
         )?;
         let trust = self
             .authenticate(request.user, request.realm, &signed, now)
