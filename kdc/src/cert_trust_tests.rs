@@ -7,6 +7,8 @@ use kdc_directory::EmbeddedDirectory;
 use rcgen::ExtendedKeyUsagePurpose;
 use time::Duration;
 
+use crate::client::ClientOptions;
+use crate::preauth::pkinit::agreement::{DhGroup, EcCurve, ModpGroup};
 use crate::proto::codes::ErrorCode;
 use crate::testing::pki::{Ca, Leaf, bob_with, issue, login, realm, realm_and_root, sid_of};
 use crate::testing::{REALM, Realm, register};
@@ -351,4 +353,26 @@ async fn without_the_table_every_certificate_goes_to_key_trust() {
         login(&realm, "bob", "bob").await,
         ErrorCode::CLIENT_NOT_TRUSTED.0
     );
+}
+
+/// EC client certificates (issue 14): a P-256 smart-card certificate under the CA gets a TGT
+/// by certificate trust, with MODP and with ECDH.
+#[tokio::test]
+async fn a_p256_card_certificate_gets_a_tgt() {
+    let realm = bob_with(|sid| Leaf {
+        key: &rcgen::PKCS_ECDSA_P256_SHA256,
+        ..Leaf::for_user("bob", Some(sid))
+    })
+    .await;
+    let signer = realm.signer("card");
+    for group in [DhGroup::Modp(ModpGroup::Modp14), DhGroup::Ec(EcCurve::P256)] {
+        let options = ClientOptions {
+            group,
+            ..ClientOptions::new(REALM, "bob")
+        };
+        realm
+            .login(&options, &signer)
+            .await
+            .unwrap_or_else(|e| panic!("{group:?}: {e}"));
+    }
 }

@@ -97,6 +97,8 @@ pub struct Leaf<'a> {
     pub valid_from_days: i64,
     pub valid_until_days: i64,
     pub serial: u8,
+    /// The key the certificate certifies (and the client signs with).
+    pub key: &'static rcgen::SignatureAlgorithm,
 }
 
 impl Leaf<'_> {
@@ -108,13 +110,14 @@ impl Leaf<'_> {
             valid_from_days: -1,
             valid_until_days: 30,
             serial: 0x42,
+            key: &rcgen::PKCS_RSA_SHA256,
         }
     }
 }
 
 /// Writes `NAME.pem` (the leaf, then `chain`) and `NAME.key` into the realm folder.
 pub fn issue(dir: &Path, name: &str, ca: &Ca, chain: &[&Ca], leaf: Leaf<'_>) {
-    let key = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    let key = KeyPair::generate_for(leaf.key).unwrap();
     let mut params = CertificateParams::default();
     params.distinguished_name.push(DnType::CommonName, name);
     params.serial_number = Some(SerialNumber::from(vec![leaf.serial]));
