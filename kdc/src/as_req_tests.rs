@@ -93,12 +93,13 @@ async fn modp2_is_refused_with_the_acceptable_groups_unless_allowed() {
         error.error_code,
         ErrorCode::DH_KEY_PARAMETERS_NOT_ACCEPTED.0
     );
-    // e-data: TYPED-DATA with TD-DH-PARAMETERS holding two AlgorithmIdentifiers (groups 14, 16).
+    // e-data: TYPED-DATA with TD-DH-PARAMETERS holding five AlgorithmIdentifiers: groups 14
+    // and 16, then P-256, P-384 and P-521.
     let typed: Vec<crate::proto::pkinit::TypedDataEntry> =
         rasn::der::decode(&error.e_data.unwrap()).unwrap();
     assert_eq!(typed[0].data_type, 109);
     let groups = Tlv::read_only(typed[0].data_value.as_ref().unwrap(), tag::SEQUENCE).unwrap();
-    assert_eq!(groups.children().count(), 2);
+    assert_eq!(groups.children().count(), 5);
 
     let lenient = Realm::new(
         |c| c.replace("min_dh_bits = 2048", "min_dh_bits = 1024"),

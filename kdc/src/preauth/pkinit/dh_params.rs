@@ -109,9 +109,15 @@ fn client_point(
 }
 
 /// KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED with TD-DH-PARAMETERS listing the groups and
-/// curves of at least `minimum`, weakest first (RFC 4556 §3.2.2, RFC 5349 §4).
+/// curves of at least `minimum` (RFC 4556 §3.2.2, RFC 5349 §4): MODP groups first, then
+/// curves, each weakest first, so that a client without ECDH (MIT 1.20) that takes the first
+/// entry it can use finds a MODP group before any curve.
 pub fn not_accepted(reason: String, minimum: DhStrength) -> KdcError {
-    let groups: Vec<u8> = DhGroup::accepted(minimum)
+    let (modp, curves): (Vec<DhGroup>, Vec<DhGroup>) =
+        DhGroup::accepted(minimum).partition(|g| matches!(g, DhGroup::Modp(_)));
+    let groups: Vec<u8> = modp
+        .into_iter()
+        .chain(curves)
         .flat_map(algorithm_identifier)
         .collect();
     let td_dh_parameters = der::encode(tag::SEQUENCE, &groups);
