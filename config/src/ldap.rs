@@ -87,8 +87,15 @@ pub struct LdapAttributeNames {
     pub sam_account_name: String,
     /// DN-Binary values `B:<count>:<hex>:<DN>`. Default `msDS-KeyCredentialLink`.
     pub key_credential_link: String,
+    /// Bit 0x2 (ACCOUNTDISABLE) refuses the account, and so does an entry without it.
     /// Default `userAccountControl`.
     pub user_account_control: String,
+    /// A FILETIME; past it the account is refused (0 or 0x7FFFFFFFFFFFFFFF: never).
+    /// Default `accountExpires`.
+    pub account_expires: String,
+    /// A FILETIME; non-zero refuses the account (the KDC does not read the domain's lockout
+    /// duration: a lockout lasts until the value is 0 again). Default `lockoutTime`.
+    pub lockout_time: String,
     /// Explicit certificate mappings for certificate trust (KB5014754). Default `altSecurityIdentities`.
     pub alt_security_identities: String,
     /// The SID that certificate trust matches against the SID extension (KB5014754). Default `objectSid`.
@@ -102,6 +109,8 @@ impl Default for LdapAttributeNames {
             sam_account_name: "sAMAccountName".into(),
             key_credential_link: "msDS-KeyCredentialLink".into(),
             user_account_control: "userAccountControl".into(),
+            account_expires: "accountExpires".into(),
+            lockout_time: "lockoutTime".into(),
             alt_security_identities: "altSecurityIdentities".into(),
             object_sid: "objectSid".into(),
         }
@@ -272,6 +281,8 @@ impl LdapConfig {
             &names.sam_account_name,
             &names.key_credential_link,
             &names.user_account_control,
+            &names.account_expires,
+            &names.lockout_time,
             &names.alt_security_identities,
             &names.object_sid,
         ] {

@@ -1,6 +1,6 @@
 //! The zero-setup directory backend: one TOML file (see `file`), loaded once into memory and
 //! indexed by lower-case userPrincipalName and sAMAccountName, so lookups never touch the
-//! disk. Admin writes update memory only after the file has been replaced atomically.
+//! disk; a name resolves by the shared rule of [`PrincipalLookup::resolve`]. Admin writes update memory only after the file has been replaced atomically.
 
 mod admin;
 pub(crate) mod file;
@@ -40,6 +40,8 @@ impl Record {
             user_principal_name: entry.upn.clone(),
             sam_account_name: entry.sam.clone(),
             user_account_control: entry.user_account_control,
+            account_expires: entry.account_expires,
+            lockout_time: entry.lockout_time,
             key_credentials: links,
             alt_security_identities: entry.alt_security_identities.clone(),
             object_sid: entry.object_sid.clone(),
@@ -89,14 +91,18 @@ impl State {
         Ok(state)
     }
 
-    fn find(&self, lookup: &PrincipalLookup) -> Option<&User> {
+    fn find(&self, lookup: &PrincipalLookup) -> Result<Option<&User>, DirectoryError> {
         let by_upn = self.by_upn.get(&lookup.user_principal_name.to_lowercase());
-        let by_sam = || {
-            self.by_sam
-                .get(&lookup.sam_account_name.as_ref()?.to_lowercase())
-        };
-        let index = by_upn.or_else(by_sam)?;
-        self.records.get(*index).map(|r| &r.user)
+        let by_sam = lookup
+            .sam_account_name
+            .as_ref()
+            .and_then(|sam| self.by_sam.get(&sam.to_lowercase()));
+        let candidates = [by_upn, by_sam]
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.records.get(i))
+            .map(|r| &r.user);
+        lookup.resolve(candidates)
     }
 
     fn position_by_upn(&self, upn: &str) -> Result<usize, DirectoryError> {
@@ -237,7 +243,7 @@ impl Directory for EmbeddedDirectory {
     async fn find_user(&self, name: &str, realm: &str) -> Result<Option<User>, DirectoryError> {
         Ok(self
             .snapshot()
-            .find(&PrincipalLookup::new(name, realm))
+            .find(&PrincipalLookup::new(name, realm))?
             .cloned())
     }
 

@@ -1,6 +1,7 @@
 //! Directory backends: users and their registered PKINIT keys (msDS-KeyCredentialLink,
 //! MS-ADTS 2.2.20), behind a backend-neutral async API the KDC calls for every AS-REQ.
 
+pub mod account;
 pub mod dn_binary;
 pub mod embedded;
 pub mod keycredlink;
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 
+pub use account::{ACCOUNT_NEVER_EXPIRES, AccountRefusal, account_expiry, filetime};
 pub use dn_binary::{DnBinary, DnBinaryError, dn_equivalent};
 pub use embedded::EmbeddedDirectory;
 pub use keycredlink::{KeyCredential, KeyCredentialError, KeyUsage, RsaPublicKey};
@@ -29,6 +31,10 @@ pub struct User {
     pub user_principal_name: String,
     pub sam_account_name: Option<String>,
     pub user_account_control: u32,
+    /// accountExpires as a FILETIME; 0 or [`ACCOUNT_NEVER_EXPIRES`] = never.
+    pub account_expires: u64,
+    /// lockoutTime as a FILETIME; non-zero = locked out (see [`AccountRefusal::LockedOut`]).
+    pub lockout_time: u64,
     /// The values of msDS-KeyCredentialLink that parsed; the others were logged and skipped.
     pub key_credentials: Vec<KeyCredentialLink>,
     /// altSecurityIdentities: explicit certificate mappings such as `X509:<SKI>...`
@@ -40,10 +46,6 @@ pub struct User {
 }
 
 impl User {
-    pub fn is_disabled(&self) -> bool {
-        self.user_account_control & UF_ACCOUNTDISABLE != 0
-    }
-
     /// The registered key that PKINIT key trust accepts for `public_key`: same normalised
     /// (n, e), KeyUsage NGC, and a value whose DN is this user's own.
     pub fn registered_ngc_key(&self, public_key: &RsaPublicKey) -> Option<&KeyCredentialLink> {
@@ -133,6 +135,10 @@ pub enum DirectoryError {
     },
     #[error("no such user: {0}")]
     NotFound(String),
+    /// A name that matches more than one entry (a UPN on one, a sAMAccountName on another):
+    /// answering with either could hand one account's ticket to the other's holder.
+    #[error("{name} matches {} entries: {}", dns.len(), dns.join("; "))]
+    Ambiguous { name: String, dns: Vec<String> },
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("invalid request: {0}")]
@@ -144,13 +150,14 @@ pub enum DirectoryError {
 pub struct PrincipalLookup {
     /// Compared with userPrincipalName, case-insensitively.
     pub user_principal_name: String,
-    /// Compared with sAMAccountName if no UPN matched (never for enterprise names).
+    /// Compared with sAMAccountName as well (never for enterprise names); both must lead
+    /// to the same entry.
     pub sam_account_name: Option<String>,
 }
 
 impl PrincipalLookup {
     /// A name with '@' is an enterprise name (RFC 6806) and only a UPN; otherwise
-    /// `name@realm` is tried as UPN, then `name` as sAMAccountName.
+    /// `name@realm` is tried as UPN and `name` as sAMAccountName.
     pub fn new(name: &str, realm: &str) -> Self {
         if name.contains('@') {
             PrincipalLookup {
@@ -166,12 +173,48 @@ impl PrincipalLookup {
     }
 }
 
+impl PrincipalLookup {
+    /// The one entry this name resolves to among `candidates` (entries that may match):
+    /// None if none matches, `Ambiguous` if a UPN match and a sAMAccountName match (or two
+    /// of either) are different entries. Preferring one of them would let whoever can set a
+    /// UPN take another account's name (CVE-2021-42287, "noPac").
+    pub fn resolve<'a>(
+        &self,
+        candidates: impl IntoIterator<Item = &'a User>,
+    ) -> Result<Option<&'a User>, DirectoryError> {
+        let upn = self.user_principal_name.to_lowercase();
+        let sam = self.sam_account_name.as_deref().map(str::to_lowercase);
+        let mut matches: Vec<&User> = Vec::new();
+        for user in candidates {
+            let by_upn = user.user_principal_name.to_lowercase() == upn;
+            let by_sam =
+                sam.is_some() && user.sam_account_name.as_deref().map(str::to_lowercase) == sam;
+            if (by_upn || by_sam) && !matches.iter().any(|m| dn_equivalent(&m.dn, &user.dn)) {
+                matches.push(user);
+            }
+        }
+        match matches.as_slice() {
+            [] => Ok(None),
+            [user] => Ok(Some(*user)),
+            several => Err(DirectoryError::Ambiguous {
+                name: self
+                    .sam_account_name
+                    .clone()
+                    .unwrap_or_else(|| self.user_principal_name.clone()),
+                dns: several.iter().map(|u| u.dn.clone()).collect(),
+            }),
+        }
+    }
+}
+
 /// Read access, all the KDC needs on its hot path.
 #[async_trait]
 pub trait Directory: Send + Sync {
     /// A principal's user: `name` is the client name as sent (e.g. "alice" or an enterprise
     /// "alice@corp.example"), `realm` the request realm. Matching follows
-    /// [`PrincipalLookup`] and ignores case. Unparsable key values are skipped with a warning.
+    /// [`PrincipalLookup`] and ignores case; a name that matches two entries is
+    /// `Ambiguous` ([`PrincipalLookup::resolve`]). Unparsable key values are skipped with a
+    /// warning. Account state is the caller's ([`User::refusal`]).
     async fn find_user(&self, name: &str, realm: &str) -> Result<Option<User>, DirectoryError>;
 
     /// The userPrincipalNames of every user with this key registered as an NGC key, so a

@@ -86,6 +86,8 @@ fn a_key_registered_under_another_dn_never_matches() {
         user_principal_name: "alice@EXAMPLE.TEST".into(),
         sam_account_name: None,
         user_account_control: UF_NORMAL_ACCOUNT,
+        account_expires: 0,
+        lockout_time: 0,
         key_credentials: vec![ngc_link(BOB_DN, &key)],
         alt_security_identities: Vec::new(),
         object_sid: None,
@@ -265,4 +267,32 @@ async fn load_errors_name_file_and_line() {
 
     let missing = EmbeddedDirectory::load("/nonexistent/kdc/directory.toml").await;
     assert!(matches!(missing, Err(DirectoryError::Io { .. })));
+}
+
+/// The file's documented default: a user without userAccountControl is an enabled ordinary
+/// account (512), without accountExpires never expires, without lockoutTime is not locked.
+#[tokio::test]
+async fn omitted_account_attributes_take_the_documented_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("directory.toml");
+    std::fs::write(
+        &path,
+        "[[user]]\ndistinguishedName = \"CN=a,DC=x\"\nuserPrincipalName = \"a@EXAMPLE.TEST\"\n",
+    )
+    .unwrap();
+    let directory = EmbeddedDirectory::load(&path).await.unwrap();
+    let user = directory.find_user("a", REALM).await.unwrap().unwrap();
+    assert_eq!(user.user_account_control, UF_NORMAL_ACCOUNT);
+    assert_eq!((user.account_expires, user.lockout_time), (0, 0));
+    assert_eq!(user.refusal(std::time::SystemTime::now()), None);
+    // A negative FILETIME is a load error with its line, not a silent default.
+    std::fs::write(
+        &path,
+        "[[user]]\ndistinguishedName = \"CN=a,DC=x\"\nuserPrincipalName = \"a@EXAMPLE.TEST\"\naccountExpires = -1\n",
+    )
+    .unwrap();
+    match EmbeddedDirectory::load(&path).await {
+        Err(DirectoryError::Parse { line, .. }) => assert_eq!(line, 4),
+        other => panic!("{:?}", other.err()),
+    }
 }

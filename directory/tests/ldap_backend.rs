@@ -297,3 +297,24 @@ async fn cn_config_schema_from_the_ldif_loads_and_serves() {
     );
     assert_eq!(directory.list_users().await.unwrap().len(), 1);
 }
+
+/// AD always writes userAccountControl; an entry without it is not known to be enabled, so
+/// it is refused (and logged), unlike the embedded file's documented default of 512.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_without_user_account_control_is_refused() {
+    let slapd = ldap_support::slapd(SlapdOptions::default());
+    let ldif = slapd::user_ldif(ALICE_DN, "alice@EXAMPLE.TEST", "alice", 512, &[]);
+    let without: String = ldif
+        .lines()
+        .filter(|line| !line.starts_with("userAccountControl:"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert_ne!(ldif, without);
+    slapd.add_ldif(&without).unwrap();
+    let directory = LdapDirectory::new(settings(&slapd, &slapd.url())).unwrap();
+    let alice = directory.find_user("alice", REALM).await.unwrap().unwrap();
+    assert_eq!(
+        alice.refusal(std::time::SystemTime::now()),
+        Some(kdc_directory::AccountRefusal::Disabled)
+    );
+}

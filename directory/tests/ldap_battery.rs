@@ -23,6 +23,47 @@ async fn battery_on_the_embedded_backend() {
     ldap_support::battery(&directory).await;
 }
 
+#[tokio::test]
+async fn account_state_on_the_embedded_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("directory.toml");
+    let directory = EmbeddedDirectory::create_empty(&path).await.unwrap();
+    ldap_support::account_state_battery(
+        &directory,
+        async |dn: &str, attribute: &str, value: &str| {
+            // The file names users by UPN; the battery's are CN=<name>,... with UPN <name>@REALM.
+            let name = dn.trim_start_matches("CN=").split(',').next().unwrap();
+            let line = format!("userPrincipalName = \"{name}@{}\"", ldap_support::REALM);
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(text.contains(&line), "{text}");
+            std::fs::write(
+                &path,
+                text.replace(&line, &format!("{line}\n{attribute} = {value}")),
+            )
+            .unwrap();
+            directory.reload().await.unwrap();
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_state_on_the_ldap_backend() {
+    let slapd = ldap_support::slapd(SlapdOptions::default());
+    let directory = LdapDirectory::new(ldap_support::settings(&slapd, &slapd.url())).unwrap();
+    ldap_support::account_state_battery(
+        &directory,
+        async |dn: &str, attribute: &str, value: &str| {
+            slapd
+                .modify_ldif(&format!(
+                    "dn: {dn}\nchangetype: modify\nreplace: {attribute}\n{attribute}: {value}\n"
+                ))
+                .unwrap();
+        },
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn battery_on_the_ldap_backend() {
     let slapd = ldap_support::slapd(SlapdOptions::default());

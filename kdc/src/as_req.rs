@@ -1,21 +1,21 @@
 //! The AS exchange (RFC 4120 §3.1.2-§3.1.3, §5.4.2) with PKINIT as its only pre-authentication
-//! (RFC 4556 §3.2): client lookup, account state, enctype choice, PREAUTH_REQUIRED, the TGT,
-//! and the AS-REP whose enc-part is sealed under the PKINIT reply key (key usage 3).
+//! (RFC 4556 §3.2): client lookup and account state (`account`), enctype choice,
+//! PREAUTH_REQUIRED, the TGT under the requested or canonical name (RFC 6806 §5), and the
+//! AS-REP whose enc-part is sealed under the PKINIT reply key (key usage 3).
 
 use std::time::SystemTime;
 
 use rasn_kerberos::{AsRep, EncAsRepPart, EncryptedData, KdcRep, PaData, PrincipalName};
 
+use crate::account::{canonical_name, client_account, directory_name};
 use crate::crypto::{Enctype, Key};
 use crate::error::KdcError;
 use crate::kdc::Kdc;
 use crate::preauth::pkinit::{ExchangeDetails, PkinitRequest, Trust};
 use crate::proto::codes::padata;
-use crate::proto::kerberos::{
-    KdcRequest, NT_ENTERPRISE, kerberos_string, krbtgt_name, name_to_string,
-};
+use crate::proto::kerberos::{KdcRequest, flag, kerberos_string, krbtgt_name, name_to_string};
 use crate::proto::nonce;
-use crate::ticket::{initial_ticket_times, reply_part, seal_ticket};
+use crate::ticket::{initial_ticket_times, option, reply_part, seal_ticket};
 
 /// Key usage of the AS-REP enc-part (RFC 4120 §7.5.1).
 const KEY_USAGE_AS_REP_ENC_PART: u32 = 3;
@@ -49,15 +49,14 @@ pub async fn handle(
         return Err(KdcError::UnknownServer(name_to_string(&server_name)));
     }
     let client = directory_name(client_name)?;
-    let user = kdc
-        .directory()
-        .find_user(&client, realm)
-        .await
-        .map_err(|e| KdcError::DirectoryUnavailable(e.to_string()))?
-        .ok_or_else(|| KdcError::UnknownClient(format!("{client}@{realm}")))?;
-    if user.is_disabled() {
-        return Err(KdcError::ClientRevoked(user.user_principal_name.clone()));
-    }
+    let user = client_account(kdc, &client, now).await?;
+    // RFC 6806 §5: with canonicalize the reply and the ticket name the entry as the
+    // directory does; without it they keep the requested name, which MIT's client insists on.
+    let ticket_client = if flag(&body.kdc_options.0, option::CANONICALIZE) {
+        canonical_name(&user, realm)
+    } else {
+        client_name.clone()
+    };
     let enctype = kdc.choose_enctype(&body.etype)?;
     let freshness = kdc.freshness_tokens();
     let Some(pa_value) = request.padata(padata::PK_AS_REQ) else {
@@ -95,7 +94,7 @@ pub async fn handle(
     let ticket = seal_ticket(
         realm,
         &server_name,
-        client_name,
+        &ticket_client,
         &session_key,
         &times,
         (kvno, krbtgt_key),
@@ -123,7 +122,7 @@ pub async fn handle(
             value: pkinit.pa_pk_as_rep.into(),
         }]),
         crealm: kerberos_string(realm),
-        cname: client_name.clone(),
+        cname: ticket_client,
         ticket,
         enc_part: EncryptedData {
             etype: enctype.as_i32(),
@@ -140,19 +139,6 @@ pub async fn handle(
         fresh: pkinit.fresh,
         exchange: pkinit.details,
     })
-}
-
-/// The name to look up: an enterprise name (RFC 6806) carries `user@suffix` in one component.
-fn directory_name(name: &PrincipalName) -> Result<String, KdcError> {
-    let components: Vec<String> = name
-        .string
-        .iter()
-        .map(|c| String::from_utf8_lossy(c.as_bytes()).into_owned())
-        .collect();
-    match components.as_slice() {
-        [single] if name.r#type == NT_ENTERPRISE || !single.contains('@') => Ok(single.clone()),
-        _ => Err(KdcError::UnknownClient(components.join("/"))),
-    }
 }
 
 fn is_krbtgt(name: &PrincipalName, realm: &str) -> bool {

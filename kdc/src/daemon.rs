@@ -80,6 +80,8 @@ fn ldap_settings(ldap: &LdapConfig) -> LdapSettings {
             sam_account_name: names.sam_account_name.clone(),
             key_credential_link: names.key_credential_link.clone(),
             user_account_control: names.user_account_control.clone(),
+            account_expires: names.account_expires.clone(),
+            lockout_time: names.lockout_time.clone(),
             alt_security_identities: names.alt_security_identities.clone(),
             object_sid: names.object_sid.clone(),
         },

@@ -15,8 +15,14 @@ pub enum KdcError {
     UnknownClient(String),
     #[error("service {0} not served by this KDC")]
     UnknownServer(String),
-    #[error("account {0} is disabled")]
-    ClientRevoked(String),
+    #[error("account {client} refused: {reason}")]
+    ClientRevoked {
+        client: String,
+        reason: kdc_directory::AccountRefusal,
+    },
+    /// The client name resolves to more than one directory entry (CVE-2021-42287).
+    #[error("client name {name} matches several entries: {}", dns.join("; "))]
+    PrincipalNotUnique { name: String, dns: Vec<String> },
     #[error("no enctype in common with the client's list {0:?}")]
     NoCommonEnctype(Vec<i32>),
     #[error("pre-authentication required")]
@@ -86,13 +92,25 @@ pub enum KdcError {
 }
 
 impl KdcError {
+    /// A failed user lookup: an ambiguous name is the client's problem (its own code), any
+    /// other failure means the directory cannot answer now.
+    pub fn from_lookup(error: kdc_directory::DirectoryError) -> KdcError {
+        match error {
+            kdc_directory::DirectoryError::Ambiguous { name, dns } => {
+                KdcError::PrincipalNotUnique { name, dns }
+            }
+            other => KdcError::DirectoryUnavailable(other.to_string()),
+        }
+    }
+
     /// The wire code: the single mapping from failure to KRB-ERROR.
     pub fn code(&self) -> ErrorCode {
         match self {
             KdcError::WrongRealm(_) => ErrorCode::WRONG_REALM,
             KdcError::NoClientName | KdcError::UnknownClient(_) => ErrorCode::C_PRINCIPAL_UNKNOWN,
             KdcError::UnknownServer(_) => ErrorCode::S_PRINCIPAL_UNKNOWN,
-            KdcError::ClientRevoked(_) => ErrorCode::CLIENT_REVOKED,
+            KdcError::ClientRevoked { .. } => ErrorCode::CLIENT_REVOKED,
+            KdcError::PrincipalNotUnique { .. } => ErrorCode::PRINCIPAL_NOT_UNIQUE,
             KdcError::NoCommonEnctype(_) => ErrorCode::ETYPE_NOSUPP,
             KdcError::PreauthRequired { .. } => ErrorCode::PREAUTH_REQUIRED,
             KdcError::PreauthFailed(_) | KdcError::FreshnessTokenMissing { .. } => {
@@ -127,7 +145,8 @@ impl KdcError {
             KdcError::WrongRealm(_) => "WRONG_REALM",
             KdcError::NoClientName | KdcError::UnknownClient(_) => "CLIENT_NOT_FOUND",
             KdcError::UnknownServer(_) => "SERVER_NOT_FOUND",
-            KdcError::ClientRevoked(_) => "CLIENT_LOCKED_OUT",
+            KdcError::ClientRevoked { .. } => "CLIENT_LOCKED_OUT",
+            KdcError::PrincipalNotUnique { .. } => "PRINCIPAL_NOT_UNIQUE",
             KdcError::NoCommonEnctype(_) => "BAD_ENCRYPTION_TYPE",
             KdcError::PreauthRequired { .. } => "NEEDED_PREAUTH",
             KdcError::PreauthFailed(_) => "PREAUTH_FAILED",

@@ -1,6 +1,9 @@
 //! kdc: a Kerberos KDC for passwordless logon with PKINIT key trust (RFC 4120, RFC 4556).
 #![forbid(unsafe_code)]
 
+pub mod account;
+#[cfg(test)]
+mod account_tests;
 pub mod admin;
 pub mod as_req;
 #[cfg(test)]

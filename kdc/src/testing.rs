@@ -180,3 +180,31 @@ impl Directory for CountingDirectory {
         self.inner.find_key_owners(public_key).await
     }
 }
+
+/// Adds an enabled user `CN=<cn>,CN=Users,DC=example,DC=test` to the realm's directory file.
+pub async fn add_user(dir: &Path, cn: &str, upn: &str, sam: Option<&str>) {
+    use kdc_directory::{DirectoryAdmin, NewUser, UF_NORMAL_ACCOUNT};
+    let directory = EmbeddedDirectory::load(&dir.join("directory.toml"))
+        .await
+        .unwrap();
+    directory
+        .add_user(NewUser {
+            dn: format!("CN={cn},CN=Users,DC=example,DC=test"),
+            user_principal_name: upn.into(),
+            sam_account_name: sam.map(Into::into),
+            user_account_control: UF_NORMAL_ACCOUNT,
+        })
+        .await
+        .unwrap();
+}
+
+/// Writes `attribute = value` (TOML) into the user table of `upn` in the directory file, for
+/// attributes the admin commands do not write (accountExpires, lockoutTime).
+pub fn set_user_attribute(dir: &Path, upn: &str, attribute: &str, value: &str) {
+    let path = dir.join("directory.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = format!("userPrincipalName = \"{upn}\"");
+    assert!(text.contains(&line), "{upn} not in {text}");
+    let text = text.replace(&line, &format!("{line}\n{attribute} = {value}"));
+    std::fs::write(&path, text).unwrap();
+}

@@ -162,7 +162,8 @@ async fn unknown_service_and_bad_authenticators_get_their_codes() {
     );
 }
 
-/// A TGT sealed by the test with the realm's krbtgt key, with chosen times and flags.
+/// A TGT for alice sealed by the test with the realm's krbtgt key, with chosen times and
+/// flags, issued two hours before its end.
 fn forged_tgt(
     realm: &Realm,
     session_key: &Key,
@@ -177,20 +178,21 @@ fn forged_tgt(
         renew_till,
         flags,
     };
+    forged_ticket(realm, &alice(), session_key, &times)
+}
+
+fn forged_ticket(
+    realm: &Realm,
+    client: &PrincipalName,
+    session_key: &Key,
+    times: &crate::ticket::TicketTimes,
+) -> rasn_kerberos::Ticket {
     let key = realm
         .kdc
         .keys()
         .current(&format!("krbtgt/{REALM}"))
         .unwrap();
-    crate::ticket::seal_ticket(
-        REALM,
-        &krbtgt_name(REALM),
-        &alice(),
-        session_key,
-        &times,
-        key,
-    )
-    .unwrap()
+    crate::ticket::seal_ticket(REALM, &krbtgt_name(REALM), client, session_key, times, key).unwrap()
 }
 
 #[tokio::test]
@@ -231,11 +233,11 @@ async fn expired_tgt_is_refused_and_renewal_needs_a_renewable_ticket() {
     };
     assert_eq!(code(exchange(&realm, &renew).await), ErrorCode::BADOPTION.0);
 
-    // Expired but renewable and within renew-till: renewal gives a fresh ticket.
+    // Renewable and within renew-till: renewal gives a fresh ticket while it is valid...
     let renewable = holder(forged_tgt(
         &realm,
         &session_key,
-        now - Duration::from_secs(60),
+        now + Duration::from_secs(60),
         Some(now + Duration::from_secs(86_400)),
         0x0060_0000 | 0x0080_0000,
     ));
@@ -248,6 +250,23 @@ async fn expired_tgt_is_refused_and_renewal_needs_a_renewable_ticket() {
         crate::proto::kerberos::system_time(&part.0.end_time) > now + Duration::from_secs(3600)
     );
     assert!(part.0.renew_till.is_some());
+
+    // ...but not once it has expired (RFC 4120 §2.3), renew-till or not.
+    let expired_renewable = holder(forged_tgt(
+        &realm,
+        &session_key,
+        now - Duration::from_secs(60),
+        Some(now + Duration::from_secs(86_400)),
+        0x0060_0000 | 0x0080_0000,
+    ));
+    let renew = TgsOptions {
+        kdc_options: RENEW,
+        ..request(&expired_renewable, &client, krbtgt_name(REALM))
+    };
+    assert_eq!(
+        code(exchange(&realm, &renew).await),
+        ErrorCode::AP_ERR_TKT_EXPIRED.0
+    );
 
     let past_renew = holder(forged_tgt(
         &realm,
@@ -393,6 +412,105 @@ async fn forwardable_and_forwarded_follow_the_request_and_the_tgt() {
     };
     let (_, part) = exchange(&realm, &options).await.unwrap();
     assert_eq!(flags_of(&part) & (FORWARDABLE | FORWARDED), 0);
+}
+
+/// bob disabled, carol expired, dave locked out, erin fine; "ghost" is in no entry.
+async fn realm_with_account_states() -> Realm {
+    Realm::new(
+        |c| c,
+        async |dir| {
+            crate::service_admin::service_add(&dir.join("kdc.toml"), "host/web.example")
+                .await
+                .unwrap();
+            let directory = kdc_directory::EmbeddedDirectory::load(&dir.join("directory.toml"))
+                .await
+                .unwrap();
+            use kdc_directory::DirectoryAdmin;
+            directory
+                .set_disabled(&format!("bob@{REALM}"), true)
+                .await
+                .unwrap();
+            for name in ["carol", "dave", "erin"] {
+                crate::testing::add_user(dir, name, &format!("{name}@{REALM}"), Some(name)).await;
+            }
+            let past = kdc_directory::filetime(SystemTime::now() - Duration::from_secs(60));
+            crate::testing::set_user_attribute(
+                dir,
+                &format!("carol@{REALM}"),
+                "accountExpires",
+                &past.to_string(),
+            );
+            crate::testing::set_user_attribute(dir, &format!("dave@{REALM}"), "lockoutTime", "1");
+        },
+    )
+    .await
+}
+
+/// The code (0 for a ticket) of a TGS-REQ for the web service, or of a renewal, with a TGT for
+/// `user` issued `age` ago and valid for another hour.
+async fn with_tgt_of_age(realm: &Realm, user: &str, age: Duration, renew: bool) -> i32 {
+    let now = SystemTime::now();
+    let session_key = Key::random(Enctype::Aes256CtsHmacSha196).unwrap();
+    let client = principal(1, &[user]);
+    let times = crate::ticket::TicketTimes {
+        auth_time: now - age,
+        start_time: None,
+        end_time: now + Duration::from_secs(3600),
+        renew_till: Some(now + Duration::from_secs(86_400)),
+        flags: 0x0060_0000 | 0x0080_0000,
+    };
+    let tgt = AsReply {
+        session_key: session_key.clone(),
+        ticket: forged_ticket(realm, &client, &session_key, &times),
+        enc_part: rasn_kerberos::EncAsRepPart(empty_enc_part()),
+        reply_key: session_key.clone(),
+    };
+    let options = match renew {
+        true => TgsOptions {
+            kdc_options: RENEW,
+            ..request(&tgt, &client, krbtgt_name(REALM))
+        },
+        false => request(&tgt, &client, web()),
+    };
+    match exchange(realm, &options).await {
+        Ok(_) => 0,
+        Err(ClientError::KrbError(code)) => code,
+        Err(other) => panic!("{user}: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn the_account_is_checked_again_on_renewal_and_for_tgts_past_the_threshold() {
+    let realm = realm_with_account_states().await;
+    let fresh = crate::tgs::ACCOUNT_RECHECK_AFTER - Duration::from_secs(60);
+    let old = crate::tgs::ACCOUNT_RECHECK_AFTER + Duration::from_secs(60);
+    let revoked = ErrorCode::CLIENT_REVOKED.0;
+    let unknown = ErrorCode::C_PRINCIPAL_UNKNOWN.0;
+    for (user, expected_when_checked) in [
+        ("erin", 0),
+        ("bob", revoked),
+        ("carol", revoked),
+        ("dave", revoked),
+        ("ghost", unknown),
+    ] {
+        // A fresh TGT is trusted as it is (no directory lookup on the hot path)...
+        assert_eq!(
+            with_tgt_of_age(&realm, user, fresh, false).await,
+            0,
+            "{user}"
+        );
+        // ...an older one, and every renewal, only if the account still may have tickets.
+        assert_eq!(
+            with_tgt_of_age(&realm, user, old, false).await,
+            expected_when_checked,
+            "{user}, old TGT"
+        );
+        assert_eq!(
+            with_tgt_of_age(&realm, user, fresh, true).await,
+            expected_when_checked,
+            "{user}, renewal"
+        );
+    }
 }
 
 /// RFC 4120 §3.3.2: an authenticator is accepted once. The same TGS-REQ again, or a new one

@@ -18,6 +18,8 @@ pub(crate) mod option {
     pub const PROXIABLE: usize = 3;
     pub const RENEWABLE: usize = 8;
     pub const FORWARDED: usize = 2;
+    /// RFC 6806 §5: answer with the client's canonical name.
+    pub const CANONICALIZE: usize = 15;
     pub const RENEWABLE_OK: usize = 27;
     pub const RENEW: usize = 30;
     pub const VALIDATE: usize = 31;

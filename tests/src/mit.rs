@@ -235,16 +235,27 @@ impl MitClient {
 
     /// `kinit -X X509_user_identity=FILE:cert,key PRINCIPAL`, starting from an empty cache.
     pub fn kinit(&self, principal: &str, identity: &Identity) -> Result<ClientRun> {
+        self.kinit_with(&[], principal, identity)
+    }
+
+    /// [`MitClient::kinit`] with more options first, e.g. `["-C"]` (canonicalize).
+    pub fn kinit_with(
+        &self,
+        options: &[&str],
+        principal: &str,
+        identity: &Identity,
+    ) -> Result<ClientRun> {
         match std::fs::remove_file(&self.ccache) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).context("remove the old credential cache"),
         }
-        let args = vec![
+        let mut args: Vec<String> = options.iter().map(|o| (*o).to_owned()).collect();
+        args.extend([
             "-X".to_owned(),
             format!("X509_user_identity={}", identity.x509_user_identity()),
             principal.to_owned(),
-        ];
+        ]);
         self.run("kinit", &args)
     }
 

@@ -23,6 +23,8 @@ use crate::process::{RunOutput, read_lossy, run_with_timeout};
 
 pub const DEFAULT_REALM: &str = "EXAMPLE.TEST";
 
+/// libfaketime for multi-threaded programs, as Debian's `faketime` package installs it.
+const FAKETIME_LIBRARY: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 /// How long `kdc serve` may take to accept on its TCP port.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long the KDC may take to exit after SIGTERM before it is killed.
@@ -40,6 +42,8 @@ pub struct Realm {
     log: PathBuf,
     clients: AtomicUsize,
     cli_runs: AtomicUsize,
+    /// Environment added to `kdc serve` (e.g. libfaketime's), for every start until changed.
+    serve_env: Vec<(String, String)>,
 }
 
 impl Realm {
@@ -79,6 +83,7 @@ impl Realm {
             child: None,
             clients: AtomicUsize::new(0),
             cli_runs: AtomicUsize::new(0),
+            serve_env: Vec::new(),
         };
         let mut cmd = Command::new(&realm.kdc);
         cmd.arg("dev-realm")
@@ -271,6 +276,7 @@ impl Realm {
             .append(true)
             .open(self.tmp.path().join("kdc.stdout"))?;
         let child = Command::new(&self.kdc)
+            .envs(self.serve_env.iter().map(|(k, v)| (k, v)))
             .arg("serve")
             .arg("--config")
             .arg(self.kdc_toml_path())
@@ -385,6 +391,24 @@ impl Realm {
             }
             thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Runs the next starts of `kdc serve` with its clock `offset_secs` off (libfaketime,
+    /// Debian `faketime`; 0 for the real clock). Monotonic time stays real, so timeouts do too.
+    pub fn set_clock_offset(&mut self, offset_secs: i64) -> Result<()> {
+        self.serve_env.clear();
+        if offset_secs != 0 {
+            let library = Path::new(FAKETIME_LIBRARY);
+            if !library.is_file() {
+                bail!("{FAKETIME_LIBRARY} is missing: apt-get install faketime");
+            }
+            self.serve_env = vec![
+                ("LD_PRELOAD".into(), FAKETIME_LIBRARY.into()),
+                ("FAKETIME".into(), format!("{offset_secs:+}")),
+                ("FAKETIME_DONT_FAKE_MONOTONIC".into(), "1".into()),
+            ];
+        }
+        Ok(())
     }
 
     pub fn restart(&mut self) -> Result<()> {

@@ -428,7 +428,7 @@ mod tests {
             .collect();
         from_schema.sort();
         from_ldif.sort();
-        assert_eq!(from_schema.len(), 11);
+        assert_eq!(from_schema.len(), 13);
         assert_eq!(from_schema, from_ldif);
     }
 

@@ -347,3 +347,57 @@ fn slapd_outage_gives_svc_unavailable_then_recovers_without_restart() {
     );
     realm.check_no_panic().unwrap();
 }
+
+/// The CVE-2021-42287 shape in OpenLDAP, written by the operator CLI: mallory's entry has the
+/// UPN `victim@REALM` and alice's key, robert's the sAMAccountName `victim`. kinit as victim
+/// is refused with KDC_ERR_PRINCIPAL_NOT_UNIQUE rather than served from mallory's entry.
+#[test]
+fn a_upn_and_a_sam_account_name_on_two_entries_refuse_the_name() {
+    let (mut realm, slapd) = ldap_realm(SlapdOptions::default());
+    use_ldap(&realm, &slapd, &slapd.url(), &[]);
+    let upn = realm.principal("victim");
+    let cert = realm.dir().join("alice.pem");
+    for args in [
+        &[
+            "user",
+            "add",
+            "robert@corp.example",
+            "--sam",
+            "victim",
+            "--dn",
+            "CN=robert,CN=Users,DC=example,DC=test",
+        ][..],
+        &[
+            "user",
+            "add",
+            &upn,
+            "--sam",
+            "mallory",
+            "--dn",
+            "CN=mallory,CN=Users,DC=example,DC=test",
+        ],
+        &[
+            "key",
+            "add",
+            "--user",
+            &upn,
+            "--cert",
+            cert.to_str().unwrap(),
+        ],
+    ] {
+        let run = realm.admin(args).unwrap();
+        assert!(run.success(), "{args:?}: {run:?}");
+    }
+    realm.start().unwrap();
+    let client = realm.client().unwrap();
+    let run = client.kinit(&upn, &realm.alice()).unwrap();
+    assert!(!run.success(), "{}", run.report());
+    assert!(
+        run.report()
+            .contains("Principal has multiple entries in Kerberos database"),
+        "{}\n{}",
+        run.report(),
+        realm.log()
+    );
+    realm.check_no_panic().unwrap();
+}

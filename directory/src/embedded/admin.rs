@@ -26,6 +26,8 @@ impl DirectoryAdmin for EmbeddedDirectory {
             upn: new.user_principal_name,
             sam: new.sam_account_name,
             user_account_control: new.user_account_control,
+            account_expires: 0,
+            lockout_time: 0,
             key_credential_links: Vec::new(),
             alt_security_identities: Vec::new(),
             object_sid: None,

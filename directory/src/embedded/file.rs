@@ -22,6 +22,8 @@ pub(super) struct Entry {
     pub upn: String,
     pub sam: Option<String>,
     pub user_account_control: u32,
+    pub account_expires: u64,
+    pub lockout_time: u64,
     pub key_credential_links: Vec<String>,
     pub alt_security_identities: Vec<String>,
     pub object_sid: Option<String>,
@@ -54,8 +56,16 @@ struct UserIn {
     upn: Spanned<String>,
     #[serde(rename = "sAMAccountName", default)]
     sam: Option<String>,
+    /// Unlike LDAP, where a missing value is refused, the file's default is explicit and
+    /// documented: 512, an enabled ordinary account.
     #[serde(rename = "userAccountControl", default = "normal_account")]
     user_account_control: u32,
+    /// FILETIME; absent = 0 = never (AD's meaning of 0).
+    #[serde(rename = "accountExpires", default)]
+    account_expires: u64,
+    /// FILETIME; absent = 0 = not locked out.
+    #[serde(rename = "lockoutTime", default)]
+    lockout_time: u64,
     #[serde(rename = "msDS-KeyCredentialLink", default)]
     key_credential_links: Vec<Spanned<String>>,
     #[serde(rename = "altSecurityIdentities", default)]
@@ -80,6 +90,10 @@ struct UserOut<'a> {
     sam: Option<&'a str>,
     #[serde(rename = "userAccountControl")]
     user_account_control: u32,
+    #[serde(rename = "accountExpires", skip_serializing_if = "is_zero")]
+    account_expires: u64,
+    #[serde(rename = "lockoutTime", skip_serializing_if = "is_zero")]
+    lockout_time: u64,
     #[serde(
         rename = "msDS-KeyCredentialLink",
         skip_serializing_if = "<[_]>::is_empty"
@@ -92,6 +106,10 @@ struct UserOut<'a> {
     alt_security_identities: &'a [String],
     #[serde(rename = "objectSid", skip_serializing_if = "Option::is_none")]
     object_sid: Option<&'a str>,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// A message and the 1-based line it refers to.
@@ -122,6 +140,8 @@ pub(super) fn parse(text: &str) -> Result<Vec<LoadedEntry>, LineError> {
                 upn: user.upn.into_inner(),
                 sam: user.sam,
                 user_account_control: user.user_account_control,
+                account_expires: user.account_expires,
+                lockout_time: user.lockout_time,
                 key_credential_links: user
                     .key_credential_links
                     .into_iter()
@@ -136,9 +156,10 @@ pub(super) fn parse(text: &str) -> Result<Vec<LoadedEntry>, LineError> {
 
 const HEADER: &str = "\
 # kdc embedded directory: one [[user]] table per user, keyed by Active Directory attribute
-# names (distinguishedName, userPrincipalName, sAMAccountName, userAccountControl,
-# msDS-KeyCredentialLink as DN-Binary strings, altSecurityIdentities, objectSid as
-# S-1-5-...). Admin commands rewrite this file; comments other than this header are not kept.
+# names (distinguishedName, userPrincipalName, sAMAccountName, userAccountControl (default
+# 512, enabled), accountExpires and lockoutTime (FILETIMEs; absent or 0 = never expires, not
+# locked out), msDS-KeyCredentialLink as DN-Binary strings, altSecurityIdentities, objectSid
+# as S-1-5-...). Admin commands rewrite this file; comments other than this header are not kept.
 ";
 
 pub(super) fn render(entries: &[Entry]) -> Result<String, toml::ser::Error> {
@@ -150,6 +171,8 @@ pub(super) fn render(entries: &[Entry]) -> Result<String, toml::ser::Error> {
                 upn: &e.upn,
                 sam: e.sam.as_deref(),
                 user_account_control: e.user_account_control,
+                account_expires: e.account_expires,
+                lockout_time: e.lockout_time,
                 key_credential_links: &e.key_credential_links,
                 alt_security_identities: &e.alt_security_identities,
                 object_sid: e.object_sid.as_deref(),
@@ -221,6 +244,8 @@ mod tests {
             upn: "alice@EXAMPLE.TEST".into(),
             sam: Some("alice".into()),
             user_account_control: 514,
+            account_expires: 132_539_328_000_000_000,
+            lockout_time: 1,
             key_credential_links: vec!["B:2:00:CN=alice".into(), "B:2:01:CN=alice".into()],
             alt_security_identities: vec!["X509:<SKI>0123".into()],
             object_sid: Some("S-1-5-21-1-2-3-1104".into()),

@@ -193,6 +193,8 @@ impl DirectoryAdmin for LdapDirectory {
             user_principal_name: new.user_principal_name,
             sam_account_name: new.sam_account_name,
             user_account_control: new.user_account_control,
+            account_expires: 0,
+            lockout_time: 0,
             key_credentials: Vec::new(),
             alt_security_identities: Vec::new(),
             object_sid: None,

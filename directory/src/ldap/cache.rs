@@ -165,6 +165,8 @@ mod tests {
             user_principal_name: upn.into(),
             sam_account_name: None,
             user_account_control: 0x200,
+            account_expires: 0,
+            lockout_time: 0,
             key_credentials: Vec::new(),
             alt_security_identities: Vec::new(),
             object_sid: None,

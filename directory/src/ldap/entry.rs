@@ -1,13 +1,14 @@
 //! SearchResultEntry (RFC 4511 §4.5.2) decoded without trusting the server: a malformed entry
 //! is skipped rather than panicking (ldap3's own `SearchEntry::construct` panics), then mapped
-//! to a [`User`] with the configured attribute names (MS-ADTS 2.2.16 for userAccountControl).
+//! to a [`User`] with the configured attribute names (MS-ADTS 2.2.16 for userAccountControl,
+//! MS-ADA1 for accountExpires and lockoutTime); what is missing or unreadable refuses.
 
 use std::collections::HashMap;
 
 use ldap3::ResultEntry;
 
 use super::settings::LdapAttributes;
-use crate::{KeyCredentialLink, UF_ACCOUNTDISABLE, UF_NORMAL_ACCOUNT, User};
+use crate::{ACCOUNT_NEVER_EXPIRES, KeyCredentialLink, UF_ACCOUNTDISABLE, UF_NORMAL_ACCOUNT, User};
 
 /// RFC 4511 §4.5.2: [APPLICATION 4] SEQUENCE { objectName, attributes }.
 const SEARCH_RESULT_ENTRY: u64 = 4;
@@ -85,11 +86,13 @@ impl RawEntry {
 }
 
 /// userAccountControl as AD writes it: a signed 32-bit decimal (RFC 4517 INTEGER syntax).
-/// Absent means an ordinary enabled account (OpenLDAP entries without the attribute); a
-/// value that does not parse counts as disabled, so damage never enables an account.
+/// AD always has the attribute, so an entry without it is not an account the KDC can judge:
+/// refused as disabled, as is a value that does not parse, so damage never enables one.
 fn user_account_control(entry: &RawEntry, attribute: &str) -> u32 {
+    let refused = UF_NORMAL_ACCOUNT | UF_ACCOUNTDISABLE;
     let Some(text) = entry.first(attribute) else {
-        return UF_NORMAL_ACCOUNT;
+        tracing::warn!(dn = %entry.dn, attribute, "no userAccountControl; treating the account as disabled");
+        return refused;
     };
     match text.trim().parse::<i64>() {
         Ok(value) if (i64::from(i32::MIN)..=i64::from(u32::MAX)).contains(&value) => {
@@ -98,7 +101,23 @@ fn user_account_control(entry: &RawEntry, attribute: &str) -> u32 {
         }
         _ => {
             tracing::warn!(dn = %entry.dn, value = text, "userAccountControl unreadable; treating the account as disabled");
-            UF_NORMAL_ACCOUNT | UF_ACCOUNTDISABLE
+            refused
+        }
+    }
+}
+
+/// A FILETIME attribute (accountExpires, lockoutTime: AD's Integer8, a signed 64-bit
+/// decimal). Absent is `absent` (AD's meaning of a value never written); unreadable or
+/// negative is `unreadable`, chosen by the caller to refuse the account.
+fn filetime(entry: &RawEntry, attribute: &str, absent: u64, unreadable: u64) -> u64 {
+    let Some(text) = entry.first(attribute) else {
+        return absent;
+    };
+    match text.trim().parse::<u64>() {
+        Ok(value) if value <= ACCOUNT_NEVER_EXPIRES => value,
+        _ => {
+            tracing::warn!(dn = %entry.dn, attribute, value = text, "unreadable FILETIME; refusing the account");
+            unreadable
         }
     }
 }
@@ -118,6 +137,9 @@ pub fn to_user(entry: &RawEntry, names: &LdapAttributes, realm: Option<&str>) ->
     Some(User {
         dn: entry.dn.clone(),
         user_account_control: user_account_control(entry, &names.user_account_control),
+        // An unreadable accountExpires reads as 1 (1601, long expired), lockoutTime as locked.
+        account_expires: filetime(entry, &names.account_expires, 0, 1),
+        lockout_time: filetime(entry, &names.lockout_time, 0, 1),
         user_principal_name,
         sam_account_name,
         key_credentials,
@@ -165,11 +187,51 @@ mod tests {
                 "userAccountControl",
             )
         };
-        assert_eq!(uac(&[]), UF_NORMAL_ACCOUNT);
+        assert_eq!(uac(&[]) & UF_ACCOUNTDISABLE, UF_ACCOUNTDISABLE);
         assert_eq!(uac(&["66048"]), 0x10200);
         assert_eq!(uac(&["-2147483136"]), 0x8000_0200);
         assert_eq!(uac(&["lots"]) & UF_ACCOUNTDISABLE, UF_ACCOUNTDISABLE);
         assert_eq!(uac(&["99999999999"]) & UF_ACCOUNTDISABLE, UF_ACCOUNTDISABLE);
+    }
+
+    #[test]
+    fn account_times_absent_set_and_unreadable() {
+        let user = |attributes: &[(&str, &[&str])]| {
+            let mut all = vec![
+                ("userPrincipalName", &["a@X"][..]),
+                ("userAccountControl", &["512"]),
+            ];
+            all.extend_from_slice(attributes);
+            to_user(&RawEntry::new("CN=a", &all), &names(), None).unwrap()
+        };
+        let now = std::time::SystemTime::now();
+        assert_eq!(user(&[]).refusal(now), None);
+        assert_eq!(
+            user(&[
+                ("accountExpires", &["9223372036854775807"]),
+                ("lockoutTime", &["0"])
+            ])
+            .refusal(now),
+            None
+        );
+        let expired = user(&[("accountExpires", &["132539328000000000"])]);
+        assert_eq!(expired.refusal(now), Some(crate::AccountRefusal::Expired));
+        for bad in ["-1", "soon", "9223372036854775808"] {
+            assert_eq!(
+                user(&[("accountExpires", &[bad])]).refusal(now),
+                Some(crate::AccountRefusal::Expired),
+                "{bad}"
+            );
+            assert_eq!(
+                user(&[("lockoutTime", &[bad])]).refusal(now),
+                Some(crate::AccountRefusal::LockedOut),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            user(&[("lockoutTime", &["133000000000000000"])]).refusal(now),
+            Some(crate::AccountRefusal::LockedOut)
+        );
     }
 
     #[test]

@@ -71,7 +71,8 @@ impl LdapDirectory {
             .collect())
     }
 
-    /// Among the entries of a lookup, the one the rule of [`PrincipalLookup`] picks.
+    /// Among the entries of a lookup, the one the shared rule picks
+    /// ([`PrincipalLookup::resolve`]).
     fn pick(
         &self,
         entries: &[RawEntry],
@@ -82,33 +83,7 @@ impl LdapDirectory {
             .iter()
             .filter_map(|entry| to_user(entry, &self.names, Some(realm)))
             .collect();
-        let upn = lookup.user_principal_name.to_lowercase();
-        let sam = lookup.sam_account_name.as_deref().map(str::to_lowercase);
-        let by_upn: Vec<&User> = users
-            .iter()
-            .filter(|u| u.user_principal_name.to_lowercase() == upn)
-            .collect();
-        let by_sam: Vec<&User> = users
-            .iter()
-            .filter(|u| {
-                sam.is_some() && u.sam_account_name.as_deref().map(str::to_lowercase) == sam
-            })
-            .collect();
-        let chosen = if by_upn.is_empty() { by_sam } else { by_upn };
-        match chosen.as_slice() {
-            [] => Ok(None),
-            [user] => Ok(Some((*user).clone())),
-            several => Err(DirectoryError::Conflict(format!(
-                "{} entries match {}: {}",
-                several.len(),
-                lookup.user_principal_name,
-                several
-                    .iter()
-                    .map(|u| u.dn.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ))),
-        }
+        Ok(lookup.resolve(&users)?.cloned())
     }
 }
 

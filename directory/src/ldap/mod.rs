@@ -115,6 +115,8 @@ impl LdapDirectory {
             &names.sam_account_name,
             &names.key_credential_link,
             &names.user_account_control,
+            &names.account_expires,
+            &names.lockout_time,
             &names.alt_security_identities,
             &names.object_sid,
         ] {
@@ -233,6 +235,8 @@ impl LdapDirectory {
             n.user_principal_name.clone(),
             n.sam_account_name.clone(),
             n.user_account_control.clone(),
+            n.account_expires.clone(),
+            n.lockout_time.clone(),
             n.key_credential_link.clone(),
             n.alt_security_identities.clone(),
             n.object_sid.clone(),

@@ -12,6 +12,10 @@ pub struct LdapAttributes {
     pub sam_account_name: String,
     pub key_credential_link: String,
     pub user_account_control: String,
+    /// FILETIME after which the account is refused (0 or 0x7FFFFFFFFFFFFFFF: never).
+    pub account_expires: String,
+    /// FILETIME of the lockout; non-zero refuses the account.
+    pub lockout_time: String,
     /// Read by certificate trust (explicit mappings); not read by key trust.
     pub alt_security_identities: String,
     /// Read by certificate trust (the SID extension must match it); not by key trust.
@@ -25,6 +29,8 @@ impl Default for LdapAttributes {
             sam_account_name: "sAMAccountName".into(),
             key_credential_link: "msDS-KeyCredentialLink".into(),
             user_account_control: "userAccountControl".into(),
+            account_expires: "accountExpires".into(),
+            lockout_time: "lockoutTime".into(),
             alt_security_identities: "altSecurityIdentities".into(),
             object_sid: "objectSid".into(),
         }

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use kdc_directory::{
-    Directory, DirectoryAdmin, DirectoryError, LdapSettings, NewUser, UF_ACCOUNTDISABLE,
-    UF_NORMAL_ACCOUNT, User, dn_equivalent,
+    AccountRefusal, Directory, DirectoryAdmin, DirectoryError, LdapSettings, NewUser,
+    UF_ACCOUNTDISABLE, UF_NORMAL_ACCOUNT, User, dn_equivalent, filetime,
 };
 use kdc_integration::slapd::{Slapd, SlapdOptions};
 
@@ -266,4 +266,103 @@ pub async fn battery(directory: &dyn DirectoryAdmin) {
     assert!(user(directory, "alice").await.key_credentials.is_empty());
     assert!(directory.find_key_owners(&key_a).await.unwrap().is_empty());
     assert_eq!(user(directory, "bob").await.key_credentials.len(), 1);
+
+    // A UPN set on another entry than the one with the sAMAccountName (CVE-2021-42287):
+    // the name "bob" resolves to neither, and both DNs are named.
+    directory
+        .add_user(NewUser {
+            dn: MALLORY_DN.into(),
+            user_principal_name: format!("bob@{REALM}"),
+            sam_account_name: Some("mallory".into()),
+            user_account_control: UF_NORMAL_ACCOUNT,
+        })
+        .await
+        .unwrap();
+    match directory.find_user("bob", REALM).await {
+        Err(DirectoryError::Ambiguous { dns, .. }) => {
+            assert_eq!(dns.len(), 2, "{dns:?}");
+            assert!(dns.iter().any(|dn| dn_equivalent(dn, BOB_DN)), "{dns:?}");
+            assert!(
+                dns.iter().any(|dn| dn_equivalent(dn, MALLORY_DN)),
+                "{dns:?}"
+            );
+        }
+        other => panic!("bob should be ambiguous, got {other:?}"),
+    }
+    // Each entry's own unambiguous names still resolve.
+    assert_eq!(
+        upn_of(directory, "mallory", REALM).await.as_deref(),
+        Some("bob@EXAMPLE.TEST")
+    );
+    assert_eq!(
+        upn_of(directory, "bob@EXAMPLE.TEST", REALM)
+            .await
+            .as_deref(),
+        Some("bob@EXAMPLE.TEST")
+    );
+    assert_eq!(
+        upn_of(directory, "bob@corp.example", REALM)
+            .await
+            .as_deref(),
+        Some("bob@corp.example")
+    );
+}
+
+pub const MALLORY_DN: &str = "CN=mallory,CN=Users,DC=example,DC=test";
+
+/// Account state beyond userAccountControl, on a directory where `set(dn, attribute, value)`
+/// writes an attribute the admin API does not (accountExpires, lockoutTime), as AD would.
+/// Each user is looked up only after its write, so no cache can hide it.
+pub async fn account_state_battery(
+    directory: &dyn DirectoryAdmin,
+    set: impl AsyncFn(&str, &str, &str),
+) {
+    let now = std::time::SystemTime::now();
+    let hour = std::time::Duration::from_secs(3600);
+    let cases: [(&str, &str, String, Option<AccountRefusal>); 7] = [
+        ("never0", "accountExpires", "0".into(), None),
+        (
+            "nevermax",
+            "accountExpires",
+            "9223372036854775807".into(),
+            None,
+        ),
+        (
+            "later",
+            "accountExpires",
+            filetime(now + hour).to_string(),
+            None,
+        ),
+        (
+            "expired",
+            "accountExpires",
+            filetime(now - hour).to_string(),
+            Some(AccountRefusal::Expired),
+        ),
+        ("unlocked", "lockoutTime", "0".into(), None),
+        (
+            "locked",
+            "lockoutTime",
+            "133000000000000000".into(),
+            Some(AccountRefusal::LockedOut),
+        ),
+        ("plain", "description", String::new(), None),
+    ];
+    for (name, attribute, value, refusal) in &cases {
+        let dn = format!("CN={name},CN=Users,DC=example,DC=test");
+        directory
+            .add_user(NewUser {
+                dn: dn.clone(),
+                user_principal_name: format!("{name}@{REALM}"),
+                sam_account_name: Some((*name).into()),
+                user_account_control: UF_NORMAL_ACCOUNT,
+            })
+            .await
+            .unwrap();
+        if *attribute != "description" {
+            set(&dn, attribute, value).await;
+        }
+        let user = user(directory, name).await;
+        assert_eq!(user.refusal(now), *refusal, "{name}: {attribute} = {value}");
+    }
 }

@@ -69,6 +69,8 @@ pub struct ClientOptions {
     pub windows_reply_checks: bool,
     /// Also send MS-PKCA's paChecksum2 over the request body with this hash.
     pub pa_checksum2: Option<DigestAlgorithm>,
+    /// Ask for the client's canonical name (KDC option canonicalize, RFC 6806 §5).
+    pub canonicalize: bool,
 }
 
 impl ClientOptions {
@@ -88,6 +90,7 @@ impl ClientOptions {
             unsigned_integers: false,
             windows_reply_checks: false,
             pa_checksum2: None,
+            canonicalize: false,
         }
     }
 }
@@ -110,6 +113,11 @@ pub struct AsReply {
     pub reply_key: Key,
 }
 
+/// KDCOptions forwardable and renewable-ok (RFC 4120 §5.4.1), as masks of the 32-bit field.
+const FORWARDABLE_RENEWABLE_OK: u32 = 0x4000_0010;
+/// KDCOptions bit 15, canonicalize (RFC 6806 §5).
+const CANONICALIZE: u32 = 0x0001_0000;
+
 /// The KDC-REQ-BODY of an AS-REQ for a TGT (forwardable, renewable-ok, one day).
 fn request_body(
     options: &ClientOptions,
@@ -118,7 +126,11 @@ fn request_body(
     nonce: u32,
 ) -> KdcReqBody {
     KdcReqBody {
-        kdc_options: KdcOptions(flags(0x4000_0010)),
+        kdc_options: KdcOptions(flags(if options.canonicalize {
+            FORWARDABLE_RENEWABLE_OK | CANONICALIZE
+        } else {
+            FORWARDABLE_RENEWABLE_OK
+        })),
         cname: Some(client_name.clone()),
         realm: kerberos_string(&options.realm),
         sname: Some(krbtgt_name(&options.realm)),

@@ -55,6 +55,8 @@ pub fn error_name(code: ErrorCode) -> String {
     let name = match code.0 {
         0x06 => "KDC_ERR_C_PRINCIPAL_UNKNOWN",
         0x07 => "KDC_ERR_S_PRINCIPAL_UNKNOWN",
+        0x08 => "KDC_ERR_PRINCIPAL_NOT_UNIQUE",
+        0x09 => "KDC_ERR_NULL_KEY",
         0x0d => "KDC_ERR_BADOPTION",
         0x0e => "KDC_ERR_ETYPE_NOSUPP",
         0x10 => "KDC_ERR_PADATA_TYPE_NOSUPP",
@@ -106,6 +108,8 @@ mod tests {
     fn error_names_follow_the_rfcs() {
         assert_eq!(error_name(ErrorCode(25)), "KDC_ERR_PREAUTH_REQUIRED");
         assert_eq!(error_name(ErrorCode(6)), "KDC_ERR_C_PRINCIPAL_UNKNOWN");
+        assert_eq!(error_name(ErrorCode(8)), "KDC_ERR_PRINCIPAL_NOT_UNIQUE");
+        assert_eq!(error_name(ErrorCode(9)), "KDC_ERR_NULL_KEY");
         assert_eq!(error_name(ErrorCode(62)), "KDC_ERR_CLIENT_NOT_TRUSTED");
         assert_eq!(error_name(ErrorCode(72)), "KDC_ERR_REVOKED_CERTIFICATE");
         assert_eq!(error_name(ErrorCode(75)), "KDC_ERR_CLIENT_NAME_MISMATCH");

@@ -8,6 +8,9 @@ pub struct ErrorCode(pub i32);
 impl ErrorCode {
     pub const C_PRINCIPAL_UNKNOWN: ErrorCode = ErrorCode(0x06);
     pub const S_PRINCIPAL_UNKNOWN: ErrorCode = ErrorCode(0x07);
+    /// RFC 4120 §7.5.9: more than one entry for the client name. 8, not 9 (9 is
+    /// KDC_ERR_NULL_KEY, which MIT's client shows as "Client or server has a null key").
+    pub const PRINCIPAL_NOT_UNIQUE: ErrorCode = ErrorCode(0x08);
     pub const WRONG_REALM: ErrorCode = ErrorCode(0x44);
     pub const BADOPTION: ErrorCode = ErrorCode(0x0d);
     pub const ETYPE_NOSUPP: ErrorCode = ErrorCode(0x0e);

@@ -1,5 +1,6 @@
 //! The TGS exchange (RFC 4120 §3.3, §5.4.2): service tickets from a TGT, renewal of renewable
-//! tickets (KDC option renew), flags and lifetimes bounded by the TGT and the realm, the
+//! tickets before they expire (KDC option renew, §2.3), the client's account re-checked on
+//! renewal and for older TGTs, flags and lifetimes bounded by the TGT and the realm, the
 //! session-key enctype negotiated from the client's list and the service's keys, and the
 //! TGS-REP sealed under the authenticator subkey (usage 9) or the TGT session key (usage 8).
 
@@ -11,6 +12,7 @@ use std::time::{Duration, SystemTime};
 use rasn_kerberos::{EncTgsRepPart, EncryptedData, KdcRep, PrincipalName, TgsRep};
 
 use self::authenticate::{Authenticated, authenticate};
+use crate::account::{client_account, directory_name};
 use crate::crypto::{Enctype, Key};
 use crate::error::KdcError;
 use crate::kdc::Kdc;
@@ -20,6 +22,11 @@ use crate::proto::nonce;
 use crate::ticket::{
     TicketTimes, option, reply_part, requested_renew_till, requested_time, seal_ticket, ticket_flag,
 };
+
+/// How old a TGT (from its authtime) may be before the TGS looks at the account again, as a
+/// Windows DC does: a disabled, expired, locked-out or deleted account stops getting service
+/// tickets within this time instead of at the TGT's renew-till (up to 7 days).
+pub const ACCOUNT_RECHECK_AFTER: Duration = Duration::from_secs(20 * 60);
 
 const KEY_USAGE_TGS_REP_SESSION_KEY: u32 = 8;
 const KEY_USAGE_TGS_REP_SUBKEY: u32 = 9;
@@ -63,11 +70,16 @@ pub async fn handle(
             String::from_utf8_lossy(body.realm.as_bytes())
         )));
     }
+    // RFC 4120 §2.3: a ticket is renewed before it expires, not after.
+    check_not_expired(&auth, now)?;
     let renewing = flag(options, option::RENEW);
+    if renewing || needs_account_check(&auth, now) {
+        let name = directory_name(&auth.ticket.cname)?;
+        client_account(kdc, &name, now).await?;
+    }
     let times = if renewing {
         renewal_times(&auth, &service, kdc, now)?
     } else {
-        check_not_expired(&auth, now)?;
         service_ticket_times(body, &auth, kdc, now)
     };
 
@@ -135,6 +147,13 @@ fn ticket_flags(auth: &Authenticated) -> u32 {
         .unwrap_or(0)
 }
 
+/// Renewals always re-check the account; other requests once the TGT is older than
+/// [`ACCOUNT_RECHECK_AFTER`], so fresh TGTs cost no directory lookup.
+fn needs_account_check(auth: &Authenticated, now: SystemTime) -> bool {
+    now.duration_since(system_time(&auth.ticket.auth_time))
+        .is_ok_and(|age| age > ACCOUNT_RECHECK_AFTER)
+}
+
 fn check_not_expired(auth: &Authenticated, now: SystemTime) -> Result<(), KdcError> {
     if system_time(&auth.ticket.end_time) <= now {
         return Err(KdcError::ApFailed {
@@ -146,7 +165,8 @@ fn check_not_expired(auth: &Authenticated, now: SystemTime) -> Result<(), KdcErr
 }
 
 /// Renewal (RFC 4120 §3.3.3.1): the same ticket again with its original life from now, never
-/// past its renew-till, for a ticket that is renewable and still within renew-till.
+/// past its renew-till, for a ticket that is renewable, not yet expired (checked by the
+/// caller) and still within renew-till.
 fn renewal_times(
     auth: &Authenticated,
     service: &str,
