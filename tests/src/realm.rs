@@ -231,6 +231,15 @@ impl Realm {
         )
     }
 
+    /// `kdc service add SERVICE@REALM` (e.g. `host/web.example`): returns the principal.
+    pub fn add_service(&self, service: &str) -> Result<String> {
+        let principal = format!("{service}@{}", self.name);
+        self.admin(&["service", "add", &principal])?
+            .ok()
+            .with_context(|| format!("kdc service add {principal}"))?;
+        Ok(principal)
+    }
+
     /// `kdc serve`, returning once it accepts on TCP and its UDP port is bound. If another
     /// process took the port in the meantime and no client has copied krb5.conf yet, the realm
     /// moves to a new port (kdc.toml `[listen]` and krb5.conf's `kdc =`) and tries again.
