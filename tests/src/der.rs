@@ -114,6 +114,37 @@ pub fn parse_sequence(buf: &[u8], start: usize, end: usize) -> Result<Vec<Tlv>> 
     Ok(out)
 }
 
+/// The dotted form of an OBJECT IDENTIFIER's content octets (X.690 §8.19): base-128 arcs,
+/// the first of which packs the first two (40 * X + Y).
+pub fn oid_string(content: &[u8]) -> Result<String> {
+    let mut arcs: Vec<u128> = Vec::new();
+    let mut arc: u128 = 0;
+    for (i, byte) in content.iter().enumerate() {
+        arc = arc
+            .checked_mul(128)
+            .and_then(|a| a.checked_add(u128::from(byte & 0x7f)))
+            .with_context(|| format!("OID arc too long at byte {i}"))?;
+        if byte & 0x80 == 0 {
+            arcs.push(arc);
+            arc = 0;
+        }
+    }
+    let Some((&first, rest)) = arcs.split_first() else {
+        bail!("empty OID");
+    };
+    if content.last().is_some_and(|b| b & 0x80 != 0) {
+        bail!("OID ends inside an arc");
+    }
+    let (x, y) = match first {
+        0..40 => (0, first),
+        40..80 => (1, first - 40),
+        _ => (2, first - 80),
+    };
+    let mut parts = vec![x.to_string(), y.to_string()];
+    parts.extend(rest.iter().map(u128::to_string));
+    Ok(parts.join("."))
+}
+
 /// Encodes a definite DER length.
 pub fn encode_len(len: usize) -> Vec<u8> {
     if len < 0x80 {
@@ -131,6 +162,31 @@ pub fn encode_len(len: usize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oids_in_dotted_form() {
+        // id-ecPublicKey, secp256r1, secp521r1 (RFC 5480 §2.1.1), dhpublicnumber (RFC 3279).
+        let cases: [(&[u8], &str); 4] = [
+            (
+                &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01],
+                "1.2.840.10045.2.1",
+            ),
+            (
+                &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07],
+                "1.2.840.10045.3.1.7",
+            ),
+            (&[0x2b, 0x81, 0x04, 0x00, 0x23], "1.3.132.0.35"),
+            (
+                &[0x2a, 0x86, 0x48, 0xce, 0x3e, 0x02, 0x01],
+                "1.2.840.10046.2.1",
+            ),
+        ];
+        for (content, dotted) in cases {
+            assert_eq!(oid_string(content).unwrap(), dotted);
+        }
+        assert!(oid_string(&[]).is_err());
+        assert!(oid_string(&[0x2a, 0x86]).is_err());
+    }
 
     #[test]
     fn reads_short_and_long_lengths() {

@@ -8,42 +8,17 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use crate::conf::ConfFile;
 use crate::mit::{CLIENT_TIMEOUT, ClientRun, Identity};
 use crate::process::{read_lossy, run_with_timeout};
-
-/// Where `tests/run` unpacks the packages (its `heimdal` variable), in the workspace:
-/// target/ there, whatever CARGO_TARGET_DIR says.
-const ROOT_IN_WORKSPACE: &str = "target/heimdal/root";
-/// The file `tests/run` writes last, once every package is unpacked.
-const STAMP: &str = ".unpacked";
-/// Debian's multiarch library directory inside the unpacked packages.
-const LIB_DIR: &str = "usr/lib/x86_64-linux-gnu";
+use crate::unpacked::{HEIMDAL, LIB_DIR};
 
 /// The unpacked Debian packages (`usr/bin`, `usr/lib/...`), or an error saying how to make
 /// them: tests never skip.
 pub fn root() -> Result<PathBuf> {
-    let tests_crate = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let workspace = tests_crate
-        .parent()
-        .context("the tests crate has no parent")?;
-    let root = workspace.join(ROOT_IN_WORKSPACE);
-    check_root(&root)?;
-    Ok(root)
-}
-
-fn check_root(root: &Path) -> Result<()> {
-    if !root.join(STAMP).is_file() || !root.join("usr/bin/kinit.heimdal").is_file() {
-        bail!(
-            "Heimdal's clients are not unpacked in {}: run ./tests/run, which fetches Debian's \
-             heimdal-clients and its libraries with `apt-get download` and unpacks them there \
-             with `dpkg -x` (nothing is installed)",
-            root.display()
-        );
-    }
-    Ok(())
+    HEIMDAL.root()
 }
 
 /// The krb5.conf of a Heimdal client of `realm` whose KDC is at `kdc` (`host:port`),
@@ -184,14 +159,6 @@ impl HeimdalClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn missing_root_names_the_command_that_unpacks_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = check_root(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("./tests/run"), "{err}");
-        assert!(err.contains(&dir.path().display().to_string()), "{err}");
-    }
 
     #[test]
     fn anchors_are_one_comma_separated_value() {

@@ -287,9 +287,17 @@ pub fn pkinit_signature_range(msg: &[u8]) -> Result<Range<usize>> {
     Ok(signature.content_start()..signature.end())
 }
 
-/// Modulus size in bits of the DH domain parameters the client offered (RFC 4556 §3.2.1,
-/// clientPublicValue.algorithm.parameters = DomainParameters {p, g, q, ...}).
-pub fn pkinit_dh_modulus_bits(msg: &[u8]) -> Result<usize> {
+/// clientPublicValue's algorithm: dhpublicnumber for MODP (RFC 4556 §3.2.1, RFC 3279), and
+/// id-ecPublicKey for ECDH (RFC 5349 §2, RFC 5480 §2.1.1).
+pub const OID_DHPUBLICNUMBER: &str = "1.2.840.10046.2.1";
+pub const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+/// The namedCurve parameters of id-ecPublicKey (RFC 5480 §2.1.1.1): P-256, P-384, P-521.
+pub const OID_SECP256R1: &str = "1.2.840.10045.3.1.7";
+pub const OID_SECP384R1: &str = "1.3.132.0.34";
+pub const OID_SECP521R1: &str = "1.3.132.0.35";
+
+/// The AlgorithmIdentifier of the AuthPack's clientPublicValue (a SubjectPublicKeyInfo).
+fn pkinit_client_public_value_algorithm(msg: &[u8]) -> Result<Tlv> {
     let signed_data = pkinit_signed_data(msg)?;
     let encap = signed_data
         .children(msg)?
@@ -300,7 +308,31 @@ pub fn pkinit_dh_modulus_bits(msg: &[u8]) -> Result<usize> {
     let auth_pack = der::parse_at(msg, econtent.content_start(), econtent.end())?;
     // AuthPack { pkAuthenticator [0], clientPublicValue [1] SubjectPublicKeyInfo, ... }
     let spki = auth_pack.child(msg, 0xa1)?.child(msg, 0x30)?;
-    let algorithm = spki.child(msg, 0x30)?;
+    spki.child(msg, 0x30)
+}
+
+/// What the client offered for the key agreement: clientPublicValue's algorithm OID and,
+/// when its parameters are an OID (ECDH's namedCurve), that OID; MODP's parameters are a
+/// DomainParameters SEQUENCE (see [`pkinit_dh_modulus_bits`]).
+pub fn pkinit_client_public_value_oids(msg: &[u8]) -> Result<(String, Option<String>)> {
+    let fields = pkinit_client_public_value_algorithm(msg)?.children(msg)?;
+    let (algorithm, parameters) = fields
+        .split_first()
+        .context("AlgorithmIdentifier without algorithm")?;
+    if algorithm.tag != 0x06 {
+        bail!("AlgorithmIdentifier starts with tag {:#04x}", algorithm.tag);
+    }
+    let curve = match parameters.first() {
+        Some(p) if p.tag == 0x06 => Some(der::oid_string(p.content(msg)?)?),
+        _ => None,
+    };
+    Ok((der::oid_string(algorithm.content(msg)?)?, curve))
+}
+
+/// Modulus size in bits of the DH domain parameters the client offered (RFC 4556 §3.2.1,
+/// clientPublicValue.algorithm.parameters = DomainParameters {p, g, q, ...}).
+pub fn pkinit_dh_modulus_bits(msg: &[u8]) -> Result<usize> {
+    let algorithm = pkinit_client_public_value_algorithm(msg)?;
     let domain = algorithm
         .children(msg)?
         .into_iter()
@@ -366,6 +398,10 @@ mod tests {
         assert_eq!(
             pkinit_dh_modulus_bits(&wire("mit_as_req_pkinit_dh4096.der")).unwrap(),
             4096
+        );
+        assert_eq!(
+            pkinit_client_public_value_oids(&msg).unwrap(),
+            (OID_DHPUBLICNUMBER.to_owned(), None)
         );
     }
 

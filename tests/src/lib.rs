@@ -22,8 +22,9 @@ pub mod scrape;
 
 pub use heimdal::HeimdalClient;
 pub use krb::*;
-pub use mit::{ClientRun, Identity, MitClient};
+pub use mit::{ClientRun, Identity, MitBinaries, MitClient};
 pub use proxy::{Exchange, TcpProxy};
 pub use realm::Realm;
 pub mod slapd;
 pub mod swtpm;
+pub mod unpacked;

@@ -1,6 +1,7 @@
-//! MIT Kerberos clients (kinit, klist from Debian's krb5-user + krb5-pkinit) run as processes
-//! with a private krb5.conf, credential cache and trace file, and client identities made with
-//! openssl (RFC 4556 §3.2.1: the client signs with the key of the certificate it sends).
+//! MIT Kerberos clients (kinit, klist, kvno from Debian's krb5-user + krb5-pkinit: the
+//! system's 1.20, or sid's 1.22 unpacked by `tests/run`) run as processes with a private
+//! krb5.conf, credential cache and trace file, and client identities made with openssl
+//! (RFC 4556 §3.2.1: the client signs with the key of the certificate it sends).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,7 @@ use anyhow::{Context, Result};
 
 use crate::conf;
 use crate::process::{RunOutput, read_lossy, run_with_timeout};
+use crate::unpacked::{LIB_DIR, MIT122};
 
 /// kinit talks to one KDC at most a few round trips: 30 s is generous even on a loaded CI.
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -134,26 +136,94 @@ impl ClientRun {
     }
 }
 
+/// Which MIT clients a [`MitClient`] runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MitBinaries {
+    /// Debian 12's krb5-user and krb5-pkinit (MIT 1.20), installed: `kinit`, `klist`, `kvno`
+    /// from PATH.
+    System,
+    /// Debian sid's (MIT 1.22) unpacked in this root by `tests/run`, started through sid's
+    /// own dynamic loader with sid's libraries: sid's glibc is newer than the system's, whose
+    /// loader could not run them.
+    Unpacked(PathBuf),
+}
+
+impl MitBinaries {
+    /// MIT 1.22 from target/mit122/root, or an error naming `./tests/run`.
+    pub fn mit122() -> Result<MitBinaries> {
+        Ok(MitBinaries::Unpacked(MIT122.root()?))
+    }
+
+    /// The command line that runs `program` (`kinit`, `klist`, `kvno`), before its arguments.
+    pub fn argv(&self, program: &str) -> Vec<OsString> {
+        match self {
+            MitBinaries::System => vec![program.into()],
+            MitBinaries::Unpacked(root) => {
+                // Debian ships kinit and klist as kinit.mit and klist.mit (the alternatives
+                // system names them, Heimdal has its own); kvno is MIT's only.
+                let file = match program {
+                    "kinit" | "klist" => format!("{program}.mit"),
+                    other => other.to_owned(),
+                };
+                let lib = root.join(LIB_DIR);
+                vec![
+                    lib.join("ld-linux-x86-64.so.2").into(),
+                    "--library-path".into(),
+                    lib.into(),
+                    root.join("usr/bin").join(file).into(),
+                ]
+            }
+        }
+    }
+
+    /// `krb5_conf` as these clients need it: unpacked ones load their own preauth plugins
+    /// (pkinit.so), not the system's, whose directory is compiled into their libkrb5.
+    fn krb5_conf(&self, krb5_conf: &str) -> Result<String> {
+        match self {
+            MitBinaries::System => Ok(krb5_conf.to_owned()),
+            MitBinaries::Unpacked(root) => {
+                let plugins = root.join(LIB_DIR).join("krb5/plugins");
+                conf::set_libdefault(krb5_conf, "plugin_base_dir", &plugins.display().to_string())
+            }
+        }
+    }
+
+    /// What to do when a client cannot be started.
+    fn install_hint(&self) -> &'static str {
+        match self {
+            MitBinaries::System => "MIT's clients come from apt-get install krb5-user krb5-pkinit",
+            MitBinaries::Unpacked(_) => "MIT 1.22's clients are unpacked by ./tests/run",
+        }
+    }
+}
+
 /// One client "machine": its own directory, krb5.conf, credential cache and trace files.
 #[derive(Debug)]
 pub struct MitClient {
     dir: PathBuf,
     conf: conf::ConfFile,
     ccache: PathBuf,
+    binaries: MitBinaries,
     wrapper: Vec<OsString>,
     timeout: Duration,
     runs: AtomicUsize,
 }
 
 impl MitClient {
-    /// Creates `dir` (if needed) and writes `krb5_conf` there.
+    /// Creates `dir` (if needed) and writes `krb5_conf` there, for the system's clients.
     pub fn new(dir: &Path, krb5_conf: &str) -> Result<MitClient> {
+        MitClient::with_binaries(dir, krb5_conf, MitBinaries::System)
+    }
+
+    /// The same for `binaries` (whose krb5.conf needs may add to `krb5_conf`).
+    pub fn with_binaries(dir: &Path, krb5_conf: &str, binaries: MitBinaries) -> Result<MitClient> {
         std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-        let conf = conf::ConfFile::create(dir.join("krb5.conf"), krb5_conf)?;
+        let conf = conf::ConfFile::create(dir.join("krb5.conf"), &binaries.krb5_conf(krb5_conf)?)?;
         Ok(MitClient {
             dir: dir.to_owned(),
             ccache: dir.join("ccache"),
             conf,
+            binaries,
             wrapper: Vec::new(),
             timeout: CLIENT_TIMEOUT,
             runs: AtomicUsize::new(0),
@@ -198,15 +268,19 @@ impl MitClient {
         &self.ccache
     }
 
+    pub fn binaries(&self) -> &MitBinaries {
+        &self.binaries
+    }
+
     fn command(&self, program: &str, trace: &Path) -> Command {
-        let mut cmd = match self.wrapper.split_first() {
-            Some((first, rest)) => {
-                let mut c = Command::new(first);
-                c.args(rest).arg(program);
-                c
-            }
-            None => Command::new(program),
-        };
+        // The wrapper (e.g. faketime) runs the client's own command line.
+        let mut argv = self
+            .wrapper
+            .iter()
+            .cloned()
+            .chain(self.binaries.argv(program));
+        let mut cmd = Command::new(argv.next().unwrap_or_else(|| program.into()));
+        cmd.args(argv);
         cmd.current_dir(&self.dir)
             .env("KRB5_CONFIG", self.conf.path())
             .env("KRB5CCNAME", format!("FILE:{}", self.ccache.display()))
@@ -223,10 +297,8 @@ impl MitClient {
         let trace = self.dir.join(format!("{tag}.trace"));
         let mut cmd = self.command(program, &trace);
         cmd.args(args);
-        let output =
-            run_with_timeout(&mut cmd, &self.dir, &tag, self.timeout).with_context(|| {
-                format!("{program} is MIT's: apt-get install krb5-user krb5-pkinit")
-            })?;
+        let output = run_with_timeout(&mut cmd, &self.dir, &tag, self.timeout)
+            .with_context(|| format!("run {program}: {}", self.binaries.install_hint()))?;
         Ok(ClientRun {
             output,
             trace: read_lossy(&trace),
@@ -331,12 +403,7 @@ mod tests {
     #[test]
     fn kinit_against_nothing_fails_with_a_trace() {
         let dir = tempfile::tempdir().unwrap();
-        let port = crate::ports::free_port().unwrap();
-        let conf = format!(
-            "[libdefaults]\n    default_realm = NOWHERE.TEST\n    dns_lookup_kdc = false\n\
-             [realms]\n    NOWHERE.TEST = {{\n        kdc = 127.0.0.1:{port}\n    }}\n"
-        );
-        let client = MitClient::new(&dir.path().join("c"), &conf).unwrap();
+        let client = MitClient::new(&dir.path().join("c"), &nowhere_conf()).unwrap();
         let id = Identity::self_signed(dir.path(), "erin").unwrap();
         client.trust(&id.cert).unwrap();
         assert!(
@@ -351,5 +418,66 @@ mod tests {
         assert!(run.trace.contains("Sending request"), "{}", run.report());
         let klist = client.klist().unwrap();
         assert!(!klist.success());
+    }
+
+    fn nowhere_conf() -> String {
+        let port = crate::ports::free_port().unwrap();
+        format!(
+            "[libdefaults]\n    default_realm = NOWHERE.TEST\n    dns_lookup_kdc = false\n\
+             [realms]\n    NOWHERE.TEST = {{\n        kdc = 127.0.0.1:{port}\n    }}\n"
+        )
+    }
+
+    fn mit122_client(dir: &Path) -> MitClient {
+        let binaries = MitBinaries::mit122().unwrap();
+        MitClient::with_binaries(&dir.join("c"), &nowhere_conf(), binaries).unwrap()
+    }
+
+    /// The unpacked clients run on sid's loader and libraries (tests/run made them).
+    #[test]
+    fn unpacked_clients_are_mit_1_22() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = mit122_client(dir.path());
+        let run = client.run("klist", &["-V".to_owned()]).unwrap();
+        assert!(run.success(), "{}", run.report());
+        assert!(
+            run.output.stdout.contains("Kerberos 5 version 1.22"),
+            "{}",
+            run.report()
+        );
+        let system = MitClient::new(&dir.path().join("s"), &nowhere_conf()).unwrap();
+        let run = system.run("klist", &["-V".to_owned()]).unwrap();
+        assert!(
+            run.output.stdout.contains("Kerberos 5 version 1.20"),
+            "{}",
+            run.report()
+        );
+    }
+
+    /// Without plugin_base_dir, 1.22's libkrb5 would dlopen the system's (1.20's) pkinit.so
+    /// from its compiled-in directory: the loader's own log shows which file it opened.
+    #[test]
+    fn unpacked_kinit_loads_its_own_pkinit_plugin() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = mit122_client(dir.path());
+        let MitBinaries::Unpacked(root) = client.binaries().clone() else {
+            panic!("not unpacked");
+        };
+        let id = Identity::self_signed(dir.path(), "erin").unwrap();
+        let trace = dir.path().join("kinit.trace");
+        let mut cmd = client.command("kinit", &trace);
+        cmd.env("LD_DEBUG", "files")
+            .arg("-X")
+            .arg(format!("X509_user_identity={}", id.x509_user_identity()))
+            .arg("erin@NOWHERE.TEST");
+        let run = run_with_timeout(&mut cmd, dir.path(), "kinit-ld-debug", CLIENT_TIMEOUT).unwrap();
+        let own = root.join(LIB_DIR).join("krb5/plugins/preauth/pkinit.so");
+        let opened = format!("file={} ", own.display());
+        assert!(run.stderr.contains(&opened), "{run}");
+        assert!(
+            !run.stderr
+                .contains("file=/usr/lib/x86_64-linux-gnu/krb5/plugins/preauth/pkinit.so"),
+            "{run}"
+        );
     }
 }

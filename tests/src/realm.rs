@@ -17,7 +17,7 @@ use tempfile::TempDir;
 use crate::binary::kdc_binary;
 use crate::conf;
 use crate::heimdal::HeimdalClient;
-use crate::mit::{Identity, MitClient};
+use crate::mit::{Identity, MitBinaries, MitClient};
 use crate::ports;
 use crate::process::{RunOutput, read_lossy, run_with_timeout};
 
@@ -167,9 +167,22 @@ impl Realm {
 
     /// A client with its own directory and a copy of the realm's krb5.conf.
     pub fn client(&self) -> Result<MitClient> {
+        self.client_of(MitBinaries::System)
+    }
+
+    /// The same with MIT 1.22's clients (unpacked by `tests/run`, see [`MitBinaries`]).
+    pub fn client_122(&self) -> Result<MitClient> {
+        self.client_of(MitBinaries::mit122()?)
+    }
+
+    fn client_of(&self, binaries: MitBinaries) -> Result<MitClient> {
         let n = self.clients.fetch_add(1, Ordering::Relaxed);
         let text = std::fs::read_to_string(self.krb5_conf_path())?;
-        MitClient::new(&self.tmp.path().join(format!("client-{n}")), &text)
+        MitClient::with_binaries(
+            &self.tmp.path().join(format!("client-{n}")),
+            &text,
+            binaries,
+        )
     }
 
     /// A Heimdal client with its own directory, trusting the realm's CA (which issued the KDC
@@ -194,12 +207,12 @@ impl Realm {
     /// A client whose krb5.conf sends everything over TCP to `host_port` (a proxy):
     /// `udp_preference_limit = 1` makes MIT try TCP first for every request.
     pub fn client_via(&self, host_port: &str) -> Result<MitClient> {
-        let client = self.client()?;
-        client.edit_krb5_conf(|t| {
-            let t = conf::set_kdc_address(t, host_port)?;
-            conf::set_libdefault(&t, "udp_preference_limit", "1")
-        })?;
-        Ok(client)
+        via(self.client()?, host_port)
+    }
+
+    /// [`Realm::client_via`] with MIT 1.22's clients.
+    pub fn client_122_via(&self, host_port: &str) -> Result<MitClient> {
+        via(self.client_122()?, host_port)
     }
 
     /// Runs an operator command: `args[0] args[1]` are the subcommand (`user add`, `key list`,
@@ -221,6 +234,15 @@ impl Realm {
             &format!("admin-{n}"),
             CLI_TIMEOUT,
         )
+    }
+
+    /// `kdc service add SERVICE@REALM` (e.g. `host/web.example`): returns the principal.
+    pub fn add_service(&self, service: &str) -> Result<String> {
+        let principal = format!("{service}@{}", self.name);
+        self.admin(&["service", "add", &principal])?
+            .ok()
+            .with_context(|| format!("kdc service add {principal}"))?;
+        Ok(principal)
     }
 
     /// `kdc serve`, returning once it accepts on TCP and its UDP port is bound. If another
@@ -445,6 +467,15 @@ impl Realm {
         }
         Ok(())
     }
+}
+
+/// Points `client` at `host_port` over TCP only (see [`Realm::client_via`]).
+fn via(client: MitClient, host_port: &str) -> Result<MitClient> {
+    client.edit_krb5_conf(|t| {
+        let t = conf::set_kdc_address(t, host_port)?;
+        conf::set_libdefault(&t, "udp_preference_limit", "1")
+    })?;
+    Ok(client)
 }
 
 /// A connected UDP socket learns of an unbound port at once on loopback (ICMP port

@@ -98,12 +98,7 @@ fn wait_for_log(realm: &Realm, needle: &str, count: usize) {
 fn json_log_has_one_audit_line_per_ticket_and_no_secrets() {
     let mut realm = Realm::create().unwrap();
     realm.set_kdc_option("log", "format", "\"json\"").unwrap();
-    let web = format!("host/web.example@{}", realm.name());
-    realm
-        .admin(&["service", "add", &web])
-        .unwrap()
-        .ok()
-        .unwrap();
+    let web = realm.add_service("host/web.example").unwrap();
     realm.start().unwrap();
     let client = realm.client().unwrap();
     let alice = realm.principal("alice");

@@ -119,12 +119,7 @@ fn principal_keys_in_openldap_serve_tgts_and_service_tickets() {
     std::fs::remove_file(realm.dir().join("principals.toml")).unwrap();
 
     realm.admin(&["krbtgt", "rotate"]).unwrap().ok().unwrap();
-    let web = format!("host/web.example@{}", realm.name());
-    realm
-        .admin(&["service", "add", &web])
-        .unwrap()
-        .ok()
-        .unwrap();
+    let web = realm.add_service("host/web.example").unwrap();
     let stored = slapd.search("(objectClass=kdcPrincipal)", &[]).unwrap();
     assert!(
         stored.contains("kdcPrincipalName: host/web.example"),

@@ -33,12 +33,7 @@ fn grew(before: &[Sample], after: &[Sample], name: &str, labels: &[(&str, &str)]
 #[test]
 fn counters_move_by_what_the_clients_sent() {
     let mut realm = Realm::create().unwrap();
-    let web = format!("host/web.example@{}", realm.name());
-    realm
-        .admin(&["service", "add", &web])
-        .unwrap()
-        .ok()
-        .unwrap();
+    let web = realm.add_service("host/web.example").unwrap();
     realm.start().unwrap();
     let metrics = realm
         .metrics_addr()

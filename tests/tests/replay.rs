@@ -35,12 +35,7 @@ fn occurrences(log: &str, what: &str) -> usize {
 #[test]
 fn replays_get_the_first_reply_or_krb_ap_err_repeat() {
     let mut realm = Realm::create().unwrap();
-    let web = format!("{WEB}@{}", realm.name());
-    realm
-        .admin(&["service", "add", &web])
-        .unwrap()
-        .ok()
-        .unwrap();
+    let web = realm.add_service(WEB).unwrap();
     realm.start().unwrap();
     let proxy = TcpProxy::start(realm.addr()).unwrap();
     let client = realm.client_via(&proxy.host_port()).unwrap();

@@ -15,12 +15,7 @@ const WEB: &str = "host/web.example";
 
 fn realm_with_web() -> (Realm, String, std::path::PathBuf) {
     let mut realm = Realm::create().unwrap();
-    let web = format!("{WEB}@{}", realm.name());
-    realm
-        .admin(&["service", "add", &web])
-        .unwrap()
-        .ok()
-        .unwrap();
+    let web = realm.add_service(WEB).unwrap();
     let keytab = realm.tmp().join("web.keytab");
     let keytab_arg = keytab.to_str().unwrap().to_owned();
     realm
