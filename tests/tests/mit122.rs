@@ -201,3 +201,51 @@ fn certificate_trust_ecdh_p384() {
 fn certificate_trust_ecdh_p521() {
     ecdh(User::Bob, "P-521", OID_SECP521R1);
 }
+
+/// Windows Server 2025's paChecksum2 rule (`require_pa_checksum2`): MIT kinit 1.22 sends
+/// paChecksum2 and passes it with MODP and ECDH; MIT 1.20 sends only paChecksum and gets
+/// KDC_ERR_PA_CHECKSUM_MUST_BE_INCLUDED.
+#[test]
+fn require_pa_checksum2_passes_mit_1_22_and_refuses_1_20() {
+    let mut realm = Realm::create().unwrap();
+    realm
+        .set_kdc_option("pkinit", "require_pa_checksum2", "\"always\"")
+        .unwrap();
+    realm.start().unwrap();
+    for min_bits in ["2048", "P-256"] {
+        let client = realm.client_122().unwrap();
+        client
+            .edit_krb5_conf(|t| conf::set_libdefault(t, "pkinit_dh_min_bits", min_bits))
+            .unwrap();
+        let run = client
+            .kinit(&realm.principal("alice"), &realm.alice())
+            .unwrap();
+        assert!(
+            run.success(),
+            "{min_bits}\n{}\n{}",
+            run.report(),
+            realm.log()
+        );
+    }
+    assert_eq!(
+        realm.log().matches("issued TGT").count(),
+        2,
+        "{}",
+        realm.log()
+    );
+    let old = realm.client().unwrap();
+    let run = old
+        .kinit(&realm.principal("alice"), &realm.alice())
+        .unwrap();
+    assert!(
+        !run.success(),
+        "MIT 1.20 sends no paChecksum2\n{}",
+        run.report()
+    );
+    assert!(
+        realm.log().contains("KDC_ERR_PA_CHECKSUM_MUST_BE_INCLUDED"),
+        "{}",
+        realm.log()
+    );
+    realm.check_no_panic().unwrap();
+}
