@@ -215,6 +215,42 @@ impl Realm {
         via(self.client_122()?, host_port)
     }
 
+    /// The CVE-2021-42287 ("noPac") shape, written with the operator CLI into whatever
+    /// directory kdc.toml names: robert's sAMAccountName is `victim`, and mallory's entry
+    /// has the UPN `victim@REALM` and alice's key registered. Returns that UPN.
+    pub fn add_upn_squatter(&self) -> Result<String> {
+        let upn = self.principal("victim");
+        let cert = self.dir().join("alice.pem");
+        let cert = cert.to_str().context("realm path is not UTF-8")?;
+        for args in [
+            &[
+                "user",
+                "add",
+                "robert@corp.example",
+                "--sam",
+                "victim",
+                "--dn",
+                "CN=robert,CN=Users,DC=example,DC=test",
+            ][..],
+            &[
+                "user",
+                "add",
+                &upn,
+                "--sam",
+                "mallory",
+                "--dn",
+                "CN=mallory,CN=Users,DC=example,DC=test",
+            ],
+            &["key", "add", "--user", &upn, "--cert", cert],
+        ] {
+            let run = self.admin(args)?;
+            if !run.success() {
+                bail!("{args:?}: {run}");
+            }
+        }
+        Ok(upn)
+    }
+
     /// Runs an operator command: `args[0] args[1]` are the subcommand (`user add`, `key list`,
     /// ...), `--config kdc.toml` follows them, then the rest of `args`.
     pub fn admin(&self, args: &[&str]) -> Result<RunOutput> {

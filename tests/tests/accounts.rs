@@ -22,47 +22,10 @@ fn admin(realm: &Realm, args: &[&str]) {
     assert!(run.success(), "{args:?}: {run:?}");
 }
 
-/// robert's sAMAccountName is `victim`; mallory set the UPN `victim@REALM` on her own entry
-/// and registered alice's key there.
+/// A realm where mallory squats robert's name (`Realm::add_upn_squatter`).
 fn realm_with_a_upn_squatter() -> Realm {
     let realm = Realm::create().unwrap();
-    let upn = realm.principal("victim");
-    admin(
-        &realm,
-        &[
-            "user",
-            "add",
-            "robert@corp.example",
-            "--sam",
-            "victim",
-            "--dn",
-            "CN=robert,CN=Users,DC=example,DC=test",
-        ],
-    );
-    admin(
-        &realm,
-        &[
-            "user",
-            "add",
-            &upn,
-            "--sam",
-            "mallory",
-            "--dn",
-            "CN=mallory,CN=Users,DC=example,DC=test",
-        ],
-    );
-    let cert = realm.dir().join("alice.pem");
-    admin(
-        &realm,
-        &[
-            "key",
-            "add",
-            "--user",
-            &upn,
-            "--cert",
-            cert.to_str().unwrap(),
-        ],
-    );
+    realm.add_upn_squatter().unwrap();
     realm
 }
 

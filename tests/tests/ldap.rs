@@ -350,39 +350,7 @@ fn slapd_outage_gives_svc_unavailable_then_recovers_without_restart() {
 fn a_upn_and_a_sam_account_name_on_two_entries_refuse_the_name() {
     let (mut realm, slapd) = ldap_realm(SlapdOptions::default());
     use_ldap(&realm, &slapd, &slapd.url(), &[]);
-    let upn = realm.principal("victim");
-    let cert = realm.dir().join("alice.pem");
-    for args in [
-        &[
-            "user",
-            "add",
-            "robert@corp.example",
-            "--sam",
-            "victim",
-            "--dn",
-            "CN=robert,CN=Users,DC=example,DC=test",
-        ][..],
-        &[
-            "user",
-            "add",
-            &upn,
-            "--sam",
-            "mallory",
-            "--dn",
-            "CN=mallory,CN=Users,DC=example,DC=test",
-        ],
-        &[
-            "key",
-            "add",
-            "--user",
-            &upn,
-            "--cert",
-            cert.to_str().unwrap(),
-        ],
-    ] {
-        let run = realm.admin(args).unwrap();
-        assert!(run.success(), "{args:?}: {run:?}");
-    }
+    let upn = realm.add_upn_squatter().unwrap();
     realm.start().unwrap();
     let client = realm.client().unwrap();
     let run = client.kinit(&upn, &realm.alice()).unwrap();
