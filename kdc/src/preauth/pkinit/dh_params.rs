@@ -23,6 +23,14 @@ pub struct ClientDhValue {
     pub negative_integers: Vec<&'static str>,
 }
 
+/// Whether the offer is finite-field DH (dhpublicnumber), as policies about MODP ask.
+pub fn offers_modp(spki: &SubjectPublicKeyInfo) -> bool {
+    spki.algorithm
+        .algorithm
+        .iter()
+        .eq(oid::DH_PUBLIC_NUMBER.iter())
+}
+
 /// Reads the group (MODP by p and g, or the named curve) and the client's public value.
 pub fn client_public_value(
     spki: &SubjectPublicKeyInfo,
@@ -32,7 +40,7 @@ pub fn client_public_value(
     if algorithm == oid::EC_PUBLIC_KEY {
         return client_point(spki, minimum);
     }
-    if algorithm != oid::DH_PUBLIC_NUMBER {
+    if !offers_modp(spki) {
         return Err(KdcError::PreauthFailed(format!(
             "clientPublicValue algorithm {} is neither dhpublicnumber nor id-ecPublicKey",
             spki.algorithm.algorithm

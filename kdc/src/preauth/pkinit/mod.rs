@@ -133,12 +133,10 @@ impl Pkinit {
         // The content is not yet known to be the signer's; authenticate checks that next.
         let auth_pack: AuthPack = rasn::der::decode(signed.content)
             .map_err(|e| KdcError::PreauthFailed(format!("AuthPack undecodable: {e}")))?;
-        let modp = auth_pack.client_public_value.as_ref().is_some_and(|spki| {
-            spki.algorithm
-                .algorithm
-                .iter()
-                .eq(oid::DH_PUBLIC_NUMBER.iter())
-        });
+        let modp = auth_pack
+            .client_public_value
+            .as_ref()
+            .is_some_and(dh_params::offers_modp);
         authenticator::check(
             &auth_pack.pk_authenticator,
             request.body_der,
