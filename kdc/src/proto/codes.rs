@@ -5,47 +5,70 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ErrorCode(pub i32);
 
-impl ErrorCode {
-    pub const C_PRINCIPAL_UNKNOWN: ErrorCode = ErrorCode(0x06);
-    pub const S_PRINCIPAL_UNKNOWN: ErrorCode = ErrorCode(0x07);
+/// Declares each code once: its constant and its RFC name (RFC 4120 §7.5.9, RFC 4556 §3.1.3,
+/// RFC 6113 §5.2), so the wire number and the name logs and metrics show cannot drift apart.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $constant:ident = $value:literal => $name:literal,)*) => {
+        impl ErrorCode {
+            $($(#[$doc])* pub const $constant: ErrorCode = ErrorCode($value);)*
+
+            /// The RFC name; a code not declared here is `KRB_ERR_<decimal>`.
+            pub fn name(self) -> std::borrow::Cow<'static, str> {
+                match self.0 {
+                    $($value => std::borrow::Cow::Borrowed($name),)*
+                    other => std::borrow::Cow::Owned(format!("KRB_ERR_{other}")),
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    C_PRINCIPAL_UNKNOWN = 0x06 => "KDC_ERR_C_PRINCIPAL_UNKNOWN",
+    S_PRINCIPAL_UNKNOWN = 0x07 => "KDC_ERR_S_PRINCIPAL_UNKNOWN",
     /// RFC 4120 §7.5.9: more than one entry for the client name. 8, not 9 (9 is
     /// KDC_ERR_NULL_KEY, which MIT's client shows as "Client or server has a null key").
-    pub const PRINCIPAL_NOT_UNIQUE: ErrorCode = ErrorCode(0x08);
-    pub const WRONG_REALM: ErrorCode = ErrorCode(0x44);
-    pub const BADOPTION: ErrorCode = ErrorCode(0x0d);
-    pub const ETYPE_NOSUPP: ErrorCode = ErrorCode(0x0e);
-    pub const CLIENT_REVOKED: ErrorCode = ErrorCode(0x12);
-    pub const PADATA_TYPE_NOSUPP: ErrorCode = ErrorCode(0x10);
-    pub const PREAUTH_FAILED: ErrorCode = ErrorCode(0x18);
-    pub const PREAUTH_REQUIRED: ErrorCode = ErrorCode(0x19);
-    pub const SVC_UNAVAILABLE: ErrorCode = ErrorCode(0x1d);
-    pub const AP_ERR_BAD_INTEGRITY: ErrorCode = ErrorCode(0x1f);
-    pub const AP_ERR_TKT_EXPIRED: ErrorCode = ErrorCode(0x20);
-    pub const AP_ERR_TKT_NYV: ErrorCode = ErrorCode(0x21);
-    pub const AP_ERR_NOT_US: ErrorCode = ErrorCode(0x23);
-    pub const AP_ERR_BADMATCH: ErrorCode = ErrorCode(0x24);
-    pub const AP_ERR_REPEAT: ErrorCode = ErrorCode(0x22);
-    pub const SKEW: ErrorCode = ErrorCode(0x25);
-    pub const AP_ERR_MODIFIED: ErrorCode = ErrorCode(0x29);
-    pub const AP_ERR_BADKEYVER: ErrorCode = ErrorCode(0x2c);
-    pub const AP_ERR_INAPP_CKSUM: ErrorCode = ErrorCode(0x32);
-    pub const MSG_TYPE: ErrorCode = ErrorCode(0x28);
-    pub const GENERIC: ErrorCode = ErrorCode(0x3c);
-    pub const FIELD_TOOLONG: ErrorCode = ErrorCode(0x3d);
-    pub const RESPONSE_TOO_BIG: ErrorCode = ErrorCode(0x34);
-    pub const CLIENT_NOT_TRUSTED: ErrorCode = ErrorCode(0x3e);
-    pub const INVALID_SIG: ErrorCode = ErrorCode(0x40);
-    pub const DH_KEY_PARAMETERS_NOT_ACCEPTED: ErrorCode = ErrorCode(0x41);
-    pub const CANT_VERIFY_CERTIFICATE: ErrorCode = ErrorCode(0x46);
-    pub const INVALID_CERTIFICATE: ErrorCode = ErrorCode(0x47);
-    pub const REVOKED_CERTIFICATE: ErrorCode = ErrorCode(0x48);
-    pub const REVOCATION_STATUS_UNKNOWN: ErrorCode = ErrorCode(0x49);
-    pub const CLIENT_NAME_MISMATCH: ErrorCode = ErrorCode(0x4b);
-    pub const INCONSISTENT_KEY_PURPOSE: ErrorCode = ErrorCode(0x4d);
-    pub const PA_CHECKSUM_MUST_BE_INCLUDED: ErrorCode = ErrorCode(0x4f);
-    pub const DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED: ErrorCode = ErrorCode(0x50);
+    PRINCIPAL_NOT_UNIQUE = 0x08 => "KDC_ERR_PRINCIPAL_NOT_UNIQUE",
+    WRONG_REALM = 0x44 => "KDC_ERR_WRONG_REALM",
+    BADOPTION = 0x0d => "KDC_ERR_BADOPTION",
+    ETYPE_NOSUPP = 0x0e => "KDC_ERR_ETYPE_NOSUPP",
+    CLIENT_REVOKED = 0x12 => "KDC_ERR_CLIENT_REVOKED",
+    PADATA_TYPE_NOSUPP = 0x10 => "KDC_ERR_PADATA_TYPE_NOSUPP",
+    PREAUTH_FAILED = 0x18 => "KDC_ERR_PREAUTH_FAILED",
+    PREAUTH_REQUIRED = 0x19 => "KDC_ERR_PREAUTH_REQUIRED",
+    SVC_UNAVAILABLE = 0x1d => "KDC_ERR_SVC_UNAVAILABLE",
+    AP_ERR_BAD_INTEGRITY = 0x1f => "KRB_AP_ERR_BAD_INTEGRITY",
+    AP_ERR_TKT_EXPIRED = 0x20 => "KRB_AP_ERR_TKT_EXPIRED",
+    AP_ERR_TKT_NYV = 0x21 => "KRB_AP_ERR_TKT_NYV",
+    AP_ERR_NOT_US = 0x23 => "KRB_AP_ERR_NOT_US",
+    AP_ERR_BADMATCH = 0x24 => "KRB_AP_ERR_BADMATCH",
+    AP_ERR_REPEAT = 0x22 => "KRB_AP_ERR_REPEAT",
+    SKEW = 0x25 => "KRB_AP_ERR_SKEW",
+    AP_ERR_MODIFIED = 0x29 => "KRB_AP_ERR_MODIFIED",
+    AP_ERR_BADKEYVER = 0x2c => "KRB_AP_ERR_BADKEYVER",
+    AP_ERR_INAPP_CKSUM = 0x32 => "KRB_AP_ERR_INAPP_CKSUM",
+    MSG_TYPE = 0x28 => "KRB_AP_ERR_MSG_TYPE",
+    GENERIC = 0x3c => "KRB_ERR_GENERIC",
+    FIELD_TOOLONG = 0x3d => "KRB_ERR_FIELD_TOOLONG",
+    RESPONSE_TOO_BIG = 0x34 => "KRB_ERR_RESPONSE_TOO_BIG",
+    CLIENT_NOT_TRUSTED = 0x3e => "KDC_ERR_CLIENT_NOT_TRUSTED",
+    INVALID_SIG = 0x40 => "KDC_ERR_INVALID_SIG",
+    DH_KEY_PARAMETERS_NOT_ACCEPTED = 0x41 => "KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED",
+    CANT_VERIFY_CERTIFICATE = 0x46 => "KDC_ERR_CANT_VERIFY_CERTIFICATE",
+    INVALID_CERTIFICATE = 0x47 => "KDC_ERR_INVALID_CERTIFICATE",
+    REVOKED_CERTIFICATE = 0x48 => "KDC_ERR_REVOKED_CERTIFICATE",
+    REVOCATION_STATUS_UNKNOWN = 0x49 => "KDC_ERR_REVOCATION_STATUS_UNKNOWN",
+    CLIENT_NAME_MISMATCH = 0x4b => "KDC_ERR_CLIENT_NAME_MISMATCH",
+    INCONSISTENT_KEY_PURPOSE = 0x4d => "KDC_ERR_INCONSISTENT_KEY_PURPOSE",
+    PA_CHECKSUM_MUST_BE_INCLUDED = 0x4f => "KDC_ERR_PA_CHECKSUM_MUST_BE_INCLUDED",
+    DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED = 0x50 => "KDC_ERR_DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED",
     /// RFC 6113 §5.2; RFC 8070 §2.4 answers an invalid freshness token with it.
-    pub const PREAUTH_EXPIRED: ErrorCode = ErrorCode(0x5a);
+    PREAUTH_EXPIRED = 0x5a => "KDC_ERR_PREAUTH_EXPIRED",
+    // Named for the logs only: this KDC does not send these.
+    NULL_KEY = 0x09 => "KDC_ERR_NULL_KEY",
+    REVOCATION_STATUS_UNAVAILABLE = 0x4a => "KDC_ERR_REVOCATION_STATUS_UNAVAILABLE",
+    KDC_NAME_MISMATCH = 0x4c => "KDC_ERR_KDC_NAME_MISMATCH",
+    DIGEST_IN_CERT_NOT_ACCEPTED = 0x4e => "KDC_ERR_DIGEST_IN_CERT_NOT_ACCEPTED",
 }
 
 /// PA-DATA types (RFC 4120 §7.5.2, RFC 4556 §3.2.1, RFC 6113, RFC 8070).
