@@ -230,16 +230,8 @@ async fn tampered_body_or_signature_fails_preauth() {
 
     // A flipped bit in the CMS signature.
     let request = client::build_request(&options, &alice).await.unwrap();
-    let mut as_req: rasn_kerberos::AsReq = rasn::der::decode(&request.message).unwrap();
-    let padata = as_req.0.padata.as_mut().unwrap();
-    let mut pa: crate::proto::pkinit::PaPkAsReq = rasn::der::decode(&padata[0].value).unwrap();
-    let mut signed = pa.signed_auth_pack.to_vec();
-    let near_end = signed.len() - 10;
-    signed[near_end] ^= 0x01;
-    pa.signed_auth_pack = signed.into();
-    padata[0].value = rasn::der::encode(&pa).unwrap().into();
-    let error: KrbError =
-        rasn::der::decode(&realm.send(&rasn::der::encode(&as_req).unwrap()).await).unwrap();
+    let tampered = crate::testing::with_signature_bit_flipped(&request.message);
+    let error: KrbError = rasn::der::decode(&realm.send(&tampered).await).unwrap();
     assert_eq!(error.error_code, ErrorCode::PREAUTH_FAILED.0);
 }
 

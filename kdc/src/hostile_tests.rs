@@ -8,7 +8,6 @@ use time::Duration;
 
 use crate::client::{self, ClientOptions};
 use crate::proto::codes::ErrorCode;
-use crate::proto::pkinit::PaPkAsReq;
 use crate::testing::pki::{Leaf, crossed, issue, login, realm, sid_of};
 use crate::testing::{REALM, Realm, code, register, self_signed};
 
@@ -80,16 +79,8 @@ async fn a_bad_signature_is_preauth_failed_without_an_owner_search() {
     let request = client::build_request(&options, &realm.signer("mallory"))
         .await
         .unwrap();
-    let mut as_req: rasn_kerberos::AsReq = rasn::der::decode(&request.message).unwrap();
-    let padata = as_req.0.padata.as_mut().unwrap();
-    let mut pa: PaPkAsReq = rasn::der::decode(&padata[0].value).unwrap();
-    let mut signed = pa.signed_auth_pack.to_vec();
-    let near_end = signed.len() - 10;
-    signed[near_end] ^= 0x01;
-    pa.signed_auth_pack = signed.into();
-    padata[0].value = rasn::der::encode(&pa).unwrap().into();
-    let error: KrbError =
-        rasn::der::decode(&realm.send(&rasn::der::encode(&as_req).unwrap()).await).unwrap();
+    let tampered = crate::testing::with_signature_bit_flipped(&request.message);
+    let error: KrbError = rasn::der::decode(&realm.send(&tampered).await).unwrap();
     assert_eq!(error.error_code, ErrorCode::PREAUTH_FAILED.0);
     assert_eq!(directory.owner_searches(), 0);
 }

@@ -112,6 +112,20 @@ pub fn wire(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// `message` (a PKINIT AS-REQ) with one bit flipped near the end of its CMS SignedData, in the
+/// signature, so only signature verification can catch it.
+pub fn with_signature_bit_flipped(message: &[u8]) -> Vec<u8> {
+    let mut as_req: rasn_kerberos::AsReq = rasn::der::decode(message).unwrap();
+    let padata = as_req.0.padata.as_mut().unwrap();
+    let mut pa: crate::proto::pkinit::PaPkAsReq = rasn::der::decode(&padata[0].value).unwrap();
+    let mut signed = pa.signed_auth_pack.to_vec();
+    let near_end = signed.len() - 10;
+    signed[near_end] ^= 0x01;
+    pa.signed_auth_pack = signed.into();
+    padata[0].value = rasn::der::encode(&pa).unwrap().into();
+    rasn::der::encode(&as_req).unwrap()
+}
+
 /// MIT kinit's captured first AS-REQ for alice (no pre-authentication; empty PA_AS_FRESHNESS
 /// and PA_REQ_ENC_PA_REP), moved into `realm`.
 pub fn mit_first_request(realm: &str) -> Vec<u8> {

@@ -215,13 +215,26 @@ impl Realm {
         via(self.client_122()?, host_port)
     }
 
+    /// Registers the key of `identity`'s certificate for `user` (key trust) with the operator
+    /// CLI; before the KDC starts when the directory is the embedded file.
+    pub fn register_key(&self, user: &str, identity: &Identity) -> Result<()> {
+        self.register_key_of(&self.principal(user), &identity.cert)
+    }
+
+    fn register_key_of(&self, principal: &str, cert: &Path) -> Result<()> {
+        let cert = cert.to_str().context("certificate path is not UTF-8")?;
+        let run = self.admin(&["key", "add", "--user", principal, "--cert", cert])?;
+        if !run.success() {
+            bail!("kdc key add --user {principal}: {run}");
+        }
+        Ok(())
+    }
+
     /// The CVE-2021-42287 ("noPac") shape, written with the operator CLI into whatever
     /// directory kdc.toml names: robert's sAMAccountName is `victim`, and mallory's entry
     /// has the UPN `victim@REALM` and alice's key registered. Returns that UPN.
     pub fn add_upn_squatter(&self) -> Result<String> {
         let upn = self.principal("victim");
-        let cert = self.dir().join("alice.pem");
-        let cert = cert.to_str().context("realm path is not UTF-8")?;
         for args in [
             &[
                 "user",
@@ -241,13 +254,13 @@ impl Realm {
                 "--dn",
                 "CN=mallory,CN=Users,DC=example,DC=test",
             ],
-            &["key", "add", "--user", &upn, "--cert", cert],
         ] {
             let run = self.admin(args)?;
             if !run.success() {
                 bail!("{args:?}: {run}");
             }
         }
+        self.register_key_of(&upn, &self.dir().join("alice.pem"))?;
         Ok(upn)
     }
 

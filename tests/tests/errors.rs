@@ -82,17 +82,6 @@ fn unregistered_key_is_client_not_trusted() {
     assert_refused(&s, &run, krb::KDC_ERR_CLIENT_NOT_TRUSTED);
 }
 
-/// Registers `id`'s certificate key for `user` before the KDC starts.
-fn register(realm: &Realm, user: &str, id: &Identity) {
-    let principal = realm.principal(user);
-    let cert = id.cert.to_str().unwrap();
-    realm
-        .admin(&["key", "add", "--user", &principal, "--cert", cert])
-        .unwrap()
-        .ok()
-        .unwrap();
-}
-
 /// The certificates the client put in its PKINIT requests.
 fn certificates_sent(proxy: &TcpProxy) -> Vec<usize> {
     proxy
@@ -126,7 +115,7 @@ fn another_users_key_is_client_name_mismatch() {
     let s = setup(
         |realm| {
             key_trust_only(realm);
-            register(realm, "bob", &bob);
+            realm.register_key("bob", &bob).unwrap();
         },
         no_mutation,
     );
@@ -142,7 +131,10 @@ fn another_users_key_is_client_name_mismatch() {
 fn another_users_self_signed_key_is_client_not_trusted() {
     let certs = tempfile::tempdir().unwrap();
     let bob = Identity::self_signed(certs.path(), "bob").unwrap();
-    let s = setup(|realm| register(realm, "bob", &bob), no_mutation);
+    let s = setup(
+        |realm| realm.register_key("bob", &bob).unwrap(),
+        no_mutation,
+    );
     s.client.trust(&bob.cert).unwrap();
     let run = s.client.kinit(&s.realm.principal("alice"), &bob).unwrap();
     assert!(certificates_sent(&s.proxy).iter().all(|n| *n == 0));
@@ -185,7 +177,7 @@ fn flipped_signature_byte_is_refused() {
     let s = setup(
         |realm| {
             key_trust_only(realm);
-            register(realm, "alice", &alice2);
+            realm.register_key("alice", &alice2).unwrap();
         },
         flip_signature_byte,
     );

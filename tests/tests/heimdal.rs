@@ -12,17 +12,6 @@
 
 use kdc_integration::{ClientRun, HeimdalClient, Identity, Realm, TcpProxy, krb};
 
-/// Registers `id`'s certificate key for `user` (key trust) before the KDC starts.
-fn register(realm: &Realm, user: &str, id: &Identity) {
-    let principal = realm.principal(user);
-    let cert = id.cert.to_str().unwrap();
-    realm
-        .admin(&["key", "add", "--user", &principal, "--cert", cert])
-        .unwrap()
-        .ok()
-        .unwrap();
-}
-
 /// kinit succeeded, printed nothing, and the cache holds `user`'s TGT (Heimdal's klist: a
 /// `Principal: user@REALM` header, then one line per ticket).
 fn assert_tgt(realm: &Realm, client: &HeimdalClient, user: &str, run: &ClientRun) {
@@ -53,7 +42,7 @@ fn alice_key(realm: &Realm) -> Identity {
 fn kinit_gets_a_tgt_by_key_trust() {
     let mut realm = Realm::create().unwrap();
     let id = alice_key(&realm);
-    register(&realm, "alice", &id);
+    realm.register_key("alice", &id).unwrap();
     realm.start().unwrap();
     let proxy = TcpProxy::start(realm.addr()).unwrap();
     // Heimdal sends the self-signed certificate without trusting it (MIT must trust it).
@@ -102,7 +91,7 @@ fn kgetcred_gets_service_tickets_whatever_the_sign_of_its_nonce() {
             .unwrap();
     }
     let id = alice_key(&realm);
-    register(&realm, "alice", &id);
+    realm.register_key("alice", &id).unwrap();
     realm.start().unwrap();
     let client = realm.heimdal_client().unwrap();
     let run = client.kinit(&realm.principal("alice"), &id).unwrap();
@@ -140,7 +129,7 @@ fn certificate_without_digital_signature_is_refused_for_no_signer_info() {
             .unwrap(),
     ];
     for id in &ids {
-        register(&realm, "alice", id);
+        realm.register_key("alice", id).unwrap();
     }
     realm.start().unwrap();
     let proxy = TcpProxy::start(realm.addr()).unwrap();

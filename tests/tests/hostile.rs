@@ -79,12 +79,7 @@ fn a_registered_key_in_a_certificate_from_an_unknown_ca_is_cant_verify_certifica
     let certs = tempfile::tempdir().unwrap();
     let (carol, carol_ca) = Identity::issued_by_new_ca(certs.path(), "carol").unwrap();
     let principal = realm.principal("alice");
-    let cert = carol.cert.to_str().unwrap();
-    realm
-        .admin(&["key", "add", "--user", &principal, "--cert", cert])
-        .unwrap()
-        .ok()
-        .unwrap();
+    realm.register_key("alice", &carol).unwrap();
     realm.start().unwrap();
     let proxy = TcpProxy::start(realm.addr()).unwrap();
     let client = realm.client_via(&proxy.host_port()).unwrap();
