@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 
 use crate::proto::codes::oid;
 use crate::proto::der::{self, DerError, Tlv, tag};
-use crate::signer::{DigestAlgorithm, KdcSigner, Signed, SignerError};
+use crate::signer::{DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError};
 
 /// Why a SignedData was refused.
 #[derive(Debug, thiserror::Error)]
@@ -266,41 +266,29 @@ pub(super) fn verification_algorithm(
     signature_oid: &[u8],
     key_algorithm: &str,
 ) -> Result<&'static dyn VerificationAlgorithm, CmsError> {
-    let hash = [oid::SHA1, oid::SHA256, oid::SHA384, oid::SHA512]
-        .into_iter()
-        .position(|h| is(digest_oid, h))
-        .ok_or(CmsError::Algorithm)?;
-    let rsa_key = key_algorithm == "1.2.840.113549.1.1.1";
+    let hash = DigestAlgorithm::from_oid_der(digest_oid).ok_or(CmsError::Algorithm)?;
+    let rsa_key = key_algorithm == RSA_ENCRYPTION_DOTTED;
     let ec_key = key_algorithm == "1.2.840.10045.2.1";
-    let named_rsa = [
-        oid::SHA1_WITH_RSA,
-        oid::SHA256_WITH_RSA,
-        oid::SHA384_WITH_RSA,
-        oid::SHA512_WITH_RSA,
-    ]
-    .into_iter()
-    .position(|s| is(signature_oid, s));
-    let named_ec = [oid::ECDSA_WITH_SHA256, oid::ECDSA_WITH_SHA384]
-        .into_iter()
-        .position(|s| is(signature_oid, s))
-        .map(|i| i + 1);
+    // The hash a signatureAlgorithm label names, read as an RSA label and as an ECDSA one.
+    let named_rsa = SignatureScheme::RsaPkcs1Sha256.digest_of_signature_oid(signature_oid);
+    let named_ec = SignatureScheme::EcdsaP256Sha256.digest_of_signature_oid(signature_oid);
     let algorithm: &'static dyn VerificationAlgorithm =
         if rsa_key && (is(signature_oid, oid::RSA_ENCRYPTION) || named_rsa == Some(hash)) {
             match hash {
-                0 => &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
-                1 => &signature::RSA_PKCS1_2048_8192_SHA256,
-                2 => &signature::RSA_PKCS1_2048_8192_SHA384,
-                _ => &signature::RSA_PKCS1_2048_8192_SHA512,
+                DigestAlgorithm::Sha1 => &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+                DigestAlgorithm::Sha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+                DigestAlgorithm::Sha384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+                DigestAlgorithm::Sha512 => &signature::RSA_PKCS1_2048_8192_SHA512,
             }
         } else if ec_key
             && (named_ec == Some(hash)
                 || named_rsa == Some(hash)
                 || is(signature_oid, oid::EC_PUBLIC_KEY))
-            && matches!(hash, 1 | 2)
         {
             match hash {
-                1 => &signature::ECDSA_P256_SHA256_ASN1,
-                _ => &signature::ECDSA_P384_SHA384_ASN1,
+                DigestAlgorithm::Sha256 => &signature::ECDSA_P256_SHA256_ASN1,
+                DigestAlgorithm::Sha384 => &signature::ECDSA_P384_SHA384_ASN1,
+                DigestAlgorithm::Sha1 | DigestAlgorithm::Sha512 => return Err(CmsError::Algorithm),
             }
         } else {
             return Err(CmsError::Algorithm);
