@@ -66,7 +66,8 @@ PATH=$PATH:/usr/sbin:/sbin
 log "building kdc and kdc-load (release)"
 # The production build's DH (feature `openssl`, as deploy/Containerfile builds it); MIT uses
 # the same OpenSSL.
-cargo build --release --locked -p kdc --features openssl --bin kdc --bin kdc-load >&2
+# kdc-load is in the kdc-client package, whose `openssl` feature is the kdc's.
+cargo build --release --locked -p kdc -p kdc-client --features openssl --bin kdc --bin kdc-load >&2
 bin=${CARGO_TARGET_DIR:-target}/release
 kdc=$bin/kdc
 load=$bin/kdc-load

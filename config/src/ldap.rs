@@ -1,13 +1,15 @@
 //! `[directory] type = "ldap"`: where the LDAP directory is (RFC 4516 URLs), how the KDC
 //! binds (RFC 4513 simple bind, password from a file) and secures the connection (LDAPS or
 //! StartTLS), what it searches (RFC 4515 filter) and which attribute names it reads; every
-//! option with its default. Defaults fit Active Directory.
+//! option with its default. Defaults fit Active Directory. The LDAP backend (kdc-directory)
+//! takes this table as it is.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Deserialize;
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LdapConfig {
     /// Required. `ldap://host[:port]` or `ldaps://host[:port]` URLs, tried in this order;
@@ -78,7 +80,7 @@ pub struct LdapConfig {
 }
 
 /// `[directory.attributes]`: the LDAP attribute names read and written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LdapAttributeNames {
     /// Default `userPrincipalName`.
@@ -115,6 +117,45 @@ impl Default for LdapAttributeNames {
             object_sid: "objectSid".into(),
         }
     }
+}
+
+impl LdapAttributeNames {
+    /// Every name, each read for every user (and written by the admin commands).
+    pub fn all(&self) -> [&str; 8] {
+        [
+            &self.user_principal_name,
+            &self.sam_account_name,
+            &self.user_account_control,
+            &self.account_expires,
+            &self.lockout_time,
+            &self.key_credential_link,
+            &self.alt_security_identities,
+            &self.object_sid,
+        ]
+    }
+}
+
+/// Whether `name` is an attribute description (RFC 4512 §2.5): a descr (letter, then
+/// letters, digits, '-') or a numeric OID, with optional `;option`s.
+pub fn is_attribute_description(name: &str) -> bool {
+    let mut parts = name.split(';');
+    let Some(attribute_type) = parts.next() else {
+        return false;
+    };
+    let keystring = |s: &str| {
+        let mut chars = s.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    let numeric_oid = |s: &str| {
+        s.split('.').count() >= 2
+            && s.split('.').all(|arc| {
+                !arc.is_empty()
+                    && arc.bytes().all(|b| b.is_ascii_digit())
+                    && (arc == "0" || !arc.starts_with('0'))
+            })
+    };
+    (keystring(attribute_type) || numeric_oid(attribute_type)) && parts.all(keystring)
 }
 
 fn default_user_filter() -> String {
@@ -187,6 +228,52 @@ fn balanced(filter: &str) -> bool {
 }
 
 impl LdapConfig {
+    /// These servers and base DN, every other option at its default (as if the table named
+    /// only `urls` and `base_dn`).
+    pub fn new(urls: Vec<String>, base_dn: impl Into<String>) -> Self {
+        LdapConfig {
+            urls,
+            starttls: false,
+            ca_file: None,
+            bind_dn: None,
+            bind_password_file: None,
+            base_dn: base_dn.into(),
+            principals_base_dn: None,
+            user_filter: default_user_filter(),
+            attributes: LdapAttributeNames::default(),
+            timeout_ms: default_timeout_ms(),
+            pool_size: default_pool_size(),
+            cache_ttl_secs: default_cache_ttl_secs(),
+            negative_cache_ttl_secs: default_negative_cache_ttl_secs(),
+            cache_max_entries: default_cache_max_entries(),
+            reconnect_backoff_ms: default_reconnect_backoff_ms(),
+            reconnect_backoff_max_ms: default_reconnect_backoff_max_ms(),
+            key_owner_search_limit: default_key_owner_search_limit(),
+            new_user_object_classes: default_new_user_object_classes(),
+        }
+    }
+
+    /// `timeout_ms`.
+    pub fn timeout(&self) -> Duration {
+        Duration::from_millis(self.timeout_ms)
+    }
+    /// `cache_ttl_secs`; zero: no cache.
+    pub fn cache_ttl(&self) -> Duration {
+        Duration::from_secs(self.cache_ttl_secs)
+    }
+    /// `negative_cache_ttl_secs`; zero: unknown principals are not remembered.
+    pub fn negative_cache_ttl(&self) -> Duration {
+        Duration::from_secs(self.negative_cache_ttl_secs)
+    }
+    /// `reconnect_backoff_ms`.
+    pub fn reconnect_backoff(&self) -> Duration {
+        Duration::from_millis(self.reconnect_backoff_ms)
+    }
+    /// `reconnect_backoff_max_ms`.
+    pub fn reconnect_backoff_max(&self) -> Duration {
+        Duration::from_millis(self.reconnect_backoff_max_ms)
+    }
+
     pub(crate) fn resolve_paths(&mut self, resolve: impl Fn(&mut PathBuf)) {
         if let Some(path) = &mut self.ca_file {
             resolve(path);
@@ -196,8 +283,9 @@ impl LdapConfig {
         }
     }
 
-    /// The key (under `directory.`) and the problem, for the first invalid option.
-    pub(crate) fn check(&self) -> Result<(), (&'static str, String)> {
+    /// The key (under `directory.`) and the problem, for the first invalid option. Run as the
+    /// file loads, and again by the LDAP backend on settings made in code.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
         if self.urls.is_empty() {
             return Err(("directory.urls", "must list at least one server".into()));
         }
@@ -275,25 +363,8 @@ impl LdapConfig {
                 "must name at least one class".into(),
             ));
         }
-        let names = &self.attributes;
-        for name in [
-            &names.user_principal_name,
-            &names.sam_account_name,
-            &names.key_credential_link,
-            &names.user_account_control,
-            &names.account_expires,
-            &names.lockout_time,
-            &names.alt_security_identities,
-            &names.object_sid,
-        ] {
-            let valid = name
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphanumeric())
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | ';'));
-            if !valid {
+        for name in self.attributes.all() {
+            if !is_attribute_description(name) {
                 return Err((
                     "directory.attributes",
                     format!("{name:?} is not an attribute name"),
@@ -301,5 +372,35 @@ impl LdapConfig {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_descriptions() {
+        for good in [
+            "msDS-KeyCredentialLink",
+            "userPrincipalName",
+            "1.2.840.113556.1.4.2328",
+            "userCertificate;binary",
+        ] {
+            assert!(is_attribute_description(good), "{good}");
+        }
+        for bad in ["", "1abc", "a b", "cn=x", "a)(b", "1.02", "1", "cn;"] {
+            assert!(!is_attribute_description(bad), "{bad}");
+        }
+    }
+
+    /// Settings made in code start from the same defaults as a table naming only the
+    /// servers and the base DN.
+    #[test]
+    fn new_has_the_defaults_of_a_minimal_table() {
+        let table: LdapConfig =
+            toml::from_str("urls = [\"ldap://x\"]\nbase_dn = \"DC=x\"\n").unwrap();
+        assert_eq!(LdapConfig::new(vec!["ldap://x".into()], "DC=x"), table);
+        assert!(table.check().is_ok());
     }
 }

@@ -1,22 +1,26 @@
 //! The kdc configuration file: TOML, parsed strictly (unknown keys are errors), every option
 //! documented here with its default. Relative paths are resolved against the file's folder.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use self::bounds::{Bound, DAY, HOUR, YEAR};
 
+mod address;
 mod bounds;
 mod cert_trust;
+mod enctype;
 mod ldap;
 mod metrics;
 pub use cert_trust::{CertificateTrustConfig, RevocationPolicy, StrongMapping};
-pub use ldap::{LdapAttributeNames, LdapConfig};
+pub use enctype::EnctypeName;
+pub use ldap::{LdapAttributeNames, LdapConfig, is_attribute_description};
 pub use metrics::MetricsConfig;
 
 /// A loaded configuration, with every path made absolute.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub realm: RealmConfig,
@@ -35,7 +39,7 @@ pub struct Config {
     pub metrics: Option<MetricsConfig>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RealmConfig {
     /// The Kerberos realm served, e.g. `EXAMPLE.TEST`. Required.
@@ -43,7 +47,7 @@ pub struct RealmConfig {
 }
 
 /// Where the long-term keys of krbtgt and the services live.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeysConfig {
     /// File with the master key (one hex line, mode 0600) that seals every principal key. Required.
@@ -54,15 +58,15 @@ pub struct KeysConfig {
     pub store: Option<PathBuf>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListenConfig {
     /// UDP addresses. Default `["0.0.0.0:88"]`.
-    #[serde(default = "default_listen")]
-    pub udp: Vec<String>,
+    #[serde(default = "default_listen", deserialize_with = "address::list")]
+    pub udp: Vec<SocketAddr>,
     /// TCP addresses. Default `["0.0.0.0:88"]`.
-    #[serde(default = "default_listen")]
-    pub tcp: Vec<String>,
+    #[serde(default = "default_listen", deserialize_with = "address::list")]
+    pub tcp: Vec<SocketAddr>,
     /// Largest request accepted, UDP or TCP, in bytes. Default 65536.
     #[serde(default = "default_max_request_bytes")]
     pub max_request_bytes: usize,
@@ -86,7 +90,7 @@ pub struct ListenConfig {
     pub request_timeout_secs: u64,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TicketConfig {
     /// Ticket lifetime in seconds. Default 36000 (10 h).
@@ -102,10 +106,10 @@ pub struct TicketConfig {
     /// one of the client's list that is here wins. Default: aes256-cts-hmac-sha1-96,
     /// aes128-cts-hmac-sha1-96, aes256-cts-hmac-sha384-192, aes128-cts-hmac-sha256-128.
     #[serde(default = "default_enctypes")]
-    pub enctypes: Vec<String>,
+    pub enctypes: Vec<EnctypeName>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PkinitConfig {
     /// Where the KDC's signing key lives: `software` (a PKCS#8 file, `key` below) or `tpm`
@@ -278,7 +282,7 @@ pub enum SignerKind {
 }
 
 /// `[pkinit.tpm]`: the KDC key in a TPM 2.0 (made by `kdc tpm provision`).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TpmConfig {
     /// TSS2 TCTI: `device:/dev/tpmrm0` (the kernel resource manager), `tabrmd`, or
@@ -304,8 +308,8 @@ pub struct TpmConfig {
     pub period_secs: u64,
     /// Delegated mode: algorithm of the in-memory KDC key, `rsa2048` or `p256`. Default
     /// `rsa2048` (every PKINIT client verifies RSA).
-    #[serde(default = "default_delegated_key")]
-    pub delegated_key: String,
+    #[serde(default)]
+    pub delegated_key: DelegatedKey,
     /// Delegated mode: the dNSName (and subject CN) of each KDC certificate. Default
     /// `kdc.` followed by the realm name in lower case.
     pub dns_name: Option<String>,
@@ -318,6 +322,15 @@ pub struct TpmConfig {
     pub queue_depth: usize,
 }
 
+/// `[pkinit.tpm] delegated_key`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DelegatedKey {
+    #[default]
+    Rsa2048,
+    P256,
+}
+
 /// `[pkinit.tpm] mode`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -327,7 +340,7 @@ pub enum TpmMode {
     Delegated,
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, tag = "type", rename_all = "lowercase")]
 pub enum DirectoryConfig {
     /// The embedded file directory (AD attribute names), loaded at start.
@@ -337,19 +350,28 @@ pub enum DirectoryConfig {
     Ldap(Box<LdapConfig>),
 }
 
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
     /// `text` or `json`. Default `text`.
-    #[serde(default = "default_log_format")]
-    pub format: String,
+    #[serde(default)]
+    pub format: LogFormat,
     /// A tracing filter such as `info` or `kdc=debug`; RUST_LOG overrides it. Default `info`.
     #[serde(default = "default_log_level")]
     pub level: String,
 }
 
-fn default_listen() -> Vec<String> {
-    vec!["0.0.0.0:88".to_owned()]
+/// `[log] format`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+fn default_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([0, 0, 0, 0], 88))]
 }
 fn default_max_request_bytes() -> usize {
     65_536
@@ -378,15 +400,13 @@ fn default_renewable_lifetime_secs() -> u64 {
 fn default_clock_skew_secs() -> u64 {
     300
 }
-fn default_enctypes() -> Vec<String> {
-    [
-        "aes256-cts-hmac-sha1-96",
-        "aes128-cts-hmac-sha1-96",
-        "aes256-cts-hmac-sha384-192",
-        "aes128-cts-hmac-sha256-128",
+fn default_enctypes() -> Vec<EnctypeName> {
+    vec![
+        EnctypeName::Aes256CtsHmacSha196,
+        EnctypeName::Aes128CtsHmacSha196,
+        EnctypeName::Aes256CtsHmacSha384192,
+        EnctypeName::Aes128CtsHmacSha256128,
     ]
-    .map(str::to_owned)
-    .to_vec()
 }
 fn default_min_dh_bits() -> DhStrength {
     DhStrength::Modp2048
@@ -406,14 +426,8 @@ fn default_tpm_handle() -> u32 {
 fn default_tpm_period_secs() -> u64 {
     600
 }
-fn default_delegated_key() -> String {
-    "rsa2048".to_owned()
-}
 fn default_tpm_queue_depth() -> usize {
     256
-}
-fn default_log_format() -> String {
-    "text".to_owned()
 }
 fn default_log_level() -> String {
     "info".to_owned()
@@ -448,7 +462,7 @@ impl Default for TicketConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         Self {
-            format: default_log_format(),
+            format: LogFormat::default(),
             level: default_log_level(),
         }
     }
@@ -679,12 +693,6 @@ impl Config {
                         "must be a persistent handle, 0x81000000-0x81FFFFFF",
                     ));
                 }
-                if !matches!(tpm.delegated_key.as_str(), "rsa2048" | "p256") {
-                    return Err(invalid(
-                        "pkinit.tpm.delegated_key",
-                        "must be \"rsa2048\" or \"p256\"",
-                    ));
-                }
             }
         }
         Ok(())
@@ -777,6 +785,64 @@ store = "principals.toml"
         assert!(Config::parse(&text, path).is_ok());
     }
 
+    /// Addresses, enctype names and the named choices are parsed as the file loads: a bad
+    /// one is refused at its line by every command (it used to pass `check-config` and stop
+    /// `serve`, or be read as the default).
+    #[test]
+    fn addresses_enctypes_and_choices_are_parsed_at_load() {
+        let path = Path::new("/etc/kdc/kdc.toml");
+        let text = format!(
+            "{MINIMAL}\n[listen]\nudp = [\"127.0.0.1:88\", \"[::1]:8888\"]\n\
+             [tickets]\nenctypes = [\"aes128-sha2\", \"AES256-CTS-HMAC-SHA1-96\"]\n"
+        );
+        let config = Config::parse(&text, path).unwrap();
+        assert_eq!(
+            config.listen.udp,
+            [
+                SocketAddr::from(([127, 0, 0, 1], 88)),
+                "[::1]:8888".parse().unwrap()
+            ]
+        );
+        assert_eq!(config.listen.tcp, [SocketAddr::from(([0, 0, 0, 0], 88))]);
+        assert_eq!(
+            config.tickets.enctypes,
+            [
+                EnctypeName::Aes128CtsHmacSha256128,
+                EnctypeName::Aes256CtsHmacSha196
+            ]
+        );
+        for (table, line, words) in [
+            (
+                "[listen]\ntcp = [\"localhost:88\"]",
+                "tcp =",
+                "\"localhost:88\" is not an IP address and port like 0.0.0.0:88",
+            ),
+            (
+                "[tickets]\nenctypes = [\"aes256-cts\", \"rc4-hmac\"]",
+                "enctypes =",
+                "unknown enctype \"rc4-hmac\": must be one of aes128-cts-hmac-sha1-96,",
+            ),
+            (
+                "[log]\nformat = \"xml\"",
+                "format =",
+                "unknown variant `xml`",
+            ),
+        ] {
+            let text = format!("{MINIMAL}\n{table}\n");
+            let number = text.lines().position(|l| l.starts_with(line)).unwrap() + 1;
+            let err = Config::parse(&text, Path::new("k.toml")).unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("k.toml:{number}: {words}")),
+                "{table}: {err}"
+            );
+        }
+        let tpm = MINIMAL.replace("[pkinit]\n", "[pkinit]\nsigner = \"tpm\"\n")
+            + "\n[pkinit.tpm]\ncertificate = \"tpm.pem\"\ndelegated_key = \"p384\"\n";
+        let err = Config::parse(&tpm, path).unwrap_err().to_string();
+        assert!(err.contains("unknown variant `p384`"), "{err}");
+    }
+
     #[test]
     fn minimal_config_gets_documented_defaults() {
         let config = Config::parse(MINIMAL, Path::new("/etc/kdc/kdc.toml")).unwrap();
@@ -820,7 +886,7 @@ store = "principals.toml"
         ));
         let config = Config::load(path).unwrap();
         assert_eq!(config.realm.name, "CORP.EXAMPLE.COM");
-        assert_eq!(config.log.format, "json");
+        assert_eq!(config.log.format, LogFormat::Json);
     }
 
     #[test]
@@ -835,7 +901,7 @@ store = "principals.toml"
         assert_eq!(tpm.handle, 0x8101_0001);
         assert_eq!(tpm.mode, TpmMode::Delegated);
         assert_eq!(tpm.period_secs, 600);
-        assert_eq!(tpm.delegated_key, "rsa2048");
+        assert_eq!(tpm.delegated_key, DelegatedKey::Rsa2048);
         assert_eq!(tpm.queue_depth, 256);
         assert_eq!(tpm.certificate, Path::new("/etc/kdc/tpm.pem"));
         assert!(tpm.auth_file.is_none());

@@ -1,6 +1,8 @@
 //! `[metrics]`: the HTTP listener that serves Prometheus metrics (`/metrics`, text exposition
 //! format 0.0.4) and the health check (`/healthz`). Absent: no listener.
 
+use std::net::SocketAddr;
+
 use serde::Deserialize;
 
 /// `[metrics]`.
@@ -9,7 +11,8 @@ use serde::Deserialize;
 pub struct MetricsConfig {
     /// Address of the HTTP listener, e.g. `127.0.0.1:9188`. Required in the table. Keep it
     /// on a management network: the metrics name no user, but they are not for everyone.
-    pub listen: String,
+    #[serde(deserialize_with = "crate::address::one")]
+    pub listen: SocketAddr,
     /// Seconds between two probes of the directory (an LDAP read of the base entry) and the
     /// signer, which `/healthz` reports. Default 10, at least 1.
     #[serde(default = "default_probe_interval_secs")]
@@ -23,12 +26,6 @@ fn default_probe_interval_secs() -> u64 {
 impl MetricsConfig {
     /// The first problem found, as (key, message).
     pub(crate) fn check(&self) -> Result<(), (&'static str, String)> {
-        if self.listen.parse::<std::net::SocketAddr>().is_err() {
-            return Err((
-                "metrics.listen",
-                format!("{:?} is not an address like 127.0.0.1:9188", self.listen),
-            ));
-        }
         crate::bounds::check([crate::bounds::Bound::new(
             "metrics.probe_interval_secs",
             self.probe_interval_secs,
@@ -44,16 +41,15 @@ mod tests {
 
     #[test]
     fn listen_must_be_a_socket_address() {
-        let good = MetricsConfig {
-            listen: "127.0.0.1:9188".into(),
-            probe_interval_secs: 10,
-        };
+        let good: MetricsConfig = toml::from_str("listen = \"127.0.0.1:9188\"").unwrap();
+        assert_eq!(good.listen, SocketAddr::from(([127, 0, 0, 1], 9188)));
         assert!(good.check().is_ok());
-        let bad = MetricsConfig {
-            listen: "localhost".into(),
-            ..good.clone()
-        };
-        assert_eq!(bad.check().unwrap_err().0, "metrics.listen");
+        let bad = toml::from_str::<MetricsConfig>("listen = \"localhost\"").unwrap_err();
+        assert!(
+            bad.message()
+                .starts_with("\"localhost\" is not an IP address and port"),
+            "{bad}"
+        );
         let never = MetricsConfig {
             probe_interval_secs: 0,
             ..good
@@ -79,7 +75,7 @@ mod shipped {
         ] {
             let config = Config::load(&deploy.join(example)).unwrap();
             let metrics = config.metrics.unwrap();
-            assert_eq!(metrics.listen, "127.0.0.1:9188", "{example}");
+            assert_eq!(metrics.listen.to_string(), "127.0.0.1:9188", "{example}");
             assert_eq!(metrics.probe_interval_secs, 10, "{example}");
         }
     }

@@ -49,6 +49,26 @@ impl Record {
         Record { entry, user }
     }
 
+    /// The record of a user made in memory (a new one): the entry writes what the user holds.
+    fn from_user(user: User) -> Self {
+        let entry = Entry {
+            dn: user.dn.clone(),
+            upn: user.user_principal_name.clone(),
+            sam: user.sam_account_name.clone(),
+            user_account_control: user.user_account_control,
+            account_expires: user.account_expires,
+            lockout_time: user.lockout_time,
+            key_credential_links: user
+                .key_credentials
+                .iter()
+                .map(KeyCredentialLink::to_dn_binary)
+                .collect(),
+            alt_security_identities: user.alt_security_identities.clone(),
+            object_sid: user.object_sid.clone(),
+        };
+        Record { entry, user }
+    }
+
     fn reparsed(entry: Entry) -> Self {
         let links = KeyCredentialLink::parse_values(
             &entry.upn,
@@ -122,21 +142,22 @@ fn validate(entry: &Entry) -> Result<(), String> {
     {
         return Err(format!("objectSid {sid:?} is not of the form S-1-5-21-..."));
     }
-    match entry.upn.split_once('@') {
-        Some((user, suffix)) if !user.is_empty() && !suffix.is_empty() => Ok(()),
-        _ => Err(format!(
-            "userPrincipalName {:?} is not of the form name@suffix",
-            entry.upn
-        )),
-    }
+    crate::check_upn_form(&entry.upn)
 }
 
 impl EmbeddedDirectory {
     /// Reads and indexes the file. Errors name the file and line; key values that do not
     /// parse are logged (with their line) and skipped, but kept in the file.
     pub async fn load(path: impl AsRef<Path>) -> Result<Self, DirectoryError> {
+        let path = path.as_ref();
+        Self::parse(&read_text(path).await?, path)
+    }
+
+    /// Indexes a directory file's text, as [`Self::load`] does once it has read it; `path`
+    /// names the file in errors and is where admin writes go.
+    pub fn parse(text: &str, path: impl AsRef<Path>) -> Result<Self, DirectoryError> {
         let path = path.as_ref().to_path_buf();
-        let state = read_state(&path).await?;
+        let state = parse_state(text, &path)?;
         Ok(EmbeddedDirectory {
             path,
             state: RwLock::new(Arc::new(state)),
@@ -191,6 +212,21 @@ impl EmbeddedDirectory {
         *self.state.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(state);
         Ok(result)
     }
+
+    /// [`Self::modify`] on one user's record, named by userPrincipalName (any case).
+    async fn modify_user<T>(
+        &self,
+        upn: &str,
+        change: impl FnOnce(&mut Record) -> Result<(T, bool), DirectoryError>,
+    ) -> Result<T, DirectoryError> {
+        self.modify(|records, state| {
+            let record = records
+                .get_mut(state.position_by_upn(upn)?)
+                .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))?;
+            change(record)
+        })
+        .await
+    }
 }
 
 async fn blocking(
@@ -207,18 +243,25 @@ async fn blocking(
 }
 
 async fn read_state(path: &Path) -> Result<State, DirectoryError> {
-    let text = tokio::fs::read_to_string(path)
+    parse_state(&read_text(path).await?, path)
+}
+
+async fn read_text(path: &Path) -> Result<String, DirectoryError> {
+    tokio::fs::read_to_string(path)
         .await
         .map_err(|source| DirectoryError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        })
+}
+
+fn parse_state(text: &str, path: &Path) -> Result<State, DirectoryError> {
     let parse_error = |line, message| DirectoryError::Parse {
         file: path.to_path_buf(),
         line,
         message,
     };
-    let loaded = file::parse(&text).map_err(|(line, message)| parse_error(line, message))?;
+    let loaded = file::parse(text).map_err(|(line, message)| parse_error(line, message))?;
     let lines: Vec<usize> = loaded.iter().map(|l| l.line).collect();
     let mut records = Vec::with_capacity(loaded.len());
     for item in loaded {

@@ -6,7 +6,8 @@ pub mod dn_binary;
 pub mod embedded;
 pub mod keycredlink;
 pub mod ldap;
-pub mod services;
+pub mod principal_keys;
+mod rules;
 pub mod sid;
 
 use std::path::PathBuf;
@@ -17,7 +18,8 @@ pub use account::{ACCOUNT_NEVER_EXPIRES, AccountRefusal, account_expiry, filetim
 pub use dn_binary::{DnBinary, DnBinaryError, dn_equivalent};
 pub use embedded::EmbeddedDirectory;
 pub use keycredlink::{KeyCredential, KeyCredentialError, KeyUsage, RsaPublicKey};
-pub use ldap::{LdapDirectory, LdapSettings};
+pub use ldap::LdapDirectory;
+pub(crate) use rules::check_upn_form;
 
 /// userAccountControl bit ACCOUNTDISABLE (MS-ADTS 2.2.16).
 pub const UF_ACCOUNTDISABLE: u32 = 0x0000_0002;
@@ -43,18 +45,6 @@ pub struct User {
     /// objectSid in its string form `S-1-5-21-...` (MS-DTYP 2.4.2.1), for the KB5014754
     /// SID extension of CA-issued certificates.
     pub object_sid: Option<String>,
-}
-
-impl User {
-    /// The registered key that PKINIT key trust accepts for `public_key`: same normalised
-    /// (n, e), KeyUsage NGC, and a value whose DN is this user's own.
-    pub fn registered_ngc_key(&self, public_key: &RsaPublicKey) -> Option<&KeyCredentialLink> {
-        self.key_credentials.iter().find(|link| {
-            link.credential.key_usage() == KeyUsage::Ngc
-                && link.credential.rsa_public_key() == Some(public_key)
-                && dn_equivalent(&link.owner_dn, &self.dn)
-        })
-    }
 }
 
 /// One parsed value of msDS-KeyCredentialLink: the DN part and the blob.
@@ -232,14 +222,15 @@ pub trait DirectoryAdmin: Directory {
     /// Fails with `Conflict` if the UPN, sAMAccountName or DN is taken.
     async fn add_user(&self, new: NewUser) -> Result<User, DirectoryError>;
     async fn set_disabled(&self, upn: &str, disabled: bool) -> Result<(), DirectoryError>;
-    /// Fails with `Invalid` if the link's DN is not the user's, `Conflict` if a key with
-    /// the same KeyID is already registered.
+    /// Refused as [`User::check_new_key`] says: `Invalid` if the link's DN is not the
+    /// user's, `Conflict` if a key with the same KeyID is already registered.
     async fn add_key_credential(
         &self,
         upn: &str,
         link: KeyCredentialLink,
     ) -> Result<(), DirectoryError>;
-    /// Removes every value with this KeyID; `false` if there was none.
+    /// Removes every value with this KeyID (values that do not parse have none and stay);
+    /// `false` if there was none.
     async fn remove_key_credential(&self, upn: &str, key_id: &[u8])
     -> Result<bool, DirectoryError>;
 }

@@ -59,7 +59,7 @@ async fn ad_exact_key_credential_link_is_read_and_matched() {
         "{stored}"
     );
 
-    let directory = LdapDirectory::new(settings(&slapd, &slapd.url())).unwrap();
+    let directory = LdapDirectory::new(&settings(&slapd, &slapd.url())).unwrap();
     let admin = directory
         .find_user("admin", "CONTOSO.COM")
         .await
@@ -107,7 +107,7 @@ async fn ldaps_and_starttls_need_the_ca() {
     slapd.add_ldif(&alice_entry(&[])).unwrap();
     let ldaps = slapd.ldaps_url().unwrap();
 
-    let over_ldaps = LdapDirectory::new(settings(&slapd, &ldaps)).unwrap();
+    let over_ldaps = LdapDirectory::new(&settings(&slapd, &ldaps)).unwrap();
     assert!(
         over_ldaps
             .find_user("alice", REALM)
@@ -118,7 +118,7 @@ async fn ldaps_and_starttls_need_the_ca() {
 
     let mut starttls = settings(&slapd, &slapd.url());
     starttls.starttls = true;
-    let over_starttls = LdapDirectory::new(starttls).unwrap();
+    let over_starttls = LdapDirectory::new(&starttls).unwrap();
     assert!(
         over_starttls
             .find_user("alice", REALM)
@@ -130,7 +130,7 @@ async fn ldaps_and_starttls_need_the_ca() {
     // Without the test CA the server is not trusted, and the reason says so.
     let mut untrusted = settings(&slapd, &ldaps);
     untrusted.ca_file = None;
-    let error = LdapDirectory::new(untrusted)
+    let error = LdapDirectory::new(&untrusted)
         .unwrap()
         .find_user("alice", REALM)
         .await
@@ -153,7 +153,7 @@ async fn servers_fail_over_in_order_and_errors_name_each() {
     );
     let mut both = settings(&slapd, &dead);
     both.urls.push(slapd.url());
-    let directory = LdapDirectory::new(both).unwrap();
+    let directory = LdapDirectory::new(&both).unwrap();
     assert!(directory.find_user("alice", REALM).await.unwrap().is_some());
 
     let also_dead = format!(
@@ -162,7 +162,7 @@ async fn servers_fail_over_in_order_and_errors_name_each() {
     );
     let mut none = settings(&slapd, &dead);
     none.urls.push(also_dead.clone());
-    let error = LdapDirectory::new(none)
+    let error = LdapDirectory::new(&none)
         .unwrap()
         .find_user("alice", REALM)
         .await
@@ -181,8 +181,8 @@ async fn a_silent_server_times_out_within_the_bound() {
     let url = format!("ldap://{}", silent.local_addr().unwrap());
     let slapd = ldap_support::slapd(SlapdOptions::default());
     let mut hung = settings(&slapd, &url);
-    hung.timeout = Duration::from_millis(300);
-    let directory = LdapDirectory::new(hung).unwrap();
+    hung.timeout_ms = 300;
+    let directory = LdapDirectory::new(&hung).unwrap();
     let started = Instant::now();
     let error = directory.find_user("alice", REALM).await.unwrap_err();
     let elapsed = started.elapsed();
@@ -201,8 +201,8 @@ async fn recovers_after_a_server_restart_and_bad_bind_is_reported() {
     let mut slapd = ldap_support::slapd(SlapdOptions::default());
     slapd.add_ldif(&alice_entry(&[])).unwrap();
     let mut no_cache = settings(&slapd, &slapd.url());
-    no_cache.cache_ttl = Duration::ZERO;
-    let directory = LdapDirectory::new(no_cache).unwrap();
+    no_cache.cache_ttl_secs = 0;
+    let directory = LdapDirectory::new(&no_cache).unwrap();
     assert!(directory.find_user("alice", REALM).await.unwrap().is_some());
 
     slapd.stop();
@@ -225,7 +225,7 @@ async fn recovers_after_a_server_restart_and_bad_bind_is_reported() {
     let file = slapd.tmp().join("wrong.password");
     std::fs::write(&file, "not-the-password\n").unwrap();
     wrong.bind_password_file = Some(file);
-    let error = LdapDirectory::new(wrong)
+    let error = LdapDirectory::new(&wrong)
         .unwrap()
         .check()
         .await
@@ -238,7 +238,7 @@ async fn recovers_after_a_server_restart_and_bad_bind_is_reported() {
 async fn cache_serves_hot_users_and_remembers_unknown_ones() {
     let slapd = ldap_support::slapd(SlapdOptions::default());
     slapd.add_ldif(&alice_entry(&[])).unwrap();
-    let directory = LdapDirectory::new(settings(&slapd, &slapd.url())).unwrap();
+    let directory = LdapDirectory::new(&settings(&slapd, &slapd.url())).unwrap();
     assert!(
         !directory
             .find_user("alice", REALM)
@@ -288,7 +288,7 @@ async fn cn_config_schema_from_the_ldif_loads_and_serves() {
     });
     let link = ldap_support::ngc_link(ALICE_DN, &vector_key("msf_ngc_rsa1")).to_dn_binary();
     slapd.add_ldif(&alice_entry(&[&link])).unwrap();
-    let directory = LdapDirectory::new(settings(&slapd, &slapd.url())).unwrap();
+    let directory = LdapDirectory::new(&settings(&slapd, &slapd.url())).unwrap();
     let alice = directory.find_user("alice", REALM).await.unwrap().unwrap();
     assert!(
         alice
@@ -311,7 +311,7 @@ async fn an_entry_without_user_account_control_is_refused() {
         .collect();
     assert_ne!(ldif, without);
     slapd.add_ldif(&without).unwrap();
-    let directory = LdapDirectory::new(settings(&slapd, &slapd.url())).unwrap();
+    let directory = LdapDirectory::new(&settings(&slapd, &slapd.url())).unwrap();
     let alice = directory.find_user("alice", REALM).await.unwrap().unwrap();
     assert_eq!(
         alice.refusal(std::time::SystemTime::now()),

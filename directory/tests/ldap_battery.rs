@@ -50,7 +50,7 @@ async fn account_state_on_the_embedded_backend() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn account_state_on_the_ldap_backend() {
     let slapd = ldap_support::slapd(SlapdOptions::default());
-    let directory = LdapDirectory::new(ldap_support::settings(&slapd, &slapd.url())).unwrap();
+    let directory = LdapDirectory::new(&ldap_support::settings(&slapd, &slapd.url())).unwrap();
     ldap_support::account_state_battery(
         &directory,
         async |dn: &str, attribute: &str, value: &str| {
@@ -67,7 +67,7 @@ async fn account_state_on_the_ldap_backend() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn battery_on_the_ldap_backend() {
     let slapd = ldap_support::slapd(SlapdOptions::default());
-    let directory = LdapDirectory::new(ldap_support::settings(&slapd, &slapd.url())).unwrap();
+    let directory = LdapDirectory::new(&ldap_support::settings(&slapd, &slapd.url())).unwrap();
     ldap_support::battery(&directory).await;
     // Everything the battery wrote is in the server, in AD's form.
     let stored = slapd

@@ -11,13 +11,13 @@ use std::hint::black_box;
 use std::time::SystemTime;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kdc::client::{ClientOptions, build_request};
 use kdc::error::KdcError;
 use kdc::preauth::pkinit::cms;
-use kdc::proto::codes::{oid, padata};
+use kdc::proto::codes::padata;
 use kdc::proto::kerberos::KdcRequest;
 use kdc::proto::pkinit::PaPkAsReq;
 use kdc::signer::software::SoftwareSigner;
+use kdc_client::{ClientOptions, build_request};
 use kdc_directory::{Directory, EmbeddedDirectory};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
@@ -75,7 +75,7 @@ fn path_building(c: &mut Criterion) {
         .block_on(kdc::dev_realm::create(dir.path(), REALM, 1))
         .unwrap();
     let (_, kdc) = runtime
-        .block_on(kdc::daemon::build(&dir.path().join("kdc.toml")))
+        .block_on(kdc::build::from_file(&dir.path().join("kdc.toml")))
         .unwrap();
     let directory = runtime
         .block_on(EmbeddedDirectory::load(dir.path().join("directory.toml")))
@@ -88,10 +88,10 @@ fn path_building(c: &mut Criterion) {
         SoftwareSigner::load(&dir.path().join("bob.key"), &dir.path().join("bob.pem")).unwrap();
 
     let check = |signed_auth_pack: &[u8]| -> Result<(), KdcError> {
-        let signed = cms::parse(signed_auth_pack, oid::PKINIT_AUTH_DATA).unwrap();
+        let signed = cms::parse(signed_auth_pack, cms::ContentType::AuthPack).unwrap();
         let now = SystemTime::now();
         runtime
-            .block_on(kdc.pkinit().authenticate(&bob, REALM, &signed, now))
+            .block_on(kdc.realm().pkinit().authenticate(&bob, REALM, &signed, now))
             .map(|_| ())
     };
     let cases = [

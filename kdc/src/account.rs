@@ -10,19 +10,18 @@ use kdc_directory::User;
 use rasn_kerberos::PrincipalName;
 
 use crate::error::KdcError;
-use crate::kdc::Kdc;
 use crate::proto::kerberos::{NT_ENTERPRISE, NT_PRINCIPAL, principal};
+use crate::realm::Realm;
 
 /// The one entry `name` (as [`directory_name`] gives it) resolves to in the realm, if that
 /// account may have tickets at `now`.
-pub async fn client_account(kdc: &Kdc, name: &str, now: SystemTime) -> Result<User, KdcError> {
-    let realm = kdc.realm();
-    let user = kdc
+pub async fn client_account(realm: &Realm, name: &str, now: SystemTime) -> Result<User, KdcError> {
+    let user = realm
         .directory()
-        .find_user(name, realm)
+        .find_user(name, realm.name())
         .await
         .map_err(KdcError::from_lookup)?
-        .ok_or_else(|| KdcError::UnknownClient(format!("{name}@{realm}")))?;
+        .ok_or_else(|| KdcError::UnknownClient(format!("{name}@{}", realm.name())))?;
     match user.refusal(now) {
         Some(reason) => Err(KdcError::ClientRevoked {
             client: user.user_principal_name,

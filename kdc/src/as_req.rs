@@ -10,11 +10,11 @@ use rasn_kerberos::{AsRep, EncAsRepPart, EncryptedData, KdcRep, PaData, Principa
 use crate::account::{canonical_name, client_account, directory_name};
 use crate::crypto::{Enctype, Key};
 use crate::error::KdcError;
-use crate::kdc::Kdc;
 use crate::preauth::pkinit::{ExchangeDetails, PkinitRequest, Trust};
 use crate::proto::codes::padata;
 use crate::proto::kerberos::{KdcRequest, flag, kerberos_string, krbtgt_name, name_to_string};
 use crate::proto::nonce;
+use crate::realm::Realm;
 use crate::ticket::{initial_ticket_times, option, reply_part, seal_ticket};
 
 /// Key usage of the AS-REP enc-part (RFC 4120 §7.5.1).
@@ -32,33 +32,36 @@ pub struct AsOutcome {
 }
 
 pub async fn handle(
-    kdc: &Kdc,
+    realm: &Realm,
     request: &KdcRequest<'_>,
     message: &[u8],
     now: SystemTime,
 ) -> Result<AsOutcome, KdcError> {
     let body = &request.req.req_body;
-    let realm = kdc.realm();
+    let realm_name = realm.name();
     let requested_realm = String::from_utf8_lossy(body.realm.as_bytes());
-    if requested_realm != realm {
+    if requested_realm != realm_name {
         return Err(KdcError::WrongRealm(requested_realm.into_owned()));
     }
     let client_name = body.cname.as_ref().ok_or(KdcError::NoClientName)?;
-    let server_name = body.sname.clone().unwrap_or_else(|| krbtgt_name(realm));
-    if !is_krbtgt(&server_name, realm) {
+    let server_name = body
+        .sname
+        .clone()
+        .unwrap_or_else(|| krbtgt_name(realm_name));
+    if !is_krbtgt(&server_name, realm_name) {
         return Err(KdcError::UnknownServer(name_to_string(&server_name)));
     }
     let client = directory_name(client_name)?;
-    let user = client_account(kdc, &client, now).await?;
+    let user = client_account(realm, &client, now).await?;
     // RFC 6806 §5: with canonicalize the reply and the ticket name the entry as the
     // directory does; without it they keep the requested name, which MIT's client insists on.
     let ticket_client = if flag(&body.kdc_options.0, option::CANONICALIZE) {
-        canonical_name(&user, realm)
+        canonical_name(&user, realm_name)
     } else {
         client_name.clone()
     };
-    let enctype = kdc.choose_enctype(&body.etype)?;
-    let freshness = kdc.freshness_tokens();
+    let enctype = choose_enctype(&body.etype, &realm.policy().enctypes)?;
+    let freshness = realm.freshness_tokens();
     let Some(pa_value) = request.padata(padata::PK_AS_REQ) else {
         let asked = request.padata(padata::AS_FRESHNESS).is_some();
         return Err(KdcError::PreauthRequired {
@@ -66,7 +69,7 @@ pub async fn handle(
         });
     };
 
-    let pkinit = kdc
+    let pkinit = realm
         .pkinit()
         .process(
             PkinitRequest {
@@ -74,7 +77,7 @@ pub async fn handle(
                 body_der: request.body_der,
                 pa_value,
                 user: &user,
-                realm,
+                realm: realm_name,
                 client_name,
                 server_name: &server_name,
                 enctype,
@@ -86,13 +89,13 @@ pub async fn handle(
 
     let session_key =
         Key::random(enctype).map_err(|e| KdcError::Internal(format!("session key: {e}")))?;
-    let times = initial_ticket_times(body, now, kdc.lifetime_policy());
-    let (kvno, krbtgt_key) = kdc
+    let times = initial_ticket_times(body, now, realm.policy().lifetime);
+    let (kvno, krbtgt_key) = realm
         .keys()
-        .current(kdc.krbtgt_principal())
+        .current(realm.krbtgt_principal())
         .ok_or_else(|| KdcError::Internal("no krbtgt key in the key store".into()))?;
     let ticket = seal_ticket(
-        realm,
+        realm_name,
         &server_name,
         &ticket_client,
         &session_key,
@@ -104,7 +107,7 @@ pub async fn handle(
         &session_key,
         &times,
         body.nonce,
-        realm,
+        realm_name,
         &server_name,
         now,
     ));
@@ -121,7 +124,7 @@ pub async fn handle(
             r#type: padata::PK_AS_REP,
             value: pkinit.pa_pk_as_rep.into(),
         }]),
-        crealm: kerberos_string(realm),
+        crealm: kerberos_string(realm_name),
         cname: ticket_client,
         ticket,
         enc_part: EncryptedData {
@@ -153,9 +156,10 @@ pub fn base64_key_id(key_id: &[u8]) -> String {
 }
 
 /// The first of the client's enctypes that the realm allows (RFC 4120 §3.1.3).
-pub fn choose_enctype(client: &[i32], allowed: &[Enctype]) -> Option<Enctype> {
+pub fn choose_enctype(client: &[i32], allowed: &[Enctype]) -> Result<Enctype, KdcError> {
     client
         .iter()
         .filter_map(|&e| Enctype::from_i32(e))
         .find(|e| allowed.contains(e))
+        .ok_or_else(|| KdcError::NoCommonEnctype(client.to_vec()))
 }

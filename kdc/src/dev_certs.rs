@@ -1,9 +1,13 @@
-//! Certificates and CRLs for development realms and tests: client certificate extensions
-//! for certificate trust (RFC 4556 §3.2.2 id-pkinit-san, MS-PKCA 3.1.5.2.1.1 UPN otherName,
-//! the KB5014754 SID extension), an empty CRL (RFC 5280 §5), a random domain SID.
+//! Certificates and CRLs for development realms and tests: the parameters every certificate
+//! starts from, client certificate extensions for certificate trust (RFC 4556 §3.2.2
+//! id-pkinit-san, MS-PKCA 3.1.5.2.1.1 UPN otherName, the KB5014754 SID extension), an empty
+//! CRL (RFC 5280 §5), a random domain SID.
 
 use anyhow::Result;
-use rcgen::{CertificateRevocationListParams, CustomExtension, Issuer, KeyIdMethod, KeyPair};
+use rcgen::{
+    CertificateParams, CertificateRevocationListParams, CustomExtension, DistinguishedName, DnType,
+    Issuer, KeyIdMethod, KeyPair,
+};
 
 use crate::proto::der::{self, tag};
 use crate::proto::kerberos::{NT_PRINCIPAL, principal};
@@ -19,6 +23,27 @@ pub fn random_domain_sid() -> Result<String> {
         .map(|sub| sub.to_string())
         .collect();
     Ok(format!("S-1-5-21-{}", parts.join("-")))
+}
+
+/// What every development-realm certificate starts from: O=realm, CN=`common_name`, valid
+/// for a year, a random positive serial.
+pub fn base_params(common_name: &str, realm: &str) -> Result<CertificateParams> {
+    let mut params = CertificateParams::default();
+    let mut name = DistinguishedName::new();
+    name.push(DnType::OrganizationName, realm);
+    name.push(DnType::CommonName, common_name);
+    params.distinguished_name = name;
+    // Clients enforce validity with no tolerance: backdate by more than the allowed skew.
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(365);
+    let mut serial = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut serial).map_err(|_| anyhow::anyhow!("random generator failed"))?;
+    if let Some(first) = serial.first_mut() {
+        *first &= 0x7f;
+    }
+    params.serial_number = Some(serial.to_vec().into());
+    Ok(params)
 }
 
 /// A CRL of `ca` listing nothing, valid for a year (RFC 5280 §5).

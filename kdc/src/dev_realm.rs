@@ -9,14 +9,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use kdc_directory::keycredlink::{Guid, RsaPublicKey, filetime_now};
-use kdc_directory::{
-    DirectoryAdmin, EmbeddedDirectory, KeyCredential, KeyCredentialLink, NewUser, UF_NORMAL_ACCOUNT,
-};
+use kdc_directory::keycredlink::RsaPublicKey;
+use kdc_directory::{DirectoryAdmin, EmbeddedDirectory, NewUser, UF_NORMAL_ACCOUNT};
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, PKCS_RSA_SHA256,
-    PublicKeyData,
+    BasicConstraints, CustomExtension, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, PKCS_RSA_SHA256, PublicKeyData,
 };
 
 use crate::crypto::Enctype;
@@ -27,9 +24,10 @@ use crate::proto::kerberos::{NT_SRV_INST, principal};
 use crate::proto::pkinit::Krb5PrincipalName;
 use crate::secret_file;
 
+use crate::admin::users::register_key;
+use crate::dev_certs::{base_params, empty_crl, random_domain_sid};
 pub use crate::dev_certs::{client_extensions, sid_extension};
-use crate::dev_certs::{empty_crl, random_domain_sid};
-use kdc_directory::services::{FileServiceStore, ServiceStore};
+use kdc_directory::principal_keys::{FileServiceStore, ServiceStore};
 
 /// The shape of the KDC certificate `dev-realm` issues.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -178,15 +176,10 @@ pub async fn create_with(
     store.put_service(krbtgt).await?;
 
     let directory = EmbeddedDirectory::create_empty(&dir.join("directory.toml")).await?;
-    let base_dn = domain
-        .split('.')
-        .map(|part| format!("DC={part}"))
-        .collect::<Vec<_>>()
-        .join(",");
     for name in ["alice", "bob"] {
         directory
             .add_user(NewUser {
-                dn: format!("CN={name},CN=Users,{base_dn}"),
+                dn: NewUser::default_dn(name, &domain),
                 user_principal_name: format!("{name}@{realm}"),
                 sam_account_name: Some(name.to_owned()),
                 user_account_control: UF_NORMAL_ACCOUNT,
@@ -217,53 +210,6 @@ pub async fn create_with(
         kdc_cert,
         kdc_host,
     })
-}
-
-/// Registers an NGC key for a user, as Windows Hello for Business enrolment would.
-pub async fn register_key(
-    directory: &dyn DirectoryAdmin,
-    upn: &str,
-    key: &RsaPublicKey,
-) -> Result<Vec<u8>> {
-    let user = directory
-        .list_users()
-        .await?
-        .into_iter()
-        .find(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
-        .with_context(|| format!("no user {upn}"))?;
-    let mut device = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut device).map_err(|_| anyhow::anyhow!("random generator failed"))?;
-    let credential = KeyCredential::new_ngc(key, Guid::from_bytes(device), filetime_now());
-    let key_id = credential.key_id().to_vec();
-    directory
-        .add_key_credential(
-            upn,
-            KeyCredentialLink {
-                owner_dn: user.dn,
-                credential,
-            },
-        )
-        .await?;
-    Ok(key_id)
-}
-
-pub(crate) fn base_params(common_name: &str, realm: &str) -> Result<CertificateParams> {
-    let mut params = CertificateParams::default();
-    let mut name = DistinguishedName::new();
-    name.push(DnType::OrganizationName, realm);
-    name.push(DnType::CommonName, common_name);
-    params.distinguished_name = name;
-    // Clients enforce validity with no tolerance: backdate by more than the allowed skew.
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(365);
-    let mut serial = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut serial).map_err(|_| anyhow::anyhow!("random generator failed"))?;
-    if let Some(first) = serial.first_mut() {
-        *first &= 0x7f;
-    }
-    params.serial_number = Some(serial.to_vec().into());
-    Ok(params)
 }
 
 /// subjectAltName with otherName id-pkinit-san = krbtgt/REALM@REALM (when a realm is given)

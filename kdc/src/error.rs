@@ -1,7 +1,12 @@
 //! Every way a request can fail, and the one place that maps a failure to its KRB-ERROR code
-//! (RFC 4120 §7.5.9, RFC 4556 §3.1.3). The client sees the code and a generic text; the
-//! detail goes to the log only.
+//! (RFC 4120 §7.5.9, RFC 4556 §3.1.3) and to the PKINIT trust model it was judged under. The
+//! client sees the code and its generic e-text (from `proto::codes`); the detail goes to the
+//! log only.
 
+use kdc_directory::DirectoryError;
+use rasn::types::GeneralizedTime;
+
+use crate::metrics::TrustModel;
 use crate::proto::codes::ErrorCode;
 
 /// A request that cannot be answered with a ticket.
@@ -76,15 +81,53 @@ pub enum KdcError {
     /// RFC 4556 §3.1.3 / MS-PKCA: no request-body checksum the realm's policy accepts.
     #[error("request checksum missing: {0}")]
     PaChecksumMustBeIncluded(String),
+    /// The directory's error itself, for whoever matches on it; its text is in the message
+    /// (the log prints only the message), so it is not also a `source`, which would print it
+    /// twice wherever a whole chain is shown.
     #[error("directory unavailable: {0}")]
-    DirectoryUnavailable(String),
+    DirectoryUnavailable(DirectoryError),
     #[error("KDC signer unavailable: {0}")]
     SignerUnavailable(String),
     /// The PKINIT pool had no room for the exchange (`crypto_pool.rs`).
     #[error("busy: {0}")]
     Busy(String),
-    #[error("TGS authentication failed: {reason}")]
-    ApFailed { code: ErrorCode, reason: String },
+    // The TGS's refusals of the AP-REQ in PA-TGS-REQ (RFC 4120 §3.3.2, §3.2.3, §5.5.1): the
+    // log says "TGS authentication failed" and why; the client, the code and a generic e-text.
+    #[error("TGS authentication failed: no PA-TGS-REQ")]
+    NoTgsReq,
+    #[error("TGS authentication failed: AP-REQ undecodable: {0}")]
+    ApReqUndecodable(rasn::error::DecodeError),
+    #[error("TGS authentication failed: ticket is for {0}, not our TGS")]
+    TicketNotForUs(String),
+    #[error("TGS authentication failed: no krbtgt key kvno {kvno:?} enctype {enctype}")]
+    NoKrbtgtKey { kvno: Option<u32>, enctype: i32 },
+    /// The TGT or authenticator does not decrypt or decode under its key.
+    #[error("TGS authentication failed: {0}")]
+    BadIntegrity(&'static str),
+    #[error("TGS authentication failed: authenticator client differs from the ticket's")]
+    AuthenticatorClientMismatch,
+    #[error("TGS authentication failed: authenticator has no request checksum")]
+    NoRequestChecksum,
+    #[error(
+        "TGS authentication failed: checksum type {checksum_type} for a {session_key} session key"
+    )]
+    InappropriateChecksum {
+        checksum_type: i32,
+        session_key: crate::crypto::Enctype,
+    },
+    #[error("TGS authentication failed: request body checksum does not match")]
+    RequestModified,
+    #[error("TGS authentication failed: TGT not yet valid")]
+    TicketNotYetValid,
+    #[error("TGS authentication failed: TGT expired")]
+    TicketExpired,
+    #[error("TGS authentication failed: renew-till has passed")]
+    RenewTillPassed,
+    #[error("TGS authentication failed: authenticator of {client} at {ctime} already used")]
+    Repeat {
+        client: String,
+        ctime: GeneralizedTime,
+    },
     #[error("option not allowed: {0}")]
     BadOption(String),
     #[error("internal error: {0}")]
@@ -94,12 +137,10 @@ pub enum KdcError {
 impl KdcError {
     /// A failed user lookup: an ambiguous name is the client's problem (its own code), any
     /// other failure means the directory cannot answer now.
-    pub fn from_lookup(error: kdc_directory::DirectoryError) -> KdcError {
+    pub fn from_lookup(error: DirectoryError) -> KdcError {
         match error {
-            kdc_directory::DirectoryError::Ambiguous { name, dns } => {
-                KdcError::PrincipalNotUnique { name, dns }
-            }
-            other => KdcError::DirectoryUnavailable(other.to_string()),
+            DirectoryError::Ambiguous { name, dns } => KdcError::PrincipalNotUnique { name, dns },
+            other => KdcError::DirectoryUnavailable(other),
         }
     }
 
@@ -133,44 +174,48 @@ impl KdcError {
             KdcError::DirectoryUnavailable(_)
             | KdcError::SignerUnavailable(_)
             | KdcError::Busy(_) => ErrorCode::SVC_UNAVAILABLE,
-            KdcError::ApFailed { code, .. } => *code,
+            KdcError::NoTgsReq => ErrorCode::PADATA_TYPE_NOSUPP,
+            KdcError::ApReqUndecodable(_) | KdcError::BadIntegrity(_) => {
+                ErrorCode::AP_ERR_BAD_INTEGRITY
+            }
+            KdcError::TicketNotForUs(_) => ErrorCode::AP_ERR_NOT_US,
+            KdcError::NoKrbtgtKey { .. } => ErrorCode::AP_ERR_BADKEYVER,
+            KdcError::AuthenticatorClientMismatch => ErrorCode::AP_ERR_BADMATCH,
+            KdcError::NoRequestChecksum | KdcError::InappropriateChecksum { .. } => {
+                ErrorCode::AP_ERR_INAPP_CKSUM
+            }
+            KdcError::RequestModified => ErrorCode::AP_ERR_MODIFIED,
+            KdcError::TicketNotYetValid => ErrorCode::AP_ERR_TKT_NYV,
+            KdcError::TicketExpired | KdcError::RenewTillPassed => ErrorCode::AP_ERR_TKT_EXPIRED,
+            KdcError::Repeat { .. } => ErrorCode::AP_ERR_REPEAT,
             KdcError::BadOption(_) => ErrorCode::BADOPTION,
             KdcError::Internal(_) => ErrorCode::GENERIC,
         }
     }
 
-    /// A short text for the client: never secrets or internal detail.
+    /// The e-text for the client: its code's, from the one table in `proto::codes`.
     pub fn client_text(&self) -> &'static str {
         match self {
-            KdcError::WrongRealm(_) => "WRONG_REALM",
-            KdcError::NoClientName | KdcError::UnknownClient(_) => "CLIENT_NOT_FOUND",
-            KdcError::UnknownServer(_) => "SERVER_NOT_FOUND",
-            KdcError::ClientRevoked { .. } => "CLIENT_LOCKED_OUT",
-            KdcError::PrincipalNotUnique { .. } => "PRINCIPAL_NOT_UNIQUE",
-            KdcError::NoCommonEnctype(_) => "BAD_ENCRYPTION_TYPE",
-            KdcError::PreauthRequired { .. } => "NEEDED_PREAUTH",
-            KdcError::PreauthFailed(_) => "PREAUTH_FAILED",
+            // RFC 8070 §2.4 refuses a missing token with PREAUTH_FAILED, which says nothing of
+            // freshness; the text tells the client what to send.
             KdcError::FreshnessTokenMissing { .. } => "FRESHNESS_TOKEN_REQUIRED",
-            KdcError::FreshnessTokenInvalid { .. } => "FRESHNESS_TOKEN_EXPIRED",
-            KdcError::ClientNotTrusted(_) => "CLIENT_NOT_TRUSTED",
-            KdcError::ClientNameMismatch { .. } | KdcError::CertificateNameMismatch(_) => {
-                "CLIENT_NAME_MISMATCH"
-            }
-            KdcError::CantVerifyCertificate(_) => "CANT_VERIFY_CERTIFICATE",
-            KdcError::InvalidCertificate(_) => "INVALID_CERTIFICATE",
-            KdcError::RevokedCertificate(_) => "REVOKED_CERTIFICATE",
-            KdcError::RevocationStatusUnknown(_) => "REVOCATION_STATUS_UNKNOWN",
-            KdcError::InconsistentKeyPurpose(_) => "INCONSISTENT_KEY_PURPOSE",
-            KdcError::Skew { .. } => "CLOCK_SKEW",
-            KdcError::DhParametersNotAccepted { .. } => "DH_PARAMETERS_NOT_ACCEPTED",
-            KdcError::DigestNotAccepted { .. } => "DIGEST_NOT_ACCEPTED",
-            KdcError::PaChecksumMustBeIncluded(_) => "PA_CHECKSUM_MUST_BE_INCLUDED",
-            KdcError::DirectoryUnavailable(_)
-            | KdcError::SignerUnavailable(_)
-            | KdcError::Busy(_) => "SERVICE_UNAVAILABLE",
-            KdcError::ApFailed { .. } => "TGS_AUTHENTICATION_FAILED",
-            KdcError::BadOption(_) => "BAD_OPTION",
-            KdcError::Internal(_) => "INTERNAL_ERROR",
+            other => other.code().e_text(),
+        }
+    }
+
+    /// The trust model a refused PKINIT logon was judged under: the certificate-path checks
+    /// are certificate trust's; "no registered key" and "key of another user" key trust's;
+    /// any other failure is common to both, or came before the model was decided.
+    pub fn trust_model(&self) -> TrustModel {
+        match self {
+            KdcError::CantVerifyCertificate(_)
+            | KdcError::InvalidCertificate(_)
+            | KdcError::RevokedCertificate(_)
+            | KdcError::RevocationStatusUnknown(_)
+            | KdcError::InconsistentKeyPurpose(_)
+            | KdcError::CertificateNameMismatch(_) => TrustModel::Cert,
+            KdcError::ClientNotTrusted(_) | KdcError::ClientNameMismatch { .. } => TrustModel::Key,
+            _ => TrustModel::Unknown,
         }
     }
 
@@ -191,5 +236,84 @@ impl KdcError {
             } => Some(td_cms_digest_algorithms.clone()),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 4120 §7.5.9 numbers for the TGS refusals, and the one e-text they all show.
+    #[test]
+    fn tgs_refusals_carry_their_krb_ap_err_codes() {
+        let cases = [
+            (KdcError::NoTgsReq, 16),
+            (KdcError::BadIntegrity("TGT does not decrypt"), 31),
+            (KdcError::TicketExpired, 32),
+            (KdcError::RenewTillPassed, 32),
+            (KdcError::TicketNotYetValid, 33),
+            (KdcError::TicketNotForUs("krbtgt/OTHER".into()), 35),
+            (KdcError::AuthenticatorClientMismatch, 36),
+            (KdcError::RequestModified, 41),
+            (
+                KdcError::NoKrbtgtKey {
+                    kvno: Some(7),
+                    enctype: 18,
+                },
+                44,
+            ),
+            (KdcError::NoRequestChecksum, 50),
+        ];
+        for (error, code) in cases {
+            assert_eq!(error.code(), ErrorCode(code), "{error}");
+            assert_eq!(error.client_text(), "TGS_AUTHENTICATION_FAILED", "{error}");
+            assert_eq!(error.trust_model(), TrustModel::Unknown, "{error}");
+            assert!(error.to_string().starts_with("TGS authentication failed: "));
+        }
+    }
+
+    #[test]
+    fn client_text_is_the_codes_except_for_a_missing_freshness_token() {
+        let busy = KdcError::Busy("pool full".into());
+        assert_eq!(busy.client_text(), "SERVICE_UNAVAILABLE");
+        let preauth = KdcError::PreauthFailed("bad signature".into());
+        assert_eq!(preauth.client_text(), "PREAUTH_FAILED");
+        let missing = KdcError::FreshnessTokenMissing {
+            method_data: Vec::new(),
+        };
+        assert_eq!(missing.code(), preauth.code());
+        assert_eq!(missing.client_text(), "FRESHNESS_TOKEN_REQUIRED");
+    }
+
+    /// The trust model follows the check that refused, not the code: a certificate that maps
+    /// to another user shares KDC_ERR_CLIENT_NAME_MISMATCH with a key registered to another
+    /// user, but only the second is key trust's.
+    #[test]
+    fn trust_model_follows_the_refusing_check() {
+        let cert = [
+            KdcError::CantVerifyCertificate("no path".into()),
+            KdcError::InvalidCertificate("expired".into()),
+            KdcError::RevokedCertificate("serial 2".into()),
+            KdcError::RevocationStatusUnknown("no CRL".into()),
+            KdcError::InconsistentKeyPurpose("no clientAuth".into()),
+            KdcError::CertificateNameMismatch("UPN of bob".into()),
+        ];
+        for error in cert {
+            assert_eq!(error.trust_model(), TrustModel::Cert, "{error}");
+        }
+        let key = [
+            KdcError::ClientNotTrusted("no registered key".into()),
+            KdcError::ClientNameMismatch {
+                owners: vec!["bob@EXAMPLE".into()],
+            },
+        ];
+        for error in key {
+            assert_eq!(error.trust_model(), TrustModel::Key, "{error}");
+        }
+        let neither = KdcError::Skew {
+            skew_secs: 600,
+            allowed_secs: 300,
+        };
+        assert_eq!(neither.trust_model(), TrustModel::Unknown);
     }
 }

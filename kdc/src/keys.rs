@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use kdc_directory::services::{SealedKey, ServicePrincipal, ServiceStore};
+use kdc_directory::principal_keys::{SealedKey, ServicePrincipal, ServiceStore};
 use rasn::prelude::*;
 
 use crate::crypto::{Enctype, Key};
@@ -163,8 +163,7 @@ impl KeyRing {
         Ok(KeyRing { principals })
     }
 
-    /// A ring of one principal's keys, newest kvno first, for tests.
-    #[cfg(test)]
+    /// A ring of one principal's keys, newest kvno first (tests and fuzz fixtures).
     pub fn of(principal: &str, mut keys: Vec<(u32, Key)>) -> KeyRing {
         keys.sort_by_key(|(kvno, _)| std::cmp::Reverse(*kvno));
         KeyRing {
@@ -233,7 +232,7 @@ pub fn new_key_version(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kdc_directory::services::FileServiceStore;
+    use kdc_directory::principal_keys::FileServiceStore;
 
     #[tokio::test]
     async fn keys_seal_unseal_and_rotate() {

@@ -1,4 +1,4 @@
-//! Building the served KDC from a configuration, and swapping it on SIGHUP: the new `Kdc`
+//! Swapping the served KDC on SIGHUP: the new `Kdc`
 //! (config, certificates, anchors, CRLs, embedded directory, key store) is built beside
 //! the old one and replaces it atomically; requests in flight finish on the one they
 //! started with. A configuration that fails to load or build is refused and the old KDC
@@ -8,16 +8,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use anyhow::{Context, Result};
-use kdc_config::{Config, DirectoryConfig, SignerKind};
-use kdc_directory::{Directory, LdapDirectory};
+use kdc_config::{Config, SignerKind};
 
+use crate::answer::Kdc;
+use crate::build::{self, BuildOptions, Built};
 use crate::crypto_pool::CryptoPool;
-use crate::daemon::{open_directory, open_key_store, open_ldap};
-use crate::kdc::Kdc;
-use crate::keys::{KeyRing, MasterKey};
 use crate::metrics::Metrics;
-use crate::metrics::instrument::{MeteredDirectory, MeteredSigner};
 use crate::notify;
+use crate::proto::codes::ErrorCode;
 use crate::proto::kerberos::RequestKind;
 use crate::server::{Handler, RequestContext};
 use crate::signer::KdcSigner;
@@ -70,71 +68,9 @@ impl Handler for LiveKdc {
         }
     }
 
-    fn transport_error(&self, code: i32) -> Vec<u8> {
+    fn transport_error(&self, code: ErrorCode) -> Vec<u8> {
         self.current().transport_error(code)
     }
-}
-
-/// The signer's `mode` label.
-fn signer_mode(config: &Config) -> &'static str {
-    match (&config.pkinit.signer, &config.pkinit.tpm) {
-        (SignerKind::Software, _) => "software",
-        (SignerKind::Tpm, Some(tpm)) if tpm.mode == kdc_config::TpmMode::Direct => "tpm",
-        (SignerKind::Tpm, _) => "delegated",
-    }
-}
-
-/// Builds the KDC `kdc serve` runs, its directory and signer reporting to `metrics`.
-/// `keep_signer`: a TPM signer already running, kept across a reload when its settings and
-/// certificate are as before (no second TPM context, and a delegated signer keeps its key).
-pub async fn build_served(
-    config: &Config,
-    metrics: &Arc<Metrics>,
-    keep_signer: Option<Arc<dyn KdcSigner>>,
-) -> Result<(Arc<Kdc>, Arc<dyn KdcSigner>)> {
-    let (directory, ldap): (Arc<dyn Directory>, Option<Arc<LdapDirectory>>) =
-        match &config.directory {
-            DirectoryConfig::Ldap(ldap) => {
-                let ldap = open_ldap(ldap).await?;
-                (ldap.clone(), Some(ldap))
-            }
-            DirectoryConfig::Embedded { .. } => (open_directory(config).await?, None),
-        };
-    let signer = match keep_signer {
-        Some(signer) => signer,
-        None => crate::signer::from_config::build(config).await?,
-    };
-    let master = MasterKey::load(&config.keys.master_key)?;
-    let store = open_key_store(config).await?;
-    let keys = KeyRing::load(&*store, &master).await?;
-    let kdc = Kdc::new(
-        config,
-        Arc::new(MeteredDirectory::new(directory, Arc::clone(metrics))),
-        Arc::new(MeteredSigner::new(
-            Arc::clone(&signer),
-            Arc::clone(metrics),
-            signer_mode(config),
-        )),
-        keys,
-    )?
-    .with_metrics(Arc::clone(metrics));
-    metrics.watch_backends(ldap, Arc::clone(&signer));
-    // The KDC certificate on file; a delegated signer's certificates are made in memory and
-    // show with the first signature.
-    let certificate = match (config.pkinit.signer, &config.pkinit.tpm) {
-        (SignerKind::Software, _) => config.pkinit.certificate.clone(),
-        (SignerKind::Tpm, Some(tpm)) if tpm.mode == kdc_config::TpmMode::Direct => {
-            Some(tpm.certificate.clone())
-        }
-        (SignerKind::Tpm, _) => None,
-    };
-    if let Some(leaf) = certificate
-        .and_then(|path| crate::signer::software::read_chain(&path).ok())
-        .and_then(|chain| chain.into_iter().next())
-    {
-        metrics.set_certificate(&leaf);
-    }
-    Ok((Arc::new(kdc), signer))
 }
 
 /// The TPM key's certificate file as it is now (TPM signers only).
@@ -150,7 +86,7 @@ fn tpm_certificate(config: &Config) -> Option<Vec<u8>> {
 fn same_tpm_signer(old: &Config, old_certificate: Option<&[u8]>, new: &Config) -> bool {
     old.pkinit.signer == SignerKind::Tpm
         && new.pkinit.signer == SignerKind::Tpm
-        && format!("{:?}", old.pkinit.tpm) == format!("{:?}", new.pkinit.tpm)
+        && old.pkinit.tpm == new.pkinit.tpm
         && old_certificate.is_some()
         && tpm_certificate(new).as_deref() == old_certificate
 }
@@ -161,7 +97,7 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.listen.udp != new.listen.udp || old.listen.tcp != new.listen.tcp {
         changed.push("listen addresses");
     }
-    if format!("{:?}", old.listen) != format!("{:?}", new.listen) && changed.is_empty() {
+    if old.listen != new.listen && changed.is_empty() {
         changed.push("listen limits");
     }
     if old.metrics != new.metrics {
@@ -170,7 +106,7 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     if (old.pkinit.workers, old.pkinit.queue) != (new.pkinit.workers, new.pkinit.queue) {
         changed.push("pkinit.workers and pkinit.queue");
     }
-    if old.log.format != new.log.format || old.log.level != new.log.level {
+    if old.log != new.log {
         changed.push("[log]");
     }
     changed
@@ -220,8 +156,12 @@ async fn reload(
     signer: &Arc<dyn KdcSigner>,
 ) -> Result<(Config, Arc<Kdc>, Arc<dyn KdcSigner>)> {
     let config = Config::load(path)?;
-    let kept = same_tpm_signer(running, certificate, &config).then(|| Arc::clone(signer));
-    let (kdc, signer) = build_served(&config, metrics, kept)
+    let options = BuildOptions {
+        metrics: Some(Arc::clone(metrics)),
+        signer: same_tpm_signer(running, certificate, &config).then(|| Arc::clone(signer)),
+        wrap_directory: None,
+    };
+    let Built { kdc, signer } = build::build(&config, options)
         .await
         .context("building the KDC from the new configuration")?;
     Ok((config, kdc, signer))

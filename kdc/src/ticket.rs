@@ -1,5 +1,6 @@
 //! Ticket times and flags for an initial ticket (RFC 4120 §3.1.3, §5.4.1 KDCOptions,
-//! §5.3 TicketFlags), and sealing an EncTicketPart under the service key (key usage 2).
+//! §5.3 TicketFlags), sealing an EncTicketPart under the service key (key usage 2), and the
+//! clock-skew bound on the client's timestamps (§1.6, §3.1.2, §3.3.2).
 
 use std::time::{Duration, SystemTime};
 
@@ -26,7 +27,7 @@ pub(crate) mod option {
 }
 
 /// TicketFlags bits (RFC 4120 §5.3), as masks of the 32-bit field (bit 0 most significant).
-pub(crate) mod ticket_flag {
+pub mod ticket_flag {
     pub const FORWARDABLE: u32 = 0x4000_0000;
     pub const FORWARDED: u32 = 0x2000_0000;
     pub const PROXIABLE: u32 = 0x1000_0000;
@@ -37,6 +38,26 @@ pub(crate) mod ticket_flag {
 
 /// Key usage of the ticket's enc-part (RFC 4120 §7.5.1).
 const KEY_USAGE_TICKET: u32 = 2;
+
+/// A client timestamp (PKAuthenticator ctime, TGS authenticator ctime) must be within the
+/// allowed skew of our clock, ahead or behind, else KRB_AP_ERR_SKEW.
+pub fn check_skew(
+    client_time: SystemTime,
+    now: SystemTime,
+    allowed: Duration,
+) -> Result<(), KdcError> {
+    let skew = match now.duration_since(client_time) {
+        Ok(behind) => behind,
+        Err(ahead) => ahead.duration(),
+    };
+    if skew > allowed {
+        return Err(KdcError::Skew {
+            skew_secs: skew.as_secs(),
+            allowed_secs: allowed.as_secs(),
+        });
+    }
+    Ok(())
+}
 
 /// The realm's limits on ticket lifetimes.
 #[derive(Clone, Copy, Debug)]

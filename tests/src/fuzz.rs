@@ -286,6 +286,15 @@ pub fn split_frames(mut bytes: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
+/// The KRB-ERROR code of each whole message in a TCP byte stream (None for a message that is
+/// no KRB-ERROR): what a test expects the KDC to have answered on one connection.
+pub fn error_codes(stream: &[u8]) -> Vec<Option<i32>> {
+    split_frames(stream)
+        .iter()
+        .map(|message| krb::krb_error_code(message))
+        .collect()
+}
+
 /// Wraps an input for TCP: mostly a correct length prefix, sometimes a lying one.
 pub fn tcp_bytes(rng: &mut Rng, input: &[u8]) -> Vec<u8> {
     let true_len = u32::try_from(input.len()).unwrap_or(u32::MAX);

@@ -13,9 +13,18 @@ use crate::process::{RunOutput, run_with_timeout};
 /// A run sends at most a few hundred exchanges: generous even on a loaded CI.
 pub const LOAD_TIMEOUT: Duration = Duration::from_secs(180);
 
-/// The `kdc-load` binary built beside `kdc`.
+/// The `kdc-load` binary beside `kdc` (cargo builds both into the profile directory, though
+/// `kdc-load` is of another package, kdc-client).
 pub fn kdc_load() -> Result<PathBuf> {
-    Ok(crate::binary::kdc_binary()?.with_file_name("kdc-load"))
+    let path = crate::binary::kdc_binary()?.with_file_name("kdc-load");
+    if !path.is_file() {
+        bail!(
+            "no kdc-load binary at {}: build it first (cargo build -p kdc-client, or cargo test \
+             --workspace)",
+            path.display()
+        );
+    }
+    Ok(path)
 }
 
 /// Runs `kdc-load ARGS`, which must succeed.

@@ -12,6 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::conf;
+use crate::pki::{self, KeyType, Signing};
 use crate::process::{RunOutput, read_lossy, run_with_timeout};
 use crate::unpacked::{LIB_DIR, MIT122};
 
@@ -45,25 +46,17 @@ impl Identity {
     }
 
     fn self_signed_with(dir: &Path, name: &str, extra: &[&str]) -> Result<Identity> {
-        let cert = dir.join(format!("{name}.pem"));
-        let key = dir.join(format!("{name}.key"));
-        let subject = format!("/CN={name}");
-        run_with_timeout(
-            Command::new("openssl")
-                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256"])
-                .args(["-days", "30", "-subj", &subject])
-                .args(extra)
-                .arg("-keyout")
-                .arg(&key)
-                .arg("-out")
-                .arg(&cert),
-            dir,
-            &format!("openssl-{name}"),
-            Duration::from_secs(60),
-        )?
-        .ok()
-        .context("openssl could not make a self-signed certificate")?;
-        Ok(Identity { cert, key })
+        let identity = Identity::in_dir(dir, name);
+        pki::self_signed(dir, name, KeyType::Rsa2048, 30, extra, &identity)?;
+        Ok(identity)
+    }
+
+    /// `DIR/NAME.pem` and `DIR/NAME.key`.
+    fn in_dir(dir: &Path, name: &str) -> Identity {
+        Identity {
+            cert: dir.join(format!("{name}.pem")),
+            key: dir.join(format!("{name}.key")),
+        }
     }
 
     /// A certificate for `NAME` issued by a fresh throw-away CA (`DIR/NAME-ca.pem`, returned
@@ -72,8 +65,7 @@ impl Identity {
     /// sees which key signed before it verifies anything.
     pub fn issued_by_new_ca(dir: &Path, name: &str) -> Result<(Identity, PathBuf)> {
         let ca = Identity::self_signed(dir, &format!("{name}-ca"))?;
-        let cert = dir.join(format!("{name}.pem"));
-        let key = dir.join(format!("{name}.key"));
+        let identity = Identity::in_dir(dir, name);
         let csr = dir.join(format!("{name}.csr"));
         let ext = dir.join(format!("{name}.ext"));
         std::fs::write(
@@ -81,39 +73,16 @@ impl Identity {
             "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n\
              subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n",
         )?;
-        let subject = format!("/CN={name}");
-        let openssl = |args: &mut Command, tag: &str| -> Result<()> {
-            run_with_timeout(args, dir, tag, Duration::from_secs(60))?
-                .ok()
-                .map(|_| ())
+        pki::request(dir, name, KeyType::Rsa2048, &identity.key, &csr)?;
+        let signing = Signing {
+            issuer: &ca,
+            serial: "2".into(),
+            days: 30,
+            extfile: &ext,
+            section: None,
         };
-        openssl(
-            Command::new("openssl")
-                .args([
-                    "req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", &subject,
-                ])
-                .arg("-keyout")
-                .arg(&key)
-                .arg("-out")
-                .arg(&csr),
-            &format!("openssl-{name}-csr"),
-        )?;
-        openssl(
-            Command::new("openssl")
-                .args(["x509", "-req", "-sha256", "-days", "30", "-set_serial", "2"])
-                .arg("-in")
-                .arg(&csr)
-                .arg("-CA")
-                .arg(&ca.cert)
-                .arg("-CAkey")
-                .arg(&ca.key)
-                .arg("-extfile")
-                .arg(&ext)
-                .arg("-out")
-                .arg(&cert),
-            &format!("openssl-{name}-sign"),
-        )?;
-        Ok((Identity { cert, key }, ca.cert))
+        pki::sign(dir, name, &csr, &signing, &identity.cert)?;
+        Ok((identity, ca.cert))
     }
 }
 

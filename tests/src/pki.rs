@@ -58,6 +58,80 @@ fn openssl(dir: &Path, tag: &str, args: &mut Command) -> Result<()> {
         .with_context(|| format!("openssl {tag}"))
 }
 
+/// `openssl req -x509`: a fresh `key` and a self-signed SHA-256 certificate for `/CN=cn`,
+/// valid for `days`, written to `out`. `args` go to openssl as they are: `-addext LINE` adds
+/// to openssl's default extensions, `-config FILE` gives exactly the extensions of a file.
+pub fn self_signed(
+    dir: &Path,
+    cn: &str,
+    key: KeyType,
+    days: u32,
+    args: &[&str],
+    out: &Identity,
+) -> Result<()> {
+    openssl(
+        dir,
+        &format!("{cn}-self-signed"),
+        Command::new("openssl")
+            .args(["req", "-x509", "-nodes", "-sha256"])
+            .args(key.newkey_args())
+            .args(["-days", &days.to_string(), "-subj", &format!("/CN={cn}")])
+            .args(args)
+            .arg("-keyout")
+            .arg(&out.key)
+            .arg("-out")
+            .arg(&out.cert),
+    )
+}
+
+/// `openssl req -new`: a fresh `key` (to `key_out`) and a certificate request for `/CN=cn`.
+pub fn request(dir: &Path, cn: &str, key: KeyType, key_out: &Path, csr: &Path) -> Result<()> {
+    openssl(
+        dir,
+        &format!("{cn}-csr"),
+        Command::new("openssl")
+            .args(["req", "-new", "-nodes"])
+            .args(key.newkey_args())
+            .args(["-subj", &format!("/CN={cn}")])
+            .arg("-keyout")
+            .arg(key_out)
+            .arg("-out")
+            .arg(csr),
+    )
+}
+
+/// How an issuer signs a request with `openssl x509 -req` (SHA-256).
+pub struct Signing<'a> {
+    /// The issuing CA's certificate and key.
+    pub issuer: &'a Identity,
+    /// `-set_serial` (decimal, or hex with `0x`).
+    pub serial: String,
+    pub days: u32,
+    /// The x509v3_config file of the extensions, and its section (None: the file's top lines).
+    pub extfile: &'a Path,
+    pub section: Option<&'a str>,
+}
+
+/// `issuer` signs the request `csr` into the certificate `out` (see [`Signing`]).
+pub fn sign(dir: &Path, tag: &str, csr: &Path, signing: &Signing<'_>, out: &Path) -> Result<()> {
+    let mut cmd = Command::new("openssl");
+    cmd.args(["x509", "-req", "-sha256"])
+        .args(["-days", &signing.days.to_string()])
+        .args(["-set_serial", &signing.serial])
+        .arg("-in")
+        .arg(csr)
+        .arg("-CA")
+        .arg(&signing.issuer.cert)
+        .arg("-CAkey")
+        .arg(&signing.issuer.key)
+        .arg("-extfile")
+        .arg(signing.extfile);
+    if let Some(section) = signing.section {
+        cmd.args(["-extensions", section]);
+    }
+    openssl(dir, &format!("{tag}-sign"), cmd.arg("-out").arg(out))
+}
+
 const CA_EXT: &str = "basicConstraints = critical, CA:TRUE\n\
                       keyUsage = critical, keyCertSign, cRLSign\n\
                       subjectKeyIdentifier = hash\n";
@@ -71,18 +145,14 @@ impl Ca {
             &ext,
             format!("[req]\ndistinguished_name = dn\nx509_extensions = v3\n[dn]\n[v3]\n{CA_EXT}"),
         )?;
-        openssl(
+        let config = ext.to_str().context("path is not UTF-8")?;
+        self_signed(
             &ca.dir,
-            "root",
-            Command::new("openssl")
-                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256"])
-                .args(["-days", "30", "-subj", &format!("/CN={name}")])
-                .arg("-config")
-                .arg(&ext)
-                .arg("-keyout")
-                .arg(&ca.key)
-                .arg("-out")
-                .arg(&ca.cert),
+            name,
+            KeyType::Rsa2048,
+            30,
+            &["-config", config],
+            &ca.identity(),
         )?;
         Ok(ca)
     }
@@ -91,11 +161,14 @@ impl Ca {
     pub fn intermediate(&self, dir: &Path, name: &str, serial: u32) -> Result<Ca> {
         let ca = Ca::prepare(dir, name)?;
         let ext = format!("[ext]\n{CA_EXT}basicConstraints = critical, CA:TRUE, pathlen:0\n");
-        let out = Identity {
-            cert: ca.cert.clone(),
-            key: ca.key.clone(),
-        };
-        self.sign(&ca.dir, name, &ext, serial, KeyType::Rsa2048, &out)?;
+        self.sign(
+            &ca.dir,
+            name,
+            &ext,
+            serial,
+            KeyType::Rsa2048,
+            &ca.identity(),
+        )?;
         Ok(ca)
     }
 
@@ -112,6 +185,13 @@ impl Ca {
         })
     }
 
+    fn identity(&self) -> Identity {
+        Identity {
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+        }
+    }
+
     /// A new key and a certificate for it signed by this CA with the `[ext]` section of
     /// `ext_config` (openssl x509v3_config syntax).
     fn sign(
@@ -126,35 +206,15 @@ impl Ca {
         let csr = dir.join(format!("{name}.csr"));
         let ext = dir.join(format!("{name}.ext"));
         std::fs::write(&ext, ext_config)?;
-        openssl(
-            dir,
-            &format!("{name}-csr"),
-            Command::new("openssl")
-                .args(["req", "-new", "-nodes"])
-                .args(key_type.newkey_args())
-                .args(["-subj", &format!("/CN={name}")])
-                .arg("-keyout")
-                .arg(&out.key)
-                .arg("-out")
-                .arg(&csr),
-        )?;
-        openssl(
-            dir,
-            &format!("{name}-sign"),
-            Command::new("openssl")
-                .args(["x509", "-req", "-sha256", "-days", "20"])
-                .args(["-set_serial", &serial.to_string(), "-extensions", "ext"])
-                .arg("-in")
-                .arg(&csr)
-                .arg("-CA")
-                .arg(&self.cert)
-                .arg("-CAkey")
-                .arg(&self.key)
-                .arg("-extfile")
-                .arg(&ext)
-                .arg("-out")
-                .arg(&out.cert),
-        )
+        request(dir, name, key_type, &out.key, &csr)?;
+        let signing = Signing {
+            issuer: &self.identity(),
+            serial: serial.to_string(),
+            days: 20,
+            extfile: &ext,
+            section: Some("ext"),
+        };
+        sign(dir, name, &csr, &signing, &out.cert)
     }
 
     /// A client certificate `DIR/NAME.pem` + `DIR/NAME.key` (RSA-2048) issued by this CA.
@@ -265,18 +325,11 @@ pub fn sid_extension_hex(sid: &str) -> String {
 pub fn crossed_certificates(dir: &Path, x: &str, y: &str, count: usize) -> Result<Vec<Vec<u8>>> {
     let one = |subject: &str, issuer: &str| -> Result<Vec<u8>> {
         for cn in [subject, issuer] {
-            openssl(
-                dir,
-                &format!("crossed-{cn}-key"),
-                Command::new("openssl")
-                    .args(["req", "-x509", "-nodes", "-days", "30"])
-                    .args(KeyType::P256.newkey_args())
-                    .args(["-subj", &format!("/CN={cn}")])
-                    .arg("-keyout")
-                    .arg(dir.join(format!("crossed-{cn}.key")))
-                    .arg("-out")
-                    .arg(dir.join(format!("crossed-{cn}.pem"))),
-            )?;
+            let out = Identity {
+                cert: dir.join(format!("crossed-{cn}.pem")),
+                key: dir.join(format!("crossed-{cn}.key")),
+            };
+            self_signed(dir, cn, KeyType::P256, 30, &[], &out)?;
         }
         let out = dir.join(format!("crossed-{subject}-by-{issuer}.der"));
         openssl(

@@ -61,7 +61,8 @@ impl TcpProxy {
     where
         F: Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
     {
-        let listener = bind_free_listener()?;
+        // The kernel picks the port; host_port() reports it.
+        let listener = TcpListener::bind(ports::loopback(0)).context("bind the proxy")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let exchanges = Arc::new(Mutex::new(Vec::new()));
@@ -134,19 +135,6 @@ impl Drop for TcpProxy {
             let _ = acceptor.join();
         }
     }
-}
-
-/// Another process may take a port between the check and the bind: try a few.
-fn bind_free_listener() -> Result<TcpListener> {
-    let mut last = None;
-    for _ in 0..5 {
-        let port = ports::free_port()?;
-        match TcpListener::bind(ports::loopback(port)) {
-            Ok(listener) => return Ok(listener),
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(last.map_or_else(|| anyhow::anyhow!("no port"), Into::into)).context("bind the proxy")
 }
 
 fn accept_loop(

@@ -1,6 +1,7 @@
 //! The `Realm` fixture: a throw-away realm made by `kdc dev-realm` in a temporary directory,
-//! served by `kdc serve` on a loopback port free for UDP and TCP (RFC 4120 §7.2.1-2), with
-//! the KDC's stderr kept in a file, and the process killed when the fixture is dropped.
+//! served by `kdc serve` on a loopback port free for UDP and TCP (RFC 4120 §7.2.1-2), its
+//! metrics listener on a port the kernel picks (read back from the KDC's log), with the KDC's
+//! stderr kept in a file, and the process killed when the fixture is dropped.
 
 use std::fs::OpenOptions;
 use std::io::{self, ErrorKind};
@@ -20,6 +21,7 @@ use crate::heimdal::HeimdalClient;
 use crate::mit::{Identity, MitBinaries, MitClient};
 use crate::ports;
 use crate::process::{RunOutput, read_lossy, run_with_timeout};
+use crate::scrape::{self, Sample};
 
 pub const DEFAULT_REALM: &str = "EXAMPLE.TEST";
 
@@ -97,6 +99,11 @@ impl Realm {
             if !realm.dir.join(file).is_file() {
                 bail!("kdc dev-realm did not write {file}");
             }
+        }
+        // The kernel picks the metrics port and the KDC logs it (see [`Realm::metrics_addr`]):
+        // the port after the KDC's, where dev-realm puts it, may belong to another process.
+        if realm.has_metrics()? {
+            realm.set_kdc_option("metrics", "listen", "\"127.0.0.1:0\"")?;
         }
         Ok(realm)
     }
@@ -323,10 +330,6 @@ impl Realm {
         let addr = format!("[\"127.0.0.1:{port}\"]");
         self.set_kdc_option("listen", "udp", &addr)?;
         self.set_kdc_option("listen", "tcp", &addr)?;
-        if self.metrics_addr()?.is_some() {
-            let metrics = port.checked_add(1).context("no port after the KDC's")?;
-            self.set_kdc_option("metrics", "listen", &format!("\"127.0.0.1:{metrics}\""))?;
-        }
         let path = self.krb5_conf_path();
         let text = std::fs::read_to_string(&path)?;
         std::fs::write(
@@ -389,19 +392,36 @@ impl Realm {
         }
     }
 
-    /// The metrics listener's address, from kdc.toml's `[metrics] listen` (dev-realm puts it
-    /// on the port after the KDC's); `None` without a `[metrics]` table.
+    fn has_metrics(&self) -> Result<bool> {
+        Ok(std::fs::read_to_string(self.kdc_toml_path())?.contains("\n[metrics]\n"))
+    }
+
+    /// The metrics listener's address, as the running KDC logged it ("metrics listening
+    /// url=http://ADDR/metrics", the last start's); `None` without a `[metrics]` table.
     pub fn metrics_addr(&self) -> Result<Option<SocketAddr>> {
-        let text = std::fs::read_to_string(self.kdc_toml_path())?;
-        let Some((_, table)) = text.split_once("\n[metrics]\n") else {
+        if !self.has_metrics()? {
             return Ok(None);
-        };
-        let listen = table
+        }
+        let log = self.log();
+        let line = log
             .lines()
-            .take_while(|l| !l.starts_with('['))
-            .find_map(|l| l.trim().strip_prefix("listen = "))
-            .context("[metrics] has no listen line")?;
-        Ok(Some(listen.trim_matches('"').parse()?))
+            .rev()
+            .find(|l| l.contains("metrics listening"))
+            .with_context(|| format!("the KDC logged no metrics address:\n{log}"))?;
+        let addr = line
+            .split_once("http://")
+            .and_then(|(_, rest)| rest.split_once("/metrics"))
+            .map(|(addr, _)| addr)
+            .with_context(|| format!("no http://ADDR/metrics in {line:?}"))?;
+        Ok(Some(addr.parse()?))
+    }
+
+    /// The samples of the running KDC's `/metrics` (dev-realm turns the listener on).
+    pub fn metrics(&self) -> Result<Vec<Sample>> {
+        let addr = self
+            .metrics_addr()?
+            .context("kdc.toml has no [metrics] table")?;
+        scrape::scrape(addr)
     }
 
     /// Sends a signal (`HUP`, `TERM`, ...) to the running KDC.

@@ -85,9 +85,39 @@ pub fn parse(text: &str) -> Result<Vec<Sample>> {
     Ok(samples)
 }
 
-/// The sum of the samples named `name` whose labels include all of `labels`; 0 if none.
-pub fn sum(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
-    samples
+/// `GET /metrics` on `addr`, which must answer 200: its samples.
+pub fn scrape(addr: SocketAddr) -> Result<Vec<Sample>> {
+    let (status, body) = http_get(addr, "/metrics")?;
+    if status != 200 {
+        bail!("GET /metrics on {addr}: {status}\n{body}");
+    }
+    parse(&body)
+}
+
+/// The sum of the samples named `name` whose labels include all of `labels`. No such sample
+/// is an error: a metric that is not exported must fail an assertion about it, even "is 0".
+pub fn sum(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Result<f64> {
+    sum_if_present(samples, name, labels).with_context(|| {
+        format!(
+            "no sample {name}{labels:?} among the {} scraped",
+            samples.len()
+        )
+    })
+}
+
+/// How much `name{labels}` grew from `before` to `after`. It must be exported in `after`;
+/// absent from `before` counts as 0, since a labelled counter appears at its first increment.
+pub fn growth(
+    before: &[Sample],
+    after: &[Sample],
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Result<f64> {
+    Ok(sum(after, name, labels)? - sum_if_present(before, name, labels).unwrap_or(0.0))
+}
+
+fn sum_if_present(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let mut matching = samples
         .iter()
         .filter(|s| s.name == name)
         .filter(|s| {
@@ -96,7 +126,9 @@ pub fn sum(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
                 .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
         })
         .map(|s| s.value)
-        .sum()
+        .peekable();
+    matching.peek()?;
+    Some(matching.sum())
 }
 
 #[cfg(test)]
@@ -112,18 +144,37 @@ mod tests {
                     g NaN\nh 1.5\n";
         let samples = parse(text).unwrap();
         assert_eq!(samples.len(), 5);
-        assert_eq!(sum(&samples, "a_total", &[("result", "ok")]), 5.0);
+        assert_eq!(sum(&samples, "a_total", &[("result", "ok")]).unwrap(), 5.0);
         assert_eq!(
             sum(
                 &samples,
                 "a_total",
                 &[("result", "ok"), ("transport", "tcp")]
-            ),
+            )
+            .unwrap(),
             3.0
         );
-        assert_eq!(sum(&samples, "a_total", &[("type", "as")]), 10.0);
-        assert_eq!(sum(&samples, "h", &[]), 1.5);
-        assert_eq!(sum(&samples, "missing", &[]), 0.0);
+        assert_eq!(sum(&samples, "a_total", &[("type", "as")]).unwrap(), 10.0);
+        assert_eq!(sum(&samples, "h", &[]).unwrap(), 1.5);
+        assert!(sum(&samples, "missing", &[]).is_err());
+        assert!(sum(&samples, "a_total", &[("result", "refused")]).is_err());
         assert!(parse("# only comments\n").is_err());
+    }
+
+    #[test]
+    fn growth_needs_the_metric_after_and_counts_it_absent_before_as_zero() {
+        let before = parse("b_total{x=\"1\"} 2\ng 0\n").unwrap();
+        let after = parse("b_total{x=\"1\"} 5\nb_total{x=\"2\"} 1\ng 0\n").unwrap();
+        assert_eq!(
+            growth(&before, &after, "b_total", &[("x", "1")]).unwrap(),
+            3.0
+        );
+        assert_eq!(
+            growth(&before, &after, "b_total", &[("x", "2")]).unwrap(),
+            1.0
+        );
+        // A gauge exported as 0 is present.
+        assert_eq!(sum(&after, "g", &[]).unwrap(), 0.0);
+        assert!(growth(&after, &before, "b_total", &[("x", "2")]).is_err());
     }
 }

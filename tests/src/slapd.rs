@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
 
 use crate::ports;
+use crate::realm::Realm;
 
 mod config;
 use crate::process::{RunOutput, read_lossy, run_with_timeout};
@@ -320,6 +321,50 @@ impl Slapd {
             text.push('\n');
         }
         text
+    }
+}
+
+impl Slapd {
+    /// The users and registered keys dev-realm wrote to `realm`'s embedded directory, added
+    /// to this server unchanged: DN, UPN, sAMAccountName and the DN-Binary key values.
+    pub fn add_users_of(&self, realm: &Realm) -> Result<()> {
+        let text = std::fs::read_to_string(realm.dir().join("directory.toml"))?;
+        let mut ldif = String::new();
+        for table in text.split("\n[[user]]\n").skip(1) {
+            let field = |key: &str| {
+                table
+                    .lines()
+                    .find(|l| l.trim_start().starts_with(&format!("{key} =")))
+                    .and_then(|line| line.split('"').nth(1))
+                    .with_context(|| format!("no {key} in {table}"))
+            };
+            let keys: Vec<&str> = table.split('"').filter(|p| p.starts_with("B:")).collect();
+            ldif.push_str(&user_ldif(
+                field("distinguishedName")?,
+                field("userPrincipalName")?,
+                field("sAMAccountName")?,
+                512,
+                &keys,
+            ));
+            ldif.push('\n');
+        }
+        if !ldif.contains("msDS-KeyCredentialLink: B:") {
+            bail!("no registered key in the dev realm's directory:\n{text}");
+        }
+        self.add_ldif(&ldif)
+    }
+
+    /// Points `realm`'s kdc.toml at this server's `url` (plain or LDAPS), binding as the KDC
+    /// account with a password file in the realm directory; `extra` as for
+    /// [`Slapd::kdc_directory_toml`].
+    pub fn serve_realm(&self, realm: &Realm, url: &str, extra: &[&str]) -> Result<()> {
+        let password = realm.dir().join("ldap.password");
+        self.write_bind_password(&password)?;
+        let table = self.kdc_directory_toml(url, &password, extra);
+        let path = realm.kdc_toml_path();
+        let text = std::fs::read_to_string(&path)?;
+        std::fs::write(&path, replace_directory_table(&text, &table)?)?;
+        Ok(())
     }
 }
 

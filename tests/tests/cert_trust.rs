@@ -13,13 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use kdc_integration::pki::{Ca, ClientCert, KeyType};
-use kdc_integration::{ClientRun, Identity, MitClient, Realm, TcpProxy, conf, krb};
-
-struct Setup {
-    realm: Realm,
-    proxy: TcpProxy,
-    client: MitClient,
-}
+use kdc_integration::{ClientRun, Identity, ProxiedRealm, Realm, conf, krb};
 
 /// The objectSid dev-realm gave `user`, read from the embedded directory file.
 fn sid_of(realm: &Realm, user: &str) -> String {
@@ -45,8 +39,8 @@ fn bob_card(realm: &Realm, serial: u32) -> ClientCert {
 /// A realm whose KDC also trusts a fresh openssl root CA (and its CRL); `prepare` issues
 /// certificates and edits the realm before the KDC starts. The client trusts the root and
 /// reaches the KDC through a recording proxy.
-fn setup(prepare: impl FnOnce(&Realm, &Path, &Ca) -> Vec<PathBuf>) -> Setup {
-    let mut realm = Realm::create().unwrap();
+fn setup(prepare: impl FnOnce(&Realm, &Path, &Ca) -> Vec<PathBuf>) -> ProxiedRealm {
+    let realm = Realm::create().unwrap();
     let pki = realm.tmp().join("pki");
     std::fs::create_dir_all(&pki).unwrap();
     let root = Ca::root(&pki, "Enterprise Root CA").unwrap();
@@ -65,15 +59,9 @@ fn setup(prepare: impl FnOnce(&Realm, &Path, &Ca) -> Vec<PathBuf>) -> Setup {
     realm.set_kdc_option(section, "anchors", &anchors).unwrap();
     let crls = format!("[\"ca.crl\", {}]", quoted(&crls));
     realm.set_kdc_option(section, "crls", &crls).unwrap();
-    realm.start().unwrap();
-    let proxy = TcpProxy::start(realm.addr()).unwrap();
-    let client = realm.client_via(&proxy.host_port()).unwrap();
-    client.trust(&root.cert).unwrap();
-    Setup {
-        realm,
-        proxy,
-        client,
-    }
+    let s = ProxiedRealm::start(realm).unwrap();
+    s.client.trust(&root.cert).unwrap();
+    s
 }
 
 fn card(dir: &Path) -> Identity {
@@ -83,7 +71,7 @@ fn card(dir: &Path) -> Identity {
     }
 }
 
-fn assert_tgt(s: &Setup, run: &ClientRun) {
+fn assert_tgt(s: &ProxiedRealm, run: &ClientRun) {
     assert!(
         run.success(),
         "{}\n{}\n{}",
@@ -100,17 +88,7 @@ fn assert_tgt(s: &Setup, run: &ClientRun) {
     s.realm.check_no_panic().unwrap();
 }
 
-fn assert_refused(s: &Setup, run: &ClientRun, expected: i32) {
-    let context = format!("{}\n{}", run.report(), s.proxy.summary());
-    assert!(!run.success(), "kinit succeeded:\n{context}");
-    if let Err(e) = krb::check_error_sequence(&s.proxy.error_codes(), expected) {
-        panic!("{e}\n{context}\n{}", s.realm.log());
-    }
-    assert!(!s.client.klist().unwrap().success(), "a ticket was stored");
-    s.realm.check_no_panic().unwrap();
-}
-
-fn kinit_bob(s: &Setup, id: &Identity) -> ClientRun {
+fn kinit_bob(s: &ProxiedRealm, id: &Identity) -> ClientRun {
     s.client.kinit(&s.realm.principal("bob"), id).unwrap()
 }
 
@@ -170,7 +148,8 @@ fn revoked_certificate_is_revoked_certificate() {
         Vec::new()
     });
     let run = kinit_bob(&s, &card(&s.realm.tmp().join("pki")));
-    assert_refused(&s, &run, krb::KDC_ERR_REVOKED_CERTIFICATE);
+    s.check_refused(&run, krb::KDC_ERR_REVOKED_CERTIFICATE)
+        .unwrap();
 }
 
 /// Its key is also registered for bob (key trust would accept it): still refused, no fallback.
@@ -179,17 +158,12 @@ fn revoked_certificate_with_a_registered_key_is_still_revoked() {
     let s = setup(|realm, pki, root| {
         let id = root.issue(pki, "card", &bob_card(realm, 103)).unwrap();
         root.crl(&[&id.cert], &pki.join("root.crl")).unwrap();
-        let cert = id.cert.to_str().unwrap();
-        let bob = realm.principal("bob");
-        realm
-            .admin(&["key", "add", "--user", &bob, "--cert", cert])
-            .unwrap()
-            .ok()
-            .unwrap();
+        realm.register_key("bob", &id).unwrap();
         Vec::new()
     });
     let run = kinit_bob(&s, &card(&s.realm.tmp().join("pki")));
-    assert_refused(&s, &run, krb::KDC_ERR_REVOKED_CERTIFICATE);
+    s.check_refused(&run, krb::KDC_ERR_REVOKED_CERTIFICATE)
+        .unwrap();
 }
 
 #[test]
@@ -203,7 +177,8 @@ fn wrong_eku_is_inconsistent_key_purpose() {
         Vec::new()
     });
     let run = kinit_bob(&s, &card(&s.realm.tmp().join("pki")));
-    assert_refused(&s, &run, krb::KDC_ERR_INCONSISTENT_KEY_PURPOSE);
+    s.check_refused(&run, krb::KDC_ERR_INCONSISTENT_KEY_PURPOSE)
+        .unwrap();
 }
 
 #[test]
@@ -217,7 +192,8 @@ fn upn_of_another_user_is_client_name_mismatch() {
         Vec::new()
     });
     let run = kinit_bob(&s, &card(&s.realm.tmp().join("pki")));
-    assert_refused(&s, &run, krb::KDC_ERR_CLIENT_NAME_MISMATCH);
+    s.check_refused(&run, krb::KDC_ERR_CLIENT_NAME_MISMATCH)
+        .unwrap();
 }
 
 /// bob's certificate from `kdc dev-realm`, with the krb5.conf exactly as it was written.

@@ -186,3 +186,44 @@ fn exposed_secret_files_are_refused() {
     assert!(check_config(&realm).success());
     realm.start().unwrap();
 }
+
+/// A value `kdc serve` cannot use (an enctype it does not know, a listen address without a
+/// port) is refused by check-config in the words serve refuses it with, at its line: both
+/// parse it as the file loads. check-config used to pass the enctype, which only `serve`
+/// parsed, and say other words than serve about the address.
+#[test]
+fn check_config_refuses_what_serve_refuses_in_the_same_words() {
+    let mut realm = Realm::create().unwrap();
+    let path = realm.kdc_toml_path();
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(&path).unwrap();
+    for (from, to, words) in [
+        (
+            "enctypes = [",
+            "enctypes = [\"rc4-hmac\", ",
+            "unknown enctype \"rc4-hmac\"",
+        ),
+        (
+            "udp = [\"",
+            "udp = [\"127.0.0.1\", \"",
+            "\"127.0.0.1\" is not an IP address and port",
+        ),
+    ] {
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        let run = check_config(&realm);
+        assert!(!run.success(), "{run}");
+        let at = format!("{file}:{}: {words}", line_of(&realm, from));
+        let reported = run
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&at))
+            .unwrap_or_else(|| panic!("no {at}... in {run}"));
+        let refused = realm.start().unwrap_err().to_string();
+        assert!(
+            refused.lines().any(|l| l == format!("kdc: {reported}")),
+            "serve said other words than {reported:?}:\n{refused}"
+        );
+    }
+    std::fs::write(&path, &text).unwrap();
+    assert!(check_config(&realm).success());
+}

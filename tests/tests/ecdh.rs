@@ -11,7 +11,7 @@
 )]
 
 use kdc_integration::kdc_load::{self, all_refused, all_verified, dir_arg, load, run_json};
-use kdc_integration::scrape::{self, http_get};
+use kdc_integration::scrape;
 use kdc_integration::{KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED, Realm};
 
 const COUNT: u32 = 8;
@@ -60,12 +60,10 @@ fn every_curve_logs_in_by_key_and_certificate_trust() {
             assert!(json.contains(&all_verified(COUNT)), "{trust} {dh}: {json}");
         }
     }
-    let addr = realm.metrics_addr().unwrap().unwrap();
-    let (_, body) = http_get(addr, "/metrics").unwrap();
-    let samples = scrape::parse(&body).unwrap();
+    let samples = realm.metrics().unwrap();
     for curve in ["P-256", "P-384", "P-521"] {
         assert_eq!(
-            scrape::sum(&samples, "kdc_pkinit_dh_keys_total", &[("group", curve)]),
+            scrape::sum(&samples, "kdc_pkinit_dh_keys_total", &[("group", curve)]).unwrap(),
             f64::from(2 * COUNT),
             "{curve}"
         );

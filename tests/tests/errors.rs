@@ -11,56 +11,33 @@
     clippy::indexing_slicing
 )]
 
-use kdc_integration::{ClientRun, Identity, MitClient, Realm, TcpProxy, conf, krb};
+use kdc_integration::{Identity, ProxiedRealm, Realm, TcpProxy, conf, krb};
 
 /// The code the kdc answers for a PA-PK-AS-REQ whose CMS signature does not verify. The
 /// contract says PREAUTH_FAILED; RFC 4556 §3.2.2 (and MIT's KDC) use
 /// [`krb::KDC_ERR_INVALID_SIG`] for this case.
 const BAD_SIGNATURE_CODE: i32 = krb::KDC_ERR_PREAUTH_FAILED;
 
-struct Setup {
-    realm: Realm,
-    proxy: TcpProxy,
-    client: MitClient,
-}
-
 /// A started realm after `prepare` (directory changes happen before the start), reached
 /// through a recording proxy that passes PKINIT requests through `mutate`.
-fn setup<F>(prepare: impl FnOnce(&Realm), mutate: F) -> Setup
+fn setup<F>(prepare: impl FnOnce(&Realm), mutate: F) -> ProxiedRealm
 where
     F: Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
 {
-    let mut realm = Realm::create().unwrap();
+    let realm = Realm::create().unwrap();
     prepare(&realm);
-    realm.start().unwrap();
-    let proxy = TcpProxy::start_with(realm.addr(), move |req: &[u8]| {
+    ProxiedRealm::start_with(realm, move |req: &[u8]| {
         if krb::is_pkinit_as_req(req) {
             mutate(req)
         } else {
             None
         }
     })
-    .unwrap();
-    let client = realm.client_via(&proxy.host_port()).unwrap();
-    Setup {
-        realm,
-        proxy,
-        client,
-    }
+    .unwrap()
 }
 
 fn no_mutation(_: &[u8]) -> Option<Vec<u8>> {
     None
-}
-
-fn assert_refused(s: &Setup, run: &ClientRun, expected: i32) {
-    let context = format!("{}\n{}", run.report(), s.proxy.summary());
-    assert!(!run.success(), "kinit succeeded:\n{context}");
-    if let Err(e) = krb::check_error_sequence(&s.proxy.error_codes(), expected) {
-        panic!("{e}\n{context}");
-    }
-    assert!(!s.client.klist().unwrap().success(), "a ticket was stored");
-    s.realm.check_no_panic().unwrap();
 }
 
 #[test]
@@ -70,7 +47,8 @@ fn unknown_user_is_c_principal_unknown() {
         .client
         .kinit(&s.realm.principal("carol"), &s.realm.alice())
         .unwrap();
-    assert_refused(&s, &run, krb::KDC_ERR_C_PRINCIPAL_UNKNOWN);
+    s.check_refused(&run, krb::KDC_ERR_C_PRINCIPAL_UNKNOWN)
+        .unwrap();
 }
 
 #[test]
@@ -79,7 +57,8 @@ fn unregistered_key_is_client_not_trusted() {
     let bob = s.realm.new_identity("bob").unwrap();
     s.client.trust(&bob.cert).unwrap();
     let run = s.client.kinit(&s.realm.principal("bob"), &bob).unwrap();
-    assert_refused(&s, &run, krb::KDC_ERR_CLIENT_NOT_TRUSTED);
+    s.check_refused(&run, krb::KDC_ERR_CLIENT_NOT_TRUSTED)
+        .unwrap();
 }
 
 /// The certificates the client put in its PKINIT requests.
@@ -122,7 +101,8 @@ fn another_users_key_is_client_name_mismatch() {
     s.client.trust(&bob_ca).unwrap();
     let run = s.client.kinit(&s.realm.principal("alice"), &bob).unwrap();
     assert!(certificates_sent(&s.proxy).iter().all(|n| *n == 1));
-    assert_refused(&s, &run, krb::KDC_ERR_CLIENT_NAME_MISMATCH);
+    s.check_refused(&run, krb::KDC_ERR_CLIENT_NAME_MISMATCH)
+        .unwrap();
 }
 
 /// Without a certificate in the request (MIT leaves a self-signed one out) the KDC can only try
@@ -138,7 +118,8 @@ fn another_users_self_signed_key_is_client_not_trusted() {
     s.client.trust(&bob.cert).unwrap();
     let run = s.client.kinit(&s.realm.principal("alice"), &bob).unwrap();
     assert!(certificates_sent(&s.proxy).iter().all(|n| *n == 0));
-    assert_refused(&s, &run, krb::KDC_ERR_CLIENT_NOT_TRUSTED);
+    s.check_refused(&run, krb::KDC_ERR_CLIENT_NOT_TRUSTED)
+        .unwrap();
 }
 
 #[test]
@@ -158,7 +139,7 @@ fn disabled_user_is_client_revoked() {
         .client
         .kinit(&s.realm.principal("alice"), &s.realm.alice())
         .unwrap();
-    assert_refused(&s, &run, krb::KDC_ERR_CLIENT_REVOKED);
+    s.check_refused(&run, krb::KDC_ERR_CLIENT_REVOKED).unwrap();
 }
 
 fn flip_signature_byte(req: &[u8]) -> Option<Vec<u8>> {
@@ -191,7 +172,7 @@ fn flipped_signature_byte_is_refused() {
         "nothing mutated"
     );
     assert!(certificates_sent(&s.proxy).iter().all(|n| *n == 1));
-    assert_refused(&s, &run, BAD_SIGNATURE_CODE);
+    s.check_refused(&run, BAD_SIGNATURE_CODE).unwrap();
 }
 
 /// With no certificate in the request, a signature that verifies under none of alice's
@@ -208,7 +189,8 @@ fn flipped_signature_byte_without_certificate_is_not_trusted() {
         "nothing mutated"
     );
     assert!(certificates_sent(&s.proxy).iter().all(|n| *n == 0));
-    assert_refused(&s, &run, krb::KDC_ERR_CLIENT_NOT_TRUSTED);
+    s.check_refused(&run, krb::KDC_ERR_CLIENT_NOT_TRUSTED)
+        .unwrap();
 }
 
 /// The signed paChecksum covers the KDC-REQ-BODY as sent (RFC 4556 §3.2.1): a body changed
@@ -232,7 +214,7 @@ fn body_changed_after_signing_is_preauth_failed() {
         s.proxy.exchanges().iter().any(|e| e.mutated()),
         "nothing mutated"
     );
-    assert_refused(&s, &run, krb::KDC_ERR_PREAUTH_FAILED);
+    s.check_refused(&run, krb::KDC_ERR_PREAUTH_FAILED).unwrap();
 }
 
 /// The client's clock runs an hour ahead (libfaketime) and it does not correct its PKINIT
@@ -240,7 +222,7 @@ fn body_changed_after_signing_is_preauth_failed() {
 /// KDC's 300 s skew.
 #[test]
 fn client_clock_an_hour_ahead_is_skew() {
-    let Setup {
+    let ProxiedRealm {
         realm,
         proxy,
         client,

@@ -11,10 +11,9 @@
     clippy::indexing_slicing
 )]
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use kdc_integration::slapd::{self, Slapd, SlapdOptions};
+use kdc_integration::slapd::{Slapd, SlapdOptions};
 use kdc_integration::{Realm, TcpProxy, fuzz, krb};
 
 const KDC_ERR_CLIENT_REVOKED: i32 = 18;
@@ -31,56 +30,17 @@ const TEST_OPTIONS: &[&str] = &[
     "reconnect_backoff_max_ms = 300",
 ];
 
-/// The dev realm's users as dev-realm wrote them to the embedded directory, moved into
-/// slapd unchanged: DN, UPN, sAMAccountName and the DN-Binary key values.
-fn move_users_to_ldap(realm: &Realm, slapd: &Slapd) {
-    let text = std::fs::read_to_string(realm.dir().join("directory.toml")).unwrap();
-    let mut ldif = String::new();
-    for table in text.split("\n[[user]]\n").skip(1) {
-        let field = |key: &str| {
-            let line = table
-                .lines()
-                .find(|l| l.trim_start().starts_with(&format!("{key} =")))
-                .unwrap_or_else(|| panic!("no {key} in {table}"));
-            line.split('"').nth(1).unwrap().to_owned()
-        };
-        let keys: Vec<&str> = table
-            .split('"')
-            .filter(|part| part.starts_with("B:"))
-            .collect();
-        ldif.push_str(&slapd::user_ldif(
-            &field("distinguishedName"),
-            &field("userPrincipalName"),
-            &field("sAMAccountName"),
-            512,
-            &keys,
-        ));
-        ldif.push('\n');
-    }
-    assert!(ldif.contains("msDS-KeyCredentialLink: B:"), "{text}");
-    slapd.add_ldif(&ldif).unwrap();
-}
-
-/// Points the realm's kdc.toml at `url` of this slapd.
+/// Points the realm's kdc.toml at `url` of this slapd, with [`TEST_OPTIONS`] and `extra`.
 fn use_ldap(realm: &Realm, slapd: &Slapd, url: &str, extra: &[&str]) {
-    let password: PathBuf = realm.dir().join("ldap.password");
-    slapd.write_bind_password(&password).unwrap();
     let mut options = TEST_OPTIONS.to_vec();
     options.extend_from_slice(extra);
-    let table = slapd.kdc_directory_toml(url, &password, &options);
-    let path = realm.kdc_toml_path();
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        slapd::replace_directory_table(&text, &table).unwrap(),
-    )
-    .unwrap();
+    slapd.serve_realm(realm, url, &options).unwrap();
 }
 
 fn ldap_realm(options: SlapdOptions) -> (Realm, Slapd) {
     let realm = Realm::create().unwrap();
     let slapd = Slapd::start(options).unwrap();
-    move_users_to_ldap(&realm, &slapd);
+    slapd.add_users_of(&realm).unwrap();
     (realm, slapd)
 }
 
@@ -296,9 +256,8 @@ fn slapd_outage_gives_svc_unavailable_then_recovers_without_restart() {
     let (reply, _) =
         fuzz::tcp_exchange(realm.addr(), &krb::frame(&request), Duration::from_secs(10)).unwrap();
     let elapsed = started.elapsed();
-    let frames = fuzz::split_frames(&reply);
     assert_eq!(
-        frames.first().and_then(|m| krb::krb_error_code(m)),
+        fuzz::error_codes(&reply).first().copied().flatten(),
         Some(KDC_ERR_SVC_UNAVAILABLE),
         "{reply:02x?}"
     );

@@ -276,15 +276,14 @@ fn a_full_pkinit_pool_answers_svc_unavailable_at_once() {
     assert!(ok > 0, "nothing got through: {json}");
     assert_eq!(ok + busy, 96, "{json}");
     assert_eq!(number("verified"), ok, "{json}");
-    let addr = realm.metrics_addr().unwrap().unwrap();
-    let (_, body) = kdc_integration::scrape::http_get(addr, "/metrics").unwrap();
-    let samples = kdc_integration::scrape::parse(&body).unwrap();
+    let samples = realm.metrics().unwrap();
     assert_eq!(
         kdc_integration::scrape::sum(
             &samples,
             "kdc_pkinit_pool_full_total",
             &[("transport", "tcp")]
-        ),
+        )
+        .unwrap(),
         busy as f64
     );
     realm.check_no_panic().unwrap();

@@ -12,22 +12,20 @@
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use kdc_integration::Realm;
 use kdc_integration::scrape::{self, Sample, http_get};
-use kdc_integration::slapd::{self, Slapd, SlapdOptions};
+use kdc_integration::slapd::{Slapd, SlapdOptions};
 
-fn scrape_now(addr: SocketAddr) -> Vec<Sample> {
-    let (status, body) = http_get(addr, "/metrics").unwrap();
-    assert_eq!(status, 200, "{body}");
-    scrape::parse(&body).unwrap()
+/// How much `name{labels}` grew between two scrapes; it must be exported after.
+fn grew(before: &[Sample], after: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape::growth(before, after, name, labels).unwrap()
 }
 
-/// How much `name{labels}` grew between two scrapes.
-fn grew(before: &[Sample], after: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
-    scrape::sum(after, name, labels) - scrape::sum(before, name, labels)
+/// `name{labels}` in one scrape; it must be exported.
+fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape::sum(samples, name, labels).unwrap()
 }
 
 #[test]
@@ -39,14 +37,17 @@ fn counters_move_by_what_the_clients_sent() {
         .metrics_addr()
         .unwrap()
         .expect("dev-realm turns metrics on");
-    assert_eq!(metrics.port(), realm.port() + 1);
+    // dev-realm's own layout (the harness moves the listener to a port the kernel picks).
+    let dev_realm = std::fs::read_to_string(realm.tmp().join("dev-realm.stdout")).unwrap();
+    let written = format!("http://127.0.0.1:{}/metrics", realm.port() + 1);
+    assert!(dev_realm.contains(&written), "{dev_realm}");
     let (status, body) = http_get(metrics, "/healthz").unwrap();
     assert_eq!(
         (status, body.as_str()),
         (200, "directory: up\nsigner: up\n")
     );
 
-    let before = scrape_now(metrics);
+    let before = realm.metrics().unwrap();
     let client = realm.client().unwrap();
     let alice = realm.principal("alice");
     for _ in 0..2 {
@@ -69,7 +70,7 @@ fn counters_move_by_what_the_clients_sent() {
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
     udp.send_to(b"not kerberos", realm.addr()).unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    let after = scrape_now(metrics);
+    let after = realm.metrics().unwrap();
 
     let requests = "kdc_requests_total";
     let as_ok = [("type", "as"), ("result", "ok")];
@@ -142,38 +143,13 @@ fn counters_move_by_what_the_clients_sent() {
         1.0
     );
     // dev-realm's KDC certificate is valid for 365 days from its making.
-    let expiry = scrape::sum(&after, "kdc_certificate_expiry_seconds", &[]);
+    let expiry = value(&after, "kdc_certificate_expiry_seconds", &[]);
     let day = 86_400.0;
     assert!((364.0 * day..=365.0 * day).contains(&expiry), "{expiry}");
-    assert_eq!(scrape::sum(&after, "kdc_directory_up", &[]), 1.0);
-    assert_eq!(scrape::sum(&after, "kdc_signer_up", &[]), 1.0);
-    assert_eq!(scrape::sum(&after, "kdc_tcp_connections_open", &[]), 0.0);
+    assert_eq!(value(&after, "kdc_directory_up", &[]), 1.0);
+    assert_eq!(value(&after, "kdc_signer_up", &[]), 1.0);
+    assert_eq!(value(&after, "kdc_tcp_connections_open", &[]), 0.0);
     realm.check_no_panic().unwrap();
-}
-
-/// The dev realm's users and their keys, moved into slapd.
-fn move_users_to_ldap(realm: &Realm, slapd: &Slapd) {
-    let text = std::fs::read_to_string(realm.dir().join("directory.toml")).unwrap();
-    let mut ldif = String::new();
-    for table in text.split("\n[[user]]\n").skip(1) {
-        let field = |key: &str| {
-            let line = table
-                .lines()
-                .find(|l| l.trim_start().starts_with(&format!("{key} =")))
-                .unwrap();
-            line.split('"').nth(1).unwrap().to_owned()
-        };
-        let keys: Vec<&str> = table.split('"').filter(|p| p.starts_with("B:")).collect();
-        ldif.push_str(&slapd::user_ldif(
-            &field("distinguishedName"),
-            &field("userPrincipalName"),
-            &field("sAMAccountName"),
-            512,
-            &keys,
-        ));
-        ldif.push('\n');
-    }
-    slapd.add_ldif(&ldif).unwrap();
 }
 
 fn wait_for_health(addr: SocketAddr, status: u16) -> String {
@@ -195,25 +171,13 @@ fn wait_for_health(addr: SocketAddr, status: u16) -> String {
 fn healthz_follows_the_ldap_server() {
     let mut realm = Realm::create().unwrap();
     let mut slapd = Slapd::start(SlapdOptions::default()).unwrap();
-    move_users_to_ldap(&realm, &slapd);
-    let password: PathBuf = realm.dir().join("ldap.password");
-    slapd.write_bind_password(&password).unwrap();
-    let table = slapd.kdc_directory_toml(
-        &slapd.url(),
-        &password,
-        &[
-            "timeout_ms = 1000",
-            "reconnect_backoff_ms = 50",
-            "reconnect_backoff_max_ms = 300",
-        ],
-    );
-    let path = realm.kdc_toml_path();
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(
-        &path,
-        slapd::replace_directory_table(&text, &table).unwrap(),
-    )
-    .unwrap();
+    slapd.add_users_of(&realm).unwrap();
+    let options = [
+        "timeout_ms = 1000",
+        "reconnect_backoff_ms = 50",
+        "reconnect_backoff_max_ms = 300",
+    ];
+    slapd.serve_realm(&realm, &slapd.url(), &options).unwrap();
     realm
         .set_kdc_option("metrics", "probe_interval_secs", "1")
         .unwrap();
@@ -226,8 +190,8 @@ fn healthz_follows_the_ldap_server() {
         wait_for_health(metrics, 503),
         "directory: down\nsigner: up\n"
     );
-    let samples = scrape_now(metrics);
-    assert_eq!(scrape::sum(&samples, "kdc_directory_up", &[]), 0.0);
+    let samples = realm.metrics().unwrap();
+    assert_eq!(value(&samples, "kdc_directory_up", &[]), 0.0);
     slapd.restart().unwrap();
     wait_for_health(metrics, 200);
     let client = realm.client().unwrap();
@@ -235,8 +199,8 @@ fn healthz_follows_the_ldap_server() {
         .kinit(&realm.principal("alice"), &realm.alice())
         .unwrap();
     assert!(run.success(), "{}\n{}", run.report(), realm.log());
-    let samples = scrape_now(metrics);
-    assert!(scrape::sum(&samples, "kdc_ldap_cache_misses_total", &[]) >= 1.0);
+    let samples = realm.metrics().unwrap();
+    assert!(value(&samples, "kdc_ldap_cache_misses_total", &[]) >= 1.0);
     realm.check_no_panic().unwrap();
 }
 
@@ -246,14 +210,7 @@ fn healthz_follows_the_ldap_server() {
 #[test]
 fn healthz_follows_the_tpm_without_traffic() {
     use kdc_integration::swtpm::{self, Swtpm};
-    if !swtpm::kdc_has_tpm().unwrap() {
-        eprintln!("note: the kdc binary was built without the `tpm` feature; test skipped");
-        return;
-    }
-    assert!(
-        swtpm::installed(),
-        "swtpm is not installed (Debian: swtpm swtpm-tools)"
-    );
+    swtpm::require().unwrap();
     let mut realm = Realm::create().unwrap();
     let mut tpm = Swtpm::start().unwrap();
     let key = tpm
@@ -270,16 +227,16 @@ fn healthz_follows_the_tpm_without_traffic() {
     let alice = realm.principal("alice");
     let run = client.kinit(&alice, &realm.alice()).unwrap();
     assert!(run.success(), "{}\n{}", run.report(), realm.log());
-    let samples = scrape_now(metrics);
+    let samples = realm.metrics().unwrap();
     assert_eq!(
-        scrape::sum(
+        value(
             &samples,
             "kdc_signer_duration_seconds_count",
             &[("mode", "tpm")]
         ),
         1.0
     );
-    assert_eq!(scrape::sum(&samples, "kdc_tpm_queue_depth", &[]), 0.0);
+    assert_eq!(value(&samples, "kdc_tpm_queue_depth", &[]), 0.0);
     assert_eq!(wait_for_health(metrics, 200), "directory: up\nsigner: up\n");
 
     tpm.kill().unwrap();
@@ -289,8 +246,8 @@ fn healthz_follows_the_tpm_without_traffic() {
         wait_for_health(metrics, 503),
         "directory: up\nsigner: down\n"
     );
-    let samples = scrape_now(metrics);
-    assert!(scrape::sum(&samples, "kdc_signer_errors_total", &[("mode", "tpm")]) >= 1.0);
+    let samples = realm.metrics().unwrap();
+    assert!(value(&samples, "kdc_signer_errors_total", &[("mode", "tpm")]) >= 1.0);
 
     tpm.resume().unwrap();
     // No kinit until the probe has found the TPM (reconnect backoff is at most 5 s).

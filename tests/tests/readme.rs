@@ -1,5 +1,5 @@
 //! The README's quick-start command keeps working: `cargo run -p kdc` must pick the `kdc`
-//! binary although the package also ships `kdc-load`.
+//! binary, whatever other binaries the package ships.
 
 #![allow(
     clippy::unwrap_used,

@@ -14,7 +14,7 @@ use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use kdc_integration::scrape::{self, http_get};
+use kdc_integration::scrape;
 use kdc_integration::{Realm, conf};
 use socket2::{Domain, Socket, Type};
 
@@ -43,10 +43,7 @@ fn closed_by_kdc(stream: &mut TcpStream) -> bool {
 }
 
 fn counter(realm: &Realm, name: &str) -> f64 {
-    let addr = realm.metrics_addr().unwrap().expect("dev realm metrics");
-    let (status, body) = http_get(addr, "/metrics").unwrap();
-    assert_eq!(status, 200, "{body}");
-    scrape::sum(&scrape::parse(&body).unwrap(), name, &[])
+    scrape::sum(&realm.metrics().unwrap(), name, &[]).unwrap()
 }
 
 fn kinit_over_tcp(realm: &Realm) {

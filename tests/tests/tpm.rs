@@ -18,18 +18,10 @@ use kdc_integration::{MitClient, Realm, TcpProxy};
 
 const KDC_ERR_SVC_UNAVAILABLE: i32 = 29;
 
-/// None when the kdc under test has no `tpm` feature (then there is nothing to test here);
-/// a missing swtpm is an error: the test command builds with every feature.
-fn setup() -> Option<(Realm, Swtpm)> {
-    if !swtpm::kdc_has_tpm().unwrap() {
-        eprintln!("note: the kdc binary was built without the `tpm` feature; TPM tests skipped");
-        return None;
-    }
-    assert!(
-        swtpm::installed(),
-        "swtpm is not installed (Debian: swtpm swtpm-tools)"
-    );
-    Some((Realm::create().unwrap(), Swtpm::start().unwrap()))
+/// A realm and a fresh swtpm; fails when the kdc under test has no `tpm` feature.
+fn setup() -> (Realm, Swtpm) {
+    swtpm::require().unwrap();
+    (Realm::create().unwrap(), Swtpm::start().unwrap())
 }
 
 /// Provisions a key, has the dev CA certify it, points kdc.toml at it and starts the KDC.
@@ -71,9 +63,7 @@ fn assert_only_dev_ca_anchor(client: &MitClient, realm: &Realm) {
 
 #[test]
 fn direct_mode_rsa_kinit_gets_a_tgt_signed_in_the_tpm() {
-    let Some((mut realm, tpm)) = setup() else {
-        return;
-    };
+    let (mut realm, tpm) = setup();
     serve_with_tpm(&mut realm, &tpm, "rsa2048", "direct", &[]);
     let client = realm.client().unwrap();
     assert_only_dev_ca_anchor(&client, &realm);
@@ -86,18 +76,14 @@ fn direct_mode_rsa_kinit_gets_a_tgt_signed_in_the_tpm() {
 /// MIT kinit 1.20 accepts an ecdsa-with-SHA256 KDC signature and a P-256 KDC certificate.
 #[test]
 fn direct_mode_p256_kinit_accepts_an_ecdsa_kdc_signature() {
-    let Some((mut realm, tpm)) = setup() else {
-        return;
-    };
+    let (mut realm, tpm) = setup();
     serve_with_tpm(&mut realm, &tpm, "p256", "direct", &[]);
     kinit_ok(&realm, &realm.client().unwrap());
 }
 
 #[test]
 fn delegated_mode_kinit_verifies_the_two_certificate_chain() {
-    let Some((mut realm, tpm)) = setup() else {
-        return;
-    };
+    let (mut realm, tpm) = setup();
     serve_with_tpm(&mut realm, &tpm, "p256", "delegated", &[]);
     let client = realm.client().unwrap();
     assert_only_dev_ca_anchor(&client, &realm);
@@ -111,9 +97,7 @@ fn delegated_mode_kinit_verifies_the_two_certificate_chain() {
 
 #[test]
 fn direct_mode_tpm_outage_gives_svc_unavailable_then_recovers() {
-    let Some((mut realm, mut tpm)) = setup() else {
-        return;
-    };
+    let (mut realm, mut tpm) = setup();
     serve_with_tpm(&mut realm, &tpm, "rsa2048", "direct", &[]);
     let proxy = TcpProxy::start(realm.addr()).unwrap();
     let client = realm.client_via(&proxy.host_port()).unwrap();
@@ -164,9 +148,7 @@ fn direct_mode_tpm_outage_gives_svc_unavailable_then_recovers() {
 /// certificate is issued.
 #[test]
 fn delegated_mode_short_tpm_outage_costs_nothing() {
-    let Some((mut realm, mut tpm)) = setup() else {
-        return;
-    };
+    let (mut realm, mut tpm) = setup();
     serve_with_tpm(
         &mut realm,
         &tpm,

@@ -13,23 +13,13 @@
 )]
 
 use kdc_integration::kdc_load::{self, all_refused, all_verified, dir_arg, load, run_json};
-use kdc_integration::scrape::{self, Sample, http_get};
+use kdc_integration::scrape::{self, Sample};
 use kdc_integration::{KDC_ERR_DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED, Realm};
 
 const COUNT: u32 = 20;
 
-fn scrape_now(realm: &Realm) -> Vec<Sample> {
-    let addr = realm
-        .metrics_addr()
-        .unwrap()
-        .expect("the dev realm serves metrics");
-    let (status, body) = http_get(addr, "/metrics").unwrap();
-    assert_eq!(status, 200, "{body}");
-    scrape::parse(&body).unwrap()
-}
-
 fn grew(before: &[Sample], after: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
-    scrape::sum(after, name, labels) - scrape::sum(before, name, labels)
+    scrape::growth(before, after, name, labels).unwrap()
 }
 
 /// A realm with key-trust users (load-users/) and certificate-trust users (cert-users/),
@@ -75,11 +65,11 @@ fn run_windows(realm: &Realm, tag: &str, users_file: &str) -> String {
 #[test]
 fn the_windows_shaped_client_gets_tgts_by_key_and_certificate_trust() {
     let (realm, [key_users, cert_users]) = realm_with_users(|_| {});
-    let before = scrape_now(&realm);
+    let before = realm.metrics().unwrap();
     for (tag, users, trust) in [("key", &key_users, "key"), ("cert", &cert_users, "cert")] {
         let json = run_windows(&realm, tag, users);
         assert!(json.contains(&all_verified(COUNT)), "{tag}: {json}");
-        let after = scrape_now(&realm);
+        let after = realm.metrics().unwrap();
         assert_eq!(
             grew(
                 &before,
@@ -91,7 +81,7 @@ fn the_windows_shaped_client_gets_tgts_by_key_and_certificate_trust() {
             "{tag}: every reply to this client is signed SHA-1 and counted"
         );
     }
-    let after = scrape_now(&realm);
+    let after = realm.metrics().unwrap();
     let total = f64::from(2 * COUNT);
     for field in ["public_value", "prime"] {
         assert_eq!(

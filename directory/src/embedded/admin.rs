@@ -3,11 +3,8 @@
 
 use async_trait::async_trait;
 
-use super::{EmbeddedDirectory, Record, file::Entry, validate};
-use crate::{
-    DirectoryAdmin, DirectoryError, KeyCredentialLink, NewUser, UF_ACCOUNTDISABLE, User,
-    dn_equivalent,
-};
+use super::{EmbeddedDirectory, Record, validate};
+use crate::{DirectoryAdmin, DirectoryError, KeyCredentialLink, NewUser, User};
 
 #[async_trait]
 impl DirectoryAdmin for EmbeddedDirectory {
@@ -21,20 +18,9 @@ impl DirectoryAdmin for EmbeddedDirectory {
     }
 
     async fn add_user(&self, new: NewUser) -> Result<User, DirectoryError> {
-        let entry = Entry {
-            dn: new.dn,
-            upn: new.user_principal_name,
-            sam: new.sam_account_name,
-            user_account_control: new.user_account_control,
-            account_expires: 0,
-            lockout_time: 0,
-            key_credential_links: Vec::new(),
-            alt_security_identities: Vec::new(),
-            object_sid: None,
-        };
-        validate(&entry).map_err(DirectoryError::Invalid)?;
+        let record = Record::from_user(new.into_user());
+        validate(&record.entry).map_err(DirectoryError::Invalid)?;
         self.modify(|records, _| {
-            let record = Record::new(entry, Vec::new());
             let user = record.user.clone();
             records.push(record);
             Ok((user, true))
@@ -43,16 +29,9 @@ impl DirectoryAdmin for EmbeddedDirectory {
     }
 
     async fn set_disabled(&self, upn: &str, disabled: bool) -> Result<(), DirectoryError> {
-        self.modify(|records, state| {
-            let record = records
-                .get_mut(state.position_by_upn(upn)?)
-                .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))?;
-            let before = record.entry.user_account_control;
-            let after = if disabled {
-                before | UF_ACCOUNTDISABLE
-            } else {
-                before & !UF_ACCOUNTDISABLE
-            };
+        self.modify_user(upn, |record| {
+            let before = record.user.user_account_control;
+            let after = record.user.account_control_with_disabled(disabled);
             record.entry.user_account_control = after;
             record.user.user_account_control = after;
             Ok(((), before != after))
@@ -65,28 +44,8 @@ impl DirectoryAdmin for EmbeddedDirectory {
         upn: &str,
         link: KeyCredentialLink,
     ) -> Result<(), DirectoryError> {
-        self.modify(|records, state| {
-            let record = records
-                .get_mut(state.position_by_upn(upn)?)
-                .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))?;
-            if !dn_equivalent(&link.owner_dn, &record.entry.dn) {
-                return Err(DirectoryError::Invalid(format!(
-                    "key credential names {} but the user is {}",
-                    link.owner_dn, record.entry.dn
-                )));
-            }
-            let key_id = link.credential.key_id();
-            if record
-                .user
-                .key_credentials
-                .iter()
-                .any(|k| k.credential.key_id() == key_id)
-            {
-                return Err(DirectoryError::Conflict(format!(
-                    "{upn} already has a key with KeyID {}",
-                    hex::encode(key_id)
-                )));
-            }
+        self.modify_user(upn, |record| {
+            record.user.check_new_key(&link)?;
             record.entry.key_credential_links.push(link.to_dn_binary());
             record.user.key_credentials.push(link);
             Ok(((), true))
@@ -99,16 +58,12 @@ impl DirectoryAdmin for EmbeddedDirectory {
         upn: &str,
         key_id: &[u8],
     ) -> Result<bool, DirectoryError> {
-        self.modify(|records, state| {
-            let record = records
-                .get_mut(state.position_by_upn(upn)?)
-                .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))?;
+        self.modify_user(upn, |record| {
             let before = record.entry.key_credential_links.len();
-            // Values that do not parse have no KeyID we can trust, so they stay.
-            record.entry.key_credential_links.retain(|value| {
-                KeyCredentialLink::parse(value)
-                    .map_or(true, |link| link.credential.key_id() != key_id)
-            });
+            record
+                .entry
+                .key_credential_links
+                .retain(|value| !KeyCredentialLink::value_has_key_id(value, key_id));
             let removed = record.entry.key_credential_links.len() != before;
             if removed {
                 *record = Record::reparsed(record.entry.clone());
@@ -129,10 +84,7 @@ impl EmbeddedDirectory {
         object_sid: Option<String>,
         alt_security_identities: Vec<String>,
     ) -> Result<(), DirectoryError> {
-        self.modify(|records, state| {
-            let record = records
-                .get_mut(state.position_by_upn(upn)?)
-                .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))?;
+        self.modify_user(upn, |record| {
             let mut entry = record.entry.clone();
             entry.object_sid = object_sid;
             entry.alt_security_identities = alt_security_identities;

@@ -13,10 +13,7 @@ use super::entry::{RawEntry, to_user};
 use super::pool::{Failure, describe};
 use super::rdn::first_rdn;
 use super::{LdapDirectory, filter};
-use crate::{
-    DirectoryAdmin, DirectoryError, KeyCredentialLink, NewUser, UF_ACCOUNTDISABLE, User,
-    dn_equivalent,
-};
+use crate::{DirectoryAdmin, DirectoryError, KeyCredentialLink, NewUser, User, check_upn_form};
 
 /// Listing every user may take many pages; it is an operator command, not a KDC request.
 const LIST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -122,16 +119,7 @@ impl DirectoryAdmin for LdapDirectory {
 
     async fn add_user(&self, new: NewUser) -> Result<User, DirectoryError> {
         let names = &self.names;
-        if !new
-            .user_principal_name
-            .split_once('@')
-            .is_some_and(|(user, suffix)| !user.is_empty() && !suffix.is_empty())
-        {
-            return Err(DirectoryError::Invalid(format!(
-                "userPrincipalName {:?} is not of the form name@suffix",
-                new.user_principal_name
-            )));
-        }
+        check_upn_form(&new.user_principal_name).map_err(DirectoryError::Invalid)?;
         let (rdn_attribute, rdn_value) = first_rdn(&new.dn).ok_or_else(|| {
             DirectoryError::Invalid(format!("{:?} is not a distinguished name", new.dn))
         })?;
@@ -188,17 +176,7 @@ impl DirectoryAdmin for LdapDirectory {
             .await
             .map_err(write_error)?;
         self.forget();
-        Ok(User {
-            dn: new.dn,
-            user_principal_name: new.user_principal_name,
-            sam_account_name: new.sam_account_name,
-            user_account_control: new.user_account_control,
-            account_expires: 0,
-            lockout_time: 0,
-            key_credentials: Vec::new(),
-            alt_security_identities: Vec::new(),
-            object_sid: None,
-        })
+        Ok(new.into_user())
     }
 
     async fn set_disabled(&self, upn: &str, disabled: bool) -> Result<(), DirectoryError> {
@@ -206,13 +184,8 @@ impl DirectoryAdmin for LdapDirectory {
         let attribute = &self.names.user_account_control;
         let user = to_user(&entry, &self.names, None)
             .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))?;
-        let before = user.user_account_control;
-        let after = if disabled {
-            before | UF_ACCOUNTDISABLE
-        } else {
-            before & !UF_ACCOUNTDISABLE
-        };
-        if before == after {
+        let after = user.account_control_with_disabled(disabled);
+        if user.user_account_control == after {
             // Nothing to write, but the cache may predate the state just read.
             self.forget();
             return Ok(());
@@ -233,25 +206,9 @@ impl DirectoryAdmin for LdapDirectory {
         link: KeyCredentialLink,
     ) -> Result<(), DirectoryError> {
         let entry = self.entry_by_upn(upn).await?;
-        if !dn_equivalent(&link.owner_dn, &entry.dn) {
-            return Err(DirectoryError::Invalid(format!(
-                "key credential names {} but the user is {}",
-                link.owner_dn, entry.dn
-            )));
-        }
-        let user = to_user(&entry, &self.names, None)
-            .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))?;
-        let key_id = link.credential.key_id();
-        if user
-            .key_credentials
-            .iter()
-            .any(|existing| existing.credential.key_id() == key_id)
-        {
-            return Err(DirectoryError::Conflict(format!(
-                "{upn} already has a key with KeyID {}",
-                hex::encode(key_id)
-            )));
-        }
+        to_user(&entry, &self.names, None)
+            .ok_or_else(|| DirectoryError::NotFound(upn.to_string()))?
+            .check_new_key(&link)?;
         let attribute = self.names.key_credential_link.clone();
         self.modify(
             &entry.dn,
@@ -270,9 +227,7 @@ impl DirectoryAdmin for LdapDirectory {
         // Deleted by their exact stored form; unparsable values have no trustworthy KeyID.
         let values: HashSet<String> = entry
             .strings(attribute)
-            .filter(|value| {
-                KeyCredentialLink::parse(value).is_ok_and(|link| link.credential.key_id() == key_id)
-            })
+            .filter(|value| KeyCredentialLink::value_has_key_id(value, key_id))
             .map(str::to_string)
             .collect();
         if values.is_empty() {

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use ldap3::ResultEntry;
 
-use super::settings::LdapAttributes;
 use crate::{ACCOUNT_NEVER_EXPIRES, KeyCredentialLink, UF_ACCOUNTDISABLE, UF_NORMAL_ACCOUNT, User};
+use kdc_config::LdapAttributeNames;
 
 /// RFC 4511 §4.5.2: [APPLICATION 4] SEQUENCE { objectName, attributes }.
 const SEARCH_RESULT_ENTRY: u64 = 4;
@@ -124,7 +124,7 @@ fn filetime(entry: &RawEntry, attribute: &str, absent: u64, unreadable: u64) -> 
 
 /// The user an entry describes. Without a userPrincipalName, AD's implicit UPN
 /// `sAMAccountName@realm` is used when the realm is known; otherwise the entry is skipped.
-pub fn to_user(entry: &RawEntry, names: &LdapAttributes, realm: Option<&str>) -> Option<User> {
+pub fn to_user(entry: &RawEntry, names: &LdapAttributeNames, realm: Option<&str>) -> Option<User> {
     let sam_account_name = entry.first(&names.sam_account_name).map(str::to_string);
     let user_principal_name = match entry.first(&names.user_principal_name) {
         Some(upn) => upn.to_string(),
@@ -158,8 +158,8 @@ pub fn to_user(entry: &RawEntry, names: &LdapAttributes, realm: Option<&str>) ->
 mod tests {
     use super::*;
 
-    fn names() -> LdapAttributes {
-        LdapAttributes::default()
+    fn names() -> LdapAttributeNames {
+        LdapAttributeNames::default()
     }
 
     #[test]

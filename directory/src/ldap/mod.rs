@@ -11,18 +11,17 @@ mod lookup;
 mod pool;
 mod principals;
 mod rdn;
-mod settings;
 mod tls;
 
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use kdc_config::{LdapAttributeNames, LdapConfig};
 use ldap3::{Scope, SearchResult};
 use zeroize::Zeroizing;
 
 pub use cache::CacheStats;
-pub use settings::*;
 
 use cache::{KeyOwnerCache, UserCache};
 use pool::{Endpoint, Failure, Pool, describe};
@@ -46,7 +45,7 @@ pub struct LdapDirectory {
     /// Where kdcPrincipal entries (krbtgt and service keys) live.
     principals_base_dn: String,
     user_filter: String,
-    names: LdapAttributes,
+    names: LdapAttributeNames,
     cache: UserCache,
     owners: KeyOwnerCache,
     key_owner_search_limit: usize,
@@ -56,19 +55,6 @@ pub struct LdapDirectory {
 
 fn invalid(message: String) -> DirectoryError {
     DirectoryError::Invalid(message)
-}
-
-/// A URL ldap3 can connect to: scheme ldap or ldaps and a host.
-fn check_url(url: &str) -> Result<(), DirectoryError> {
-    let rest = url
-        .strip_prefix("ldap://")
-        .or_else(|| url.strip_prefix("ldaps://"))
-        .ok_or_else(|| invalid(format!("LDAP URL {url:?} is not ldap:// or ldaps://")))?;
-    let host = rest.split('/').next().unwrap_or_default();
-    if host.is_empty() || host.starts_with(':') {
-        return Err(invalid(format!("LDAP URL {url:?} names no host")));
-    }
-    Ok(())
 }
 
 /// The bind password: the file's text without its final line break. An empty password
@@ -99,64 +85,39 @@ fn read_password(path: &Path) -> Result<Zeroizing<String>, DirectoryError> {
 }
 
 impl LdapDirectory {
-    /// Checks the settings and reads the password and CA files; connects lazily, so a
-    /// server that is down now does not stop the KDC from starting (see [`Self::check`]).
-    pub fn new(settings: LdapSettings) -> Result<Self, DirectoryError> {
-        if settings.urls.is_empty() {
-            return Err(invalid("no LDAP URL configured".into()));
-        }
-        settings.urls.iter().try_for_each(|url| check_url(url))?;
-        if settings.base_dn.trim().is_empty() {
-            return Err(invalid("the LDAP base DN is empty".into()));
-        }
-        let names = &settings.attributes;
-        for name in [
-            &names.user_principal_name,
-            &names.sam_account_name,
-            &names.key_credential_link,
-            &names.user_account_control,
-            &names.account_expires,
-            &names.lockout_time,
-            &names.alt_security_identities,
-            &names.object_sid,
-        ] {
-            if !filter::is_attribute_description(name) {
-                return Err(invalid(format!("{name:?} is not an LDAP attribute name")));
-            }
-        }
+    /// Checks the settings (the rules `[directory]` is loaded with, for settings made in
+    /// code) and reads the password and CA files; connects lazily, so a server that is down
+    /// now does not stop the KDC from starting (see [`Self::check`]).
+    pub fn new(settings: &LdapConfig) -> Result<Self, DirectoryError> {
+        settings
+            .check()
+            .map_err(|(key, message)| invalid(format!("{key}: {message}")))?;
         let user_filter = filter::normalize_base_filter(&settings.user_filter).map_err(invalid)?;
         let bind = match (&settings.bind_dn, &settings.bind_password_file) {
             (Some(dn), Some(file)) => Some((dn.clone(), read_password(file)?)),
-            (None, None) => None,
-            _ => {
-                return Err(invalid("bind DN and bind password file go together".into()));
-            }
+            _ => None,
         };
-        if settings.timeout.is_zero() {
-            return Err(invalid("the LDAP timeout must be above zero".into()));
-        }
         let connection = tls::connection_settings(settings.starttls, settings.ca_file.as_deref())?;
         let endpoint = Endpoint {
             urls: settings.urls.clone(),
             connection,
             bind,
-            timeout: settings.timeout,
-            backoff: settings.reconnect_backoff,
-            backoff_max: settings
-                .reconnect_backoff_max
-                .max(settings.reconnect_backoff),
+            timeout: settings.timeout(),
+            backoff: settings.reconnect_backoff(),
+            backoff_max: settings.reconnect_backoff_max(),
         };
         Ok(LdapDirectory {
             pool: Pool::new(endpoint, settings.pool_size),
             principals_base_dn: settings
                 .principals_base_dn
+                .clone()
                 .unwrap_or_else(|| settings.base_dn.clone()),
-            base_dn: settings.base_dn,
+            base_dn: settings.base_dn.clone(),
             user_filter,
-            names: settings.attributes,
+            names: settings.attributes.clone(),
             cache: UserCache::new(
-                settings.cache_ttl,
-                settings.negative_cache_ttl,
+                settings.cache_ttl(),
+                settings.negative_cache_ttl(),
                 settings.cache_max_entries,
             ),
             owners: KeyOwnerCache::new(
@@ -165,7 +126,7 @@ impl LdapDirectory {
                 KEY_OWNER_CACHE_ENTRIES,
             ),
             key_owner_search_limit: settings.key_owner_search_limit,
-            new_user_object_classes: settings.new_user_object_classes,
+            new_user_object_classes: settings.new_user_object_classes.clone(),
             stats_logged: Mutex::new(Instant::now()),
         })
     }
@@ -230,16 +191,6 @@ impl LdapDirectory {
 
     /// The attributes every user read asks for.
     fn user_attributes(&self) -> Vec<String> {
-        let n = &self.names;
-        vec![
-            n.user_principal_name.clone(),
-            n.sam_account_name.clone(),
-            n.user_account_control.clone(),
-            n.account_expires.clone(),
-            n.lockout_time.clone(),
-            n.key_credential_link.clone(),
-            n.alt_security_identities.clone(),
-            n.object_sid.clone(),
-        ]
+        self.names.all().map(String::from).to_vec()
     }
 }

@@ -12,7 +12,7 @@ use super::entry::RawEntry;
 use super::pool::{Failure, describe};
 use super::{LdapDirectory, filter};
 use crate::DirectoryError;
-use crate::services::{SealedKey, ServicePrincipal, ServiceStore};
+use crate::principal_keys::{SealedKey, ServicePrincipal, ServiceStore};
 
 const OBJECT_CLASS: &str = "kdcPrincipal";
 const NAME: &str = "kdcPrincipalName";

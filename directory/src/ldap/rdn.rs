@@ -1,7 +1,7 @@
 //! The first RDN of a DN in its string form (RFC 4514 §3), unescaped: a new entry must carry
 //! its naming attribute's value (RFC 4512 §2.3), which the admin command derives from the DN.
 
-use super::filter;
+use kdc_config::is_attribute_description;
 
 /// The first RDN's attribute and unescaped value (RFC 4514 §3), e.g. ("CN", "alice").
 pub fn first_rdn(dn: &str) -> Option<(String, String)> {
@@ -41,8 +41,7 @@ pub fn first_rdn(dn: &str) -> Option<(String, String)> {
     }
     let value = String::from_utf8(value).ok()?.trim().to_string();
     let attribute = attribute.trim().to_string();
-    (filter::is_attribute_description(&attribute) && !value.is_empty())
-        .then_some((attribute, value))
+    (is_attribute_description(&attribute) && !value.is_empty()).then_some((attribute, value))
 }
 
 #[cfg(test)]

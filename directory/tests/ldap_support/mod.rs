@@ -4,11 +4,10 @@
 
 #![allow(dead_code)]
 
-use std::time::Duration;
-
+use kdc_config::LdapConfig;
 use kdc_directory::{
-    AccountRefusal, Directory, DirectoryAdmin, DirectoryError, LdapSettings, NewUser,
-    UF_ACCOUNTDISABLE, UF_NORMAL_ACCOUNT, User, dn_equivalent, filetime,
+    AccountRefusal, Directory, DirectoryAdmin, DirectoryError, NewUser, UF_ACCOUNTDISABLE,
+    UF_NORMAL_ACCOUNT, User, dn_equivalent, filetime,
 };
 use kdc_integration::slapd::{Slapd, SlapdOptions};
 
@@ -20,10 +19,10 @@ pub fn slapd(options: SlapdOptions) -> Slapd {
 }
 
 /// Settings for `url` of this server, binding as the KDC account, OpenLDAP-shaped.
-pub fn settings(slapd: &Slapd, url: &str) -> LdapSettings {
+pub fn settings(slapd: &Slapd, url: &str) -> LdapConfig {
     let password_file = slapd.tmp().join("bind.password");
     slapd.write_bind_password(&password_file).unwrap();
-    let mut settings = LdapSettings::new(vec![url.to_string()], slapd.suffix());
+    let mut settings = LdapConfig::new(vec![url.to_string()], slapd.suffix());
     settings.bind_dn = Some(slapd.kdc_bind_dn());
     settings.bind_password_file = Some(password_file);
     settings.ca_file = slapd.ca_file();
@@ -37,9 +36,9 @@ pub fn settings(slapd: &Slapd, url: &str) -> LdapSettings {
     ]
     .map(String::from)
     .to_vec();
-    settings.timeout = Duration::from_secs(2);
-    settings.reconnect_backoff = Duration::from_millis(50);
-    settings.reconnect_backoff_max = Duration::from_millis(200);
+    settings.timeout_ms = 2000;
+    settings.reconnect_backoff_ms = 50;
+    settings.reconnect_backoff_max_ms = 200;
     settings
 }
 

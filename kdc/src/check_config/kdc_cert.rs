@@ -188,7 +188,7 @@ mod tests {
         krbtgt_realm: Option<&str>,
         dns_name: Option<&str>,
     ) -> Vec<u8> {
-        let mut params = crate::dev_realm::base_params("kdc.example.test", REALM).unwrap();
+        let mut params = crate::dev_certs::base_params("kdc.example.test", REALM).unwrap();
         params.extended_key_usages = ekus;
         params.custom_extensions = dns_name
             .map(|dns| crate::dev_realm::kdc_san(krbtgt_realm, dns).unwrap())

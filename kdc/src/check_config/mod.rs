@@ -8,12 +8,14 @@
 mod kdc_cert;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use kdc_config::{Config, DirectoryConfig, Sha1Signatures, SignerKind, TpmMode};
 
-use crate::daemon::{open_directory, open_key_store, open_ldap};
+use crate::build::{self, BuildOptions};
 use crate::keys::{KeyRing, MasterKey};
+use crate::open;
 use crate::signer::software::{SoftwareSigner, read_chain};
 use crate::signer::{DigestAlgorithm, KdcSigner};
 
@@ -165,23 +167,38 @@ pub async fn check(path: &Path) -> Vec<Finding> {
             checker.problem(key, format!("{}: cannot read: {e}", file.display()));
         }
     }
-    for (key, addresses) in [
-        ("listen.udp", &config.listen.udp),
-        ("listen.tcp", &config.listen.tcp),
-    ] {
-        for address in addresses {
-            if address.parse::<std::net::SocketAddr>().is_err() {
-                checker.problem(
-                    key,
-                    format!("{address:?} is not an address like 0.0.0.0:88"),
-                );
-            }
-        }
-    }
-    check_signer(&mut checker, &config).await;
+    let signer = check_signer(&mut checker, &config).await;
     check_directory(&mut checker, &config).await;
     check_keys(&mut checker, &config).await;
+    if !checker
+        .findings
+        .iter()
+        .any(|f| f.severity == Severity::Problem)
+    {
+        check_build(&mut checker, &config, signer).await;
+    }
     checker.findings
+}
+
+/// Builds the KDC as `kdc serve` does (with the signer checked above: no second TPM
+/// context), so that what serve would refuse beyond the parts checked one by one, such as
+/// a certificate-trust anchor that is no certificate, is a problem here too.
+async fn check_build(checker: &mut Checker, config: &Config, signer: Option<Arc<dyn KdcSigner>>) {
+    let options = BuildOptions {
+        signer,
+        ..BuildOptions::default()
+    };
+    if let Err(error) = build::build(config, options).await {
+        let message = format!("{error:#}");
+        // The KDC's setup errors start with the key they refuse.
+        match message
+            .split_once(": ")
+            .filter(|(key, _)| line_of_key(&checker.text, key).is_some())
+        {
+            Some((key, rest)) => checker.problem(key, rest),
+            None => checker.problem("", message),
+        }
+    }
 }
 
 fn check_kdc_certificate(checker: &mut Checker, key: &str, file: &Path, realm: &str) {
@@ -202,17 +219,26 @@ fn check_kdc_certificate(checker: &mut Checker, key: &str, file: &Path, realm: &
     }
 }
 
-async fn check_signer(checker: &mut Checker, config: &Config) {
+/// Checks the configured signer; the signer, when it opened.
+async fn check_signer(checker: &mut Checker, config: &Config) -> Option<Arc<dyn KdcSigner>> {
     let realm = &config.realm.name;
     match (config.pkinit.signer, &config.pkinit.tpm) {
         (SignerKind::Software, _) => {
-            if let (Some(key), Some(cert)) = (&config.pkinit.key, &config.pkinit.certificate) {
-                match SoftwareSigner::load_kdc_key(key, cert) {
-                    Ok(signer) => check_sha1(checker, config, signer.digests()),
-                    Err(e) => checker.problem("pkinit.key", e.to_string()),
+            let (Some(key), Some(cert)) = (&config.pkinit.key, &config.pkinit.certificate) else {
+                return None;
+            };
+            let signer: Option<Arc<dyn KdcSigner>> = match SoftwareSigner::load_kdc_key(key, cert) {
+                Ok(signer) => {
+                    check_sha1(checker, config, signer.digests());
+                    Some(Arc::new(signer))
                 }
-                check_kdc_certificate(checker, "pkinit.certificate", cert, realm);
-            }
+                Err(e) => {
+                    checker.problem("pkinit.key", e.to_string());
+                    None
+                }
+            };
+            check_kdc_certificate(checker, "pkinit.certificate", cert, realm);
+            signer
         }
         (SignerKind::Tpm, Some(tpm)) => {
             if tpm.mode == TpmMode::Direct {
@@ -234,11 +260,15 @@ async fn check_signer(checker: &mut Checker, config: &Config) {
                             ),
                         );
                     }
+                    Some(signer)
                 }
-                Err(e) => checker.problem("pkinit.tpm", e.to_string()),
+                Err(e) => {
+                    checker.problem("pkinit.tpm", e.to_string());
+                    None
+                }
             }
         }
-        (SignerKind::Tpm, None) => {}
+        (SignerKind::Tpm, None) => None,
     }
 }
 
@@ -267,11 +297,11 @@ fn check_sha1(checker: &mut Checker, config: &Config, digests: &[DigestAlgorithm
 async fn check_directory(checker: &mut Checker, config: &Config) {
     match &config.directory {
         DirectoryConfig::Embedded { .. } => {
-            if let Err(e) = open_directory(config).await {
+            if let Err(e) = open::directory(config).await {
                 checker.problem("directory.path", format!("{e:#}"));
             }
         }
-        DirectoryConfig::Ldap(ldap) => match open_ldap(ldap).await {
+        DirectoryConfig::Ldap(ldap) => match open::ldap(ldap).await {
             Ok(directory) => {
                 if let Err(e) = directory.check().await {
                     checker.problem("directory.urls", format!("{:?}: {e}", ldap.urls));
@@ -287,7 +317,7 @@ async fn check_keys(checker: &mut Checker, config: &Config) {
         Ok(master) => master,
         Err(e) => return checker.problem("keys.master_key", e.to_string()),
     };
-    let store = match open_key_store(config).await {
+    let store = match open::key_store(config).await {
         Ok(store) => store,
         Err(e) => return checker.problem("keys.store", format!("{e:#}")),
     };
@@ -352,15 +382,86 @@ mod tests {
         assert_eq!(line_of_key(text, "metrics.listen"), None);
     }
 
-    /// The note appears exactly when the build cannot sign SHA-1, and goes with
-    /// `sha1_signatures = "refuse"` (nobody is then promised a SHA-1 reply).
-    #[tokio::test]
-    async fn sha1_replies_that_cannot_be_signed_are_noted() {
+    /// A development realm (it passes), and its kdc.toml.
+    async fn dev_realm() -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         crate::dev_realm::create(dir.path(), "EXAMPLE.TEST", 1)
             .await
             .unwrap();
         let config = dir.path().join("kdc.toml");
+        (dir, config)
+    }
+
+    async fn problems(config: &Path) -> Vec<Finding> {
+        check(config)
+            .await
+            .into_iter()
+            .filter(|f| f.severity == Severity::Problem)
+            .collect()
+    }
+
+    /// An unknown enctype and an address that is not one are problems at their line, in the
+    /// words `kdc serve` refuses them with (check-config used to pass both).
+    #[tokio::test]
+    async fn values_serve_refuses_are_problems_in_the_same_words() {
+        let (_dir, config) = dev_realm().await;
+        let text = std::fs::read_to_string(&config).unwrap();
+        for (from, to, words) in [
+            (
+                "enctypes = [",
+                "enctypes = [\"rc4-hmac\", ",
+                "unknown enctype \"rc4-hmac\"",
+            ),
+            (
+                "tcp = [\"",
+                "tcp = [\"localhost:88\", \"",
+                "\"localhost:88\" is not an IP address and port",
+            ),
+        ] {
+            let broken = text.replacen(from, to, 1);
+            std::fs::write(&config, &broken).unwrap();
+            let line = broken.lines().position(|l| l.starts_with(from)).unwrap() + 1;
+            let problems = problems(&config).await;
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            let finding = &problems[0];
+            assert_eq!(finding.line, Some(line), "{finding:?}");
+            assert!(finding.message.starts_with(words), "{finding:?}");
+            let refused = crate::build::from_file(&config).await.err().unwrap();
+            assert!(
+                format!("{refused:#}").ends_with(&format!(":{line}: {}", finding.message)),
+                "{refused:#}"
+            );
+        }
+    }
+
+    /// What only building the KDC finds, here an anchor file without a certificate, is a
+    /// problem at its key in serve's words: check-config builds the KDC as serve does (it
+    /// used to pass this configuration, which serve refused).
+    #[tokio::test]
+    async fn what_the_build_refuses_is_a_problem() {
+        let (dir, config) = dev_realm().await;
+        std::fs::write(dir.path().join("ca.pem"), "no certificate here\n").unwrap();
+        let refused = format!(
+            "{:#}",
+            crate::build::from_file(&config).await.err().unwrap()
+        );
+        let problems = problems(&config).await;
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let problem = &problems[0];
+        assert_eq!(problem.key, "pkinit.certificate_trust", "{problem:?}");
+        assert!(problem.line.is_some(), "{problem:?}");
+        assert_eq!(
+            refused,
+            format!("{}: {}", problem.key, problem.message),
+            "{problem:?}"
+        );
+    }
+
+    /// The note appears exactly when the build cannot sign SHA-1, and goes with
+    /// `sha1_signatures = "refuse"` (nobody is then promised a SHA-1 reply).
+    #[tokio::test]
+    async fn sha1_replies_that_cannot_be_signed_are_noted() {
+        let (_dir, config) = dev_realm().await;
         let sha1_notes = |findings: Vec<Finding>| {
             assert!(
                 findings.iter().all(|f| f.severity == Severity::Note),

@@ -15,11 +15,7 @@ mod mac;
 mod nfold;
 
 #[cfg(test)]
-mod tests_mit;
-#[cfg(test)]
-mod tests_rfc3962;
-#[cfg(test)]
-mod tests_rfc8009;
+mod tests;
 
 pub use self::enctype::Enctype;
 pub use self::key::Key;

@@ -24,17 +24,6 @@ impl TrustModel {
     }
 }
 
-/// The trust model a refused PKINIT logon was judged under, as far as its error code says:
-/// the certificate-path codes are certificate trust's, "no registered key" and "key of
-/// another user" key trust's; any other failure is common to both.
-pub fn trust_of_error(code: ErrorCode) -> TrustModel {
-    match code.0 {
-        0x46..=0x4a | 0x4d | 0x4e => TrustModel::Cert,
-        0x3e | 0x4b => TrustModel::Key,
-        _ => TrustModel::Unknown,
-    }
-}
-
 pub(super) fn kind(kind: RequestKind) -> &'static str {
     match kind {
         RequestKind::As => "as",
@@ -79,15 +68,5 @@ mod tests {
             error_name(ErrorCode::SVC_UNAVAILABLE),
             "KDC_ERR_SVC_UNAVAILABLE"
         );
-    }
-
-    #[test]
-    fn trust_follows_the_error_code() {
-        assert_eq!(trust_of_error(ErrorCode(70)), TrustModel::Cert);
-        assert_eq!(trust_of_error(ErrorCode(74)), TrustModel::Cert);
-        assert_eq!(trust_of_error(ErrorCode(77)), TrustModel::Cert);
-        assert_eq!(trust_of_error(ErrorCode(62)), TrustModel::Key);
-        assert_eq!(trust_of_error(ErrorCode(75)), TrustModel::Key);
-        assert_eq!(trust_of_error(ErrorCode(37)), TrustModel::Unknown);
     }
 }

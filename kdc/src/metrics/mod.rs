@@ -19,7 +19,7 @@ use prometheus::{Gauge, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
 use self::families::{counter_vec, histogram_vec, int_gauge};
 pub use self::health::Health;
-pub use self::labels::{TrustModel, error_name, trust_of_error};
+pub use self::labels::{TrustModel, error_name};
 use self::mirror::Mirrors;
 use crate::preauth::pkinit::ExchangeDetails;
 use crate::proto::codes::ErrorCode;

@@ -5,18 +5,38 @@
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ErrorCode(pub i32);
 
-/// Declares each code once: its constant and its RFC name (RFC 4120 §7.5.9, RFC 4556 §3.1.3,
-/// RFC 6113 §5.2), so the wire number and the name logs and metrics show cannot drift apart.
+impl ErrorCode {
+    /// The RFC name; a code not declared below is `KRB_ERR_<decimal>`.
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
+        match self.rfc_name() {
+            Some(name) => std::borrow::Cow::Borrowed(name),
+            None => std::borrow::Cow::Owned(format!("KRB_ERR_{}", self.0)),
+        }
+    }
+}
+
+/// Declares each code once: its constant, its RFC name (RFC 4120 §7.5.9, RFC 4556 §3.1.3,
+/// RFC 6113 §5.2) and the short e-text a refusal with it shows the client, so the wire number,
+/// the name logs and metrics show and the client's text cannot drift apart.
 macro_rules! error_codes {
-    ($($(#[$doc:meta])* $constant:ident = $value:literal => $name:literal,)*) => {
+    ($($(#[$doc:meta])* $constant:ident = $value:literal => $name:literal e_text $e_text:literal,)*) => {
         impl ErrorCode {
             $($(#[$doc])* pub const $constant: ErrorCode = ErrorCode($value);)*
 
-            /// The RFC name; a code not declared here is `KRB_ERR_<decimal>`.
-            pub fn name(self) -> std::borrow::Cow<'static, str> {
+            /// The RFC name of a declared code.
+            pub fn rfc_name(self) -> Option<&'static str> {
                 match self.0 {
-                    $($value => std::borrow::Cow::Borrowed($name),)*
-                    other => std::borrow::Cow::Owned(format!("KRB_ERR_{other}")),
+                    $($value => Some($name),)*
+                    _ => None,
+                }
+            }
+
+            /// The e-text a KRB-ERROR with this code carries: a generic word for the client,
+            /// never detail (that goes to the log).
+            pub fn e_text(self) -> &'static str {
+                match self.0 {
+                    $($value => $e_text,)*
+                    _ => "KRB_ERR_GENERIC",
                 }
             }
         }
@@ -24,51 +44,54 @@ macro_rules! error_codes {
 }
 
 error_codes! {
-    C_PRINCIPAL_UNKNOWN = 0x06 => "KDC_ERR_C_PRINCIPAL_UNKNOWN",
-    S_PRINCIPAL_UNKNOWN = 0x07 => "KDC_ERR_S_PRINCIPAL_UNKNOWN",
+    C_PRINCIPAL_UNKNOWN = 0x06 => "KDC_ERR_C_PRINCIPAL_UNKNOWN" e_text "CLIENT_NOT_FOUND",
+    S_PRINCIPAL_UNKNOWN = 0x07 => "KDC_ERR_S_PRINCIPAL_UNKNOWN" e_text "SERVER_NOT_FOUND",
     /// RFC 4120 §7.5.9: more than one entry for the client name. 8, not 9 (9 is
     /// KDC_ERR_NULL_KEY, which MIT's client shows as "Client or server has a null key").
-    PRINCIPAL_NOT_UNIQUE = 0x08 => "KDC_ERR_PRINCIPAL_NOT_UNIQUE",
-    WRONG_REALM = 0x44 => "KDC_ERR_WRONG_REALM",
-    BADOPTION = 0x0d => "KDC_ERR_BADOPTION",
-    ETYPE_NOSUPP = 0x0e => "KDC_ERR_ETYPE_NOSUPP",
-    CLIENT_REVOKED = 0x12 => "KDC_ERR_CLIENT_REVOKED",
-    PADATA_TYPE_NOSUPP = 0x10 => "KDC_ERR_PADATA_TYPE_NOSUPP",
-    PREAUTH_FAILED = 0x18 => "KDC_ERR_PREAUTH_FAILED",
-    PREAUTH_REQUIRED = 0x19 => "KDC_ERR_PREAUTH_REQUIRED",
-    SVC_UNAVAILABLE = 0x1d => "KDC_ERR_SVC_UNAVAILABLE",
-    AP_ERR_BAD_INTEGRITY = 0x1f => "KRB_AP_ERR_BAD_INTEGRITY",
-    AP_ERR_TKT_EXPIRED = 0x20 => "KRB_AP_ERR_TKT_EXPIRED",
-    AP_ERR_TKT_NYV = 0x21 => "KRB_AP_ERR_TKT_NYV",
-    AP_ERR_NOT_US = 0x23 => "KRB_AP_ERR_NOT_US",
-    AP_ERR_BADMATCH = 0x24 => "KRB_AP_ERR_BADMATCH",
-    AP_ERR_REPEAT = 0x22 => "KRB_AP_ERR_REPEAT",
-    SKEW = 0x25 => "KRB_AP_ERR_SKEW",
-    AP_ERR_MODIFIED = 0x29 => "KRB_AP_ERR_MODIFIED",
-    AP_ERR_BADKEYVER = 0x2c => "KRB_AP_ERR_BADKEYVER",
-    AP_ERR_INAPP_CKSUM = 0x32 => "KRB_AP_ERR_INAPP_CKSUM",
-    MSG_TYPE = 0x28 => "KRB_AP_ERR_MSG_TYPE",
-    GENERIC = 0x3c => "KRB_ERR_GENERIC",
-    FIELD_TOOLONG = 0x3d => "KRB_ERR_FIELD_TOOLONG",
-    RESPONSE_TOO_BIG = 0x34 => "KRB_ERR_RESPONSE_TOO_BIG",
-    CLIENT_NOT_TRUSTED = 0x3e => "KDC_ERR_CLIENT_NOT_TRUSTED",
-    INVALID_SIG = 0x40 => "KDC_ERR_INVALID_SIG",
-    DH_KEY_PARAMETERS_NOT_ACCEPTED = 0x41 => "KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED",
-    CANT_VERIFY_CERTIFICATE = 0x46 => "KDC_ERR_CANT_VERIFY_CERTIFICATE",
-    INVALID_CERTIFICATE = 0x47 => "KDC_ERR_INVALID_CERTIFICATE",
-    REVOKED_CERTIFICATE = 0x48 => "KDC_ERR_REVOKED_CERTIFICATE",
-    REVOCATION_STATUS_UNKNOWN = 0x49 => "KDC_ERR_REVOCATION_STATUS_UNKNOWN",
-    CLIENT_NAME_MISMATCH = 0x4b => "KDC_ERR_CLIENT_NAME_MISMATCH",
-    INCONSISTENT_KEY_PURPOSE = 0x4d => "KDC_ERR_INCONSISTENT_KEY_PURPOSE",
-    PA_CHECKSUM_MUST_BE_INCLUDED = 0x4f => "KDC_ERR_PA_CHECKSUM_MUST_BE_INCLUDED",
-    DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED = 0x50 => "KDC_ERR_DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED",
+    PRINCIPAL_NOT_UNIQUE = 0x08 => "KDC_ERR_PRINCIPAL_NOT_UNIQUE" e_text "PRINCIPAL_NOT_UNIQUE",
+    WRONG_REALM = 0x44 => "KDC_ERR_WRONG_REALM" e_text "WRONG_REALM",
+    BADOPTION = 0x0d => "KDC_ERR_BADOPTION" e_text "BAD_OPTION",
+    ETYPE_NOSUPP = 0x0e => "KDC_ERR_ETYPE_NOSUPP" e_text "BAD_ENCRYPTION_TYPE",
+    CLIENT_REVOKED = 0x12 => "KDC_ERR_CLIENT_REVOKED" e_text "CLIENT_LOCKED_OUT",
+    /// Sent only for a TGS-REQ without PA-TGS-REQ, hence its text. Every KRB_AP_ERR below
+    /// but SKEW comes from the TGS checking that AP-REQ, and the client learns no more than that.
+    PADATA_TYPE_NOSUPP = 0x10 => "KDC_ERR_PADATA_TYPE_NOSUPP" e_text "TGS_AUTHENTICATION_FAILED",
+    PREAUTH_FAILED = 0x18 => "KDC_ERR_PREAUTH_FAILED" e_text "PREAUTH_FAILED",
+    PREAUTH_REQUIRED = 0x19 => "KDC_ERR_PREAUTH_REQUIRED" e_text "NEEDED_PREAUTH",
+    SVC_UNAVAILABLE = 0x1d => "KDC_ERR_SVC_UNAVAILABLE" e_text "SERVICE_UNAVAILABLE",
+    AP_ERR_BAD_INTEGRITY = 0x1f => "KRB_AP_ERR_BAD_INTEGRITY" e_text "TGS_AUTHENTICATION_FAILED",
+    AP_ERR_TKT_EXPIRED = 0x20 => "KRB_AP_ERR_TKT_EXPIRED" e_text "TGS_AUTHENTICATION_FAILED",
+    AP_ERR_TKT_NYV = 0x21 => "KRB_AP_ERR_TKT_NYV" e_text "TGS_AUTHENTICATION_FAILED",
+    AP_ERR_NOT_US = 0x23 => "KRB_AP_ERR_NOT_US" e_text "TGS_AUTHENTICATION_FAILED",
+    AP_ERR_BADMATCH = 0x24 => "KRB_AP_ERR_BADMATCH" e_text "TGS_AUTHENTICATION_FAILED",
+    AP_ERR_REPEAT = 0x22 => "KRB_AP_ERR_REPEAT" e_text "TGS_AUTHENTICATION_FAILED",
+    SKEW = 0x25 => "KRB_AP_ERR_SKEW" e_text "CLOCK_SKEW",
+    AP_ERR_MODIFIED = 0x29 => "KRB_AP_ERR_MODIFIED" e_text "TGS_AUTHENTICATION_FAILED",
+    AP_ERR_BADKEYVER = 0x2c => "KRB_AP_ERR_BADKEYVER" e_text "TGS_AUTHENTICATION_FAILED",
+    AP_ERR_INAPP_CKSUM = 0x32 => "KRB_AP_ERR_INAPP_CKSUM" e_text "TGS_AUTHENTICATION_FAILED",
+    MSG_TYPE = 0x28 => "KRB_AP_ERR_MSG_TYPE" e_text "KRB_AP_ERR_MSG_TYPE",
+    GENERIC = 0x3c => "KRB_ERR_GENERIC" e_text "INTERNAL_ERROR",
+    FIELD_TOOLONG = 0x3d => "KRB_ERR_FIELD_TOOLONG" e_text "KRB_ERR_FIELD_TOOLONG",
+    RESPONSE_TOO_BIG = 0x34 => "KRB_ERR_RESPONSE_TOO_BIG" e_text "KRB_ERR_RESPONSE_TOO_BIG",
+    CLIENT_NOT_TRUSTED = 0x3e => "KDC_ERR_CLIENT_NOT_TRUSTED" e_text "CLIENT_NOT_TRUSTED",
+    INVALID_SIG = 0x40 => "KDC_ERR_INVALID_SIG" e_text "KDC_ERR_INVALID_SIG",
+    DH_KEY_PARAMETERS_NOT_ACCEPTED = 0x41 => "KDC_ERR_DH_KEY_PARAMETERS_NOT_ACCEPTED" e_text "DH_PARAMETERS_NOT_ACCEPTED",
+    CANT_VERIFY_CERTIFICATE = 0x46 => "KDC_ERR_CANT_VERIFY_CERTIFICATE" e_text "CANT_VERIFY_CERTIFICATE",
+    INVALID_CERTIFICATE = 0x47 => "KDC_ERR_INVALID_CERTIFICATE" e_text "INVALID_CERTIFICATE",
+    REVOKED_CERTIFICATE = 0x48 => "KDC_ERR_REVOKED_CERTIFICATE" e_text "REVOKED_CERTIFICATE",
+    REVOCATION_STATUS_UNKNOWN = 0x49 => "KDC_ERR_REVOCATION_STATUS_UNKNOWN" e_text "REVOCATION_STATUS_UNKNOWN",
+    CLIENT_NAME_MISMATCH = 0x4b => "KDC_ERR_CLIENT_NAME_MISMATCH" e_text "CLIENT_NAME_MISMATCH",
+    INCONSISTENT_KEY_PURPOSE = 0x4d => "KDC_ERR_INCONSISTENT_KEY_PURPOSE" e_text "INCONSISTENT_KEY_PURPOSE",
+    PA_CHECKSUM_MUST_BE_INCLUDED = 0x4f => "KDC_ERR_PA_CHECKSUM_MUST_BE_INCLUDED" e_text "PA_CHECKSUM_MUST_BE_INCLUDED",
+    DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED = 0x50 => "KDC_ERR_DIGEST_IN_SIGNED_DATA_NOT_ACCEPTED" e_text "DIGEST_NOT_ACCEPTED",
     /// RFC 6113 §5.2; RFC 8070 §2.4 answers an invalid freshness token with it.
-    PREAUTH_EXPIRED = 0x5a => "KDC_ERR_PREAUTH_EXPIRED",
-    // Named for the logs only: this KDC does not send these.
-    NULL_KEY = 0x09 => "KDC_ERR_NULL_KEY",
-    REVOCATION_STATUS_UNAVAILABLE = 0x4a => "KDC_ERR_REVOCATION_STATUS_UNAVAILABLE",
-    KDC_NAME_MISMATCH = 0x4c => "KDC_ERR_KDC_NAME_MISMATCH",
-    DIGEST_IN_CERT_NOT_ACCEPTED = 0x4e => "KDC_ERR_DIGEST_IN_CERT_NOT_ACCEPTED",
+    PREAUTH_EXPIRED = 0x5a => "KDC_ERR_PREAUTH_EXPIRED" e_text "FRESHNESS_TOKEN_EXPIRED",
+    // Named for the logs only: this KDC does not send these (nor the transport's codes above,
+    // FIELD_TOOLONG and RESPONSE_TOO_BIG, with an e-text).
+    NULL_KEY = 0x09 => "KDC_ERR_NULL_KEY" e_text "KDC_ERR_NULL_KEY",
+    REVOCATION_STATUS_UNAVAILABLE = 0x4a => "KDC_ERR_REVOCATION_STATUS_UNAVAILABLE" e_text "KDC_ERR_REVOCATION_STATUS_UNAVAILABLE",
+    KDC_NAME_MISMATCH = 0x4c => "KDC_ERR_KDC_NAME_MISMATCH" e_text "KDC_ERR_KDC_NAME_MISMATCH",
+    DIGEST_IN_CERT_NOT_ACCEPTED = 0x4e => "KDC_ERR_DIGEST_IN_CERT_NOT_ACCEPTED" e_text "KDC_ERR_DIGEST_IN_CERT_NOT_ACCEPTED",
 }
 
 /// PA-DATA types (RFC 4120 §7.5.2, RFC 4556 §3.2.1, RFC 6113, RFC 8070).
@@ -122,4 +145,23 @@ pub mod oid {
     pub const SHA256: &[u32] = &[2, 16, 840, 1, 101, 3, 4, 2, 1];
     pub const SHA384: &[u32] = &[2, 16, 840, 1, 101, 3, 4, 2, 2];
     pub const SHA512: &[u32] = &[2, 16, 840, 1, 101, 3, 4, 2, 3];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn each_code_has_its_number_name_and_e_text_in_one_row() {
+        assert_eq!(ErrorCode::PREAUTH_REQUIRED, ErrorCode(25));
+        assert_eq!(ErrorCode(25).name(), "KDC_ERR_PREAUTH_REQUIRED");
+        assert_eq!(ErrorCode(25).e_text(), "NEEDED_PREAUTH");
+        assert_eq!(ErrorCode(0x12).e_text(), "CLIENT_LOCKED_OUT");
+        // A transport code: never sent with an e-text, its RFC name stands in the column.
+        assert_eq!(ErrorCode(0x34).e_text(), "KRB_ERR_RESPONSE_TOO_BIG");
+        // Not declared at all.
+        assert_eq!(ErrorCode(99).rfc_name(), None);
+        assert_eq!(ErrorCode(99).name(), "KRB_ERR_99");
+        assert_eq!(ErrorCode(99).e_text(), "KRB_ERR_GENERIC");
+    }
 }

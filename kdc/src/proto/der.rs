@@ -200,6 +200,101 @@ fn push_base128(out: &mut Vec<u8>, value: u32) {
     }
 }
 
+/// How many base-128 groups an OID arc takes (X.690 §8.19.2).
+const fn base128_len(value: u32) -> usize {
+    let mut len = 1;
+    let mut rest = value >> 7;
+    while rest != 0 {
+        len += 1;
+        rest >>= 7;
+    }
+    len
+}
+
+/// The length of the contents octets of an OBJECT IDENTIFIER: the first two arcs share one
+/// subidentifier (X.690 §8.19.4).
+const fn oid_contents_len(arcs: &[u32]) -> usize {
+    let (first, rest) = match arcs {
+        [a, b, rest @ ..] => (*a * 40 + *b, rest),
+        [a] => (*a * 40, &[] as &[u32]),
+        [] => (0, &[] as &[u32]),
+    };
+    let mut len = base128_len(first);
+    let mut rest = rest;
+    while let [arc, tail @ ..] = rest {
+        len += base128_len(*arc);
+        rest = tail;
+    }
+    len
+}
+
+/// The length of [`oid_der_array`]'s encoding of `arcs`: tag, one length octet, contents. Every
+/// OID this KDC names is far below 128 content octets; a longer one fails the build.
+pub const fn oid_der_len(arcs: &[u32]) -> usize {
+    let contents = oid_contents_len(arcs);
+    assert!(contents < 0x80, "OID too long for a short-form length");
+    2 + contents
+}
+
+/// Writes `byte` at `at` if `out` has room (const code cannot index without a lint).
+const fn put(out: &mut [u8], at: usize, byte: u8) {
+    if at < out.len() {
+        let (_, tail) = out.split_at_mut(at);
+        if let Some((slot, _)) = tail.split_first_mut() {
+            *slot = byte;
+        }
+    }
+}
+
+/// Writes `value` in base 128, most significant group first; returns where it ended.
+const fn put_base128(out: &mut [u8], at: usize, value: u32) -> usize {
+    let len = base128_len(value);
+    let mut group = len;
+    while group > 0 {
+        group -= 1;
+        let continuation = if group > 0 { 0x80 } else { 0 };
+        put(
+            out,
+            at + len - 1 - group,
+            ((value >> (7 * group)) & 0x7f) as u8 | continuation,
+        );
+    }
+    at + len
+}
+
+/// The DER OBJECT IDENTIFIER (tag and length included) with these arcs, computed where the
+/// compiler evaluates it: [`oid_der!`] makes a `&'static [u8]` of it, so
+/// requests compare bytes and never encode an OID. `N` must be [`oid_der_len`]`(arcs)`.
+pub const fn oid_der_array<const N: usize>(arcs: &[u32]) -> [u8; N] {
+    assert!(N == oid_der_len(arcs), "N is not oid_der_len(arcs)");
+    let mut out = [0u8; N];
+    put(&mut out, 0, tag::OID);
+    put(&mut out, 1, oid_contents_len(arcs) as u8);
+    let (first, rest) = match arcs {
+        [a, b, rest @ ..] => (*a * 40 + *b, rest),
+        [a] => (*a * 40, &[] as &[u32]),
+        [] => (0, &[] as &[u32]),
+    };
+    let mut at = put_base128(&mut out, 2, first);
+    let mut rest = rest;
+    while let [arc, tail @ ..] = rest {
+        at = put_base128(&mut out, at, *arc);
+        rest = tail;
+    }
+    out
+}
+
+/// A `&'static [u8]` holding the DER OBJECT IDENTIFIER of a constant list of arcs, built at
+/// compile time ([`oid_der_array`]).
+macro_rules! oid_der {
+    ($arcs:expr) => {{
+        const LEN: usize = $crate::proto::der::oid_der_len($arcs);
+        const DER: [u8; LEN] = $crate::proto::der::oid_der_array::<LEN>($arcs);
+        &DER
+    }};
+}
+pub(crate) use oid_der;
+
 /// A non-negative INTEGER from big-endian magnitude bytes (minimal, sign-safe).
 pub fn encode_unsigned_integer(magnitude: &[u8]) -> Vec<u8> {
     let trimmed: &[u8] = {
@@ -277,6 +372,24 @@ mod tests {
             assert!(Tlv::read_only(&bytes[..end], 0x6a).is_err());
         }
         assert_eq!(Tlv::read_only(&bytes, 0x6a).unwrap().raw.len(), bytes.len());
+    }
+
+    #[test]
+    fn compile_time_oids_equal_the_runtime_encoding() {
+        use crate::proto::codes::oid;
+        const SIGNED_DATA: &[u8] = oid_der!(oid::SIGNED_DATA);
+        const SHA1: &[u8] = oid_der!(oid::SHA1);
+        const SHA512: &[u8] = oid_der!(oid::SHA512);
+        const LARGE_ARC: &[u8] = oid_der!(&[2, 999, 0x0fff_ffff, 1]);
+        assert_eq!(hex::encode(SIGNED_DATA), "06092a864886f70d010702");
+        for (built, arcs) in [
+            (SIGNED_DATA, oid::SIGNED_DATA),
+            (SHA1, oid::SHA1),
+            (SHA512, oid::SHA512),
+            (LARGE_ARC, &[2, 999, 0x0fff_ffff, 1]),
+        ] {
+            assert_eq!(built, encode_oid(arcs).as_slice(), "{arcs:?}");
+        }
     }
 
     #[test]

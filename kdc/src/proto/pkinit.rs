@@ -20,6 +20,17 @@ pub struct PaPkAsReq {
     pub kdc_pk_id: Option<OctetString>,
 }
 
+impl PaPkAsReq {
+    /// A request with no trustedCertifiers and no kdcPkId, as every client sends.
+    pub fn new(signed_auth_pack: Vec<u8>) -> Self {
+        Self {
+            signed_auth_pack: signed_auth_pack.into(),
+            trusted_certifiers: None,
+            kdc_pk_id: None,
+        }
+    }
+}
+
 /// AuthPack (RFC 4556 §3.2.1, RFC 8636 §4).
 #[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq)]
 #[non_exhaustive]
@@ -34,6 +45,19 @@ pub struct AuthPack {
     pub client_dh_nonce: Option<OctetString>,
     #[rasn(tag(explicit(4)))]
     pub supported_kdfs: Option<SequenceOf<KdfAlgorithmId>>,
+}
+
+impl AuthPack {
+    /// An AuthPack with none of its OPTIONAL fields; the caller sets those it sends.
+    pub fn new(pk_authenticator: PkAuthenticator) -> Self {
+        Self {
+            pk_authenticator,
+            client_public_value: None,
+            supported_cms_types: None,
+            client_dh_nonce: None,
+            supported_kdfs: None,
+        }
+    }
 }
 
 /// PKAuthenticator (RFC 4556 §3.2.1, RFC 8070 §4, MS-PKCA §2.2.3).
@@ -54,6 +78,20 @@ pub struct PkAuthenticator {
     pub pa_checksum2: Option<PaChecksum2>,
 }
 
+impl PkAuthenticator {
+    /// A PKAuthenticator with none of its OPTIONAL fields; the caller sets those it sends.
+    pub fn new(cusec: u32, ctime: KerberosTime, nonce: u32) -> Self {
+        Self {
+            cusec,
+            ctime,
+            nonce,
+            pa_checksum: None,
+            freshness_token: None,
+            pa_checksum2: None,
+        }
+    }
+}
+
 /// PAChecksum2 (MS-PKCA §2.2.3): a checksum of the request body with a named digest.
 #[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq)]
 #[non_exhaustive]
@@ -64,12 +102,27 @@ pub struct PaChecksum2 {
     pub algorithm_identifier: AlgorithmIdentifier,
 }
 
+impl PaChecksum2 {
+    pub fn new(checksum: Vec<u8>, algorithm_identifier: AlgorithmIdentifier) -> Self {
+        Self {
+            checksum: checksum.into(),
+            algorithm_identifier,
+        }
+    }
+}
+
 /// KDFAlgorithmId (RFC 8636 §4).
 #[derive(AsnType, Clone, Debug, Decode, Encode, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct KdfAlgorithmId {
     #[rasn(tag(explicit(0)))]
     pub kdf_id: ObjectIdentifier,
+}
+
+impl KdfAlgorithmId {
+    pub fn new(kdf_id: ObjectIdentifier) -> Self {
+        Self { kdf_id }
+    }
 }
 
 /// PA-PK-AS-REP (RFC 4556 §3.2.3).
@@ -104,7 +157,7 @@ impl DhRepInfo {
         Self {
             dh_signed_data: dh_signed_data.into(),
             server_dh_nonce: server_dh_nonce.map(Into::into),
-            kdf: kdf.map(|kdf_id| KdfAlgorithmId { kdf_id }),
+            kdf: kdf.map(KdfAlgorithmId::new),
         }
     }
 }

@@ -6,7 +6,7 @@
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use super::KRB_ERR_FIELD_TOOLONG;
+use crate::proto::codes::ErrorCode;
 
 const PREFIX_LEN: usize = 4;
 /// The bit §7.2.2 reserves for extensions.
@@ -15,7 +15,7 @@ const RESERVED_BIT: u32 = 0x8000_0000;
 const INITIAL_BODY_CAPACITY: usize = 0x1000;
 
 #[derive(Debug, thiserror::Error)]
-pub(super) enum FrameError {
+pub enum FrameError {
     #[error("length prefix has the reserved high bit set")]
     ReservedBitSet,
     #[error("length {claimed} exceeds the limit of {limit} bytes")]
@@ -32,16 +32,16 @@ pub(super) enum FrameError {
 
 impl FrameError {
     /// The KRB-ERROR code to send before closing, when §7.2.2 asks for one.
-    pub(super) fn reply_code(&self) -> Option<i32> {
+    pub fn reply_code(&self) -> Option<ErrorCode> {
         match self {
-            Self::ReservedBitSet | Self::TooLong { .. } => Some(KRB_ERR_FIELD_TOOLONG),
+            Self::ReservedBitSet | Self::TooLong { .. } => Some(ErrorCode::FIELD_TOOLONG),
             Self::Empty | Self::Truncated | Self::ReplyTooLong(_) | Self::Io(_) => None,
         }
     }
 }
 
 /// The request length a prefix announces, if we are willing to read that much.
-pub(super) fn decode_length(prefix: [u8; PREFIX_LEN], limit: usize) -> Result<usize, FrameError> {
+pub fn decode_length(prefix: [u8; PREFIX_LEN], limit: usize) -> Result<usize, FrameError> {
     let claimed = u32::from_be_bytes(prefix);
     if claimed & RESERVED_BIT != 0 {
         return Err(FrameError::ReservedBitSet);
@@ -54,7 +54,7 @@ pub(super) fn decode_length(prefix: [u8; PREFIX_LEN], limit: usize) -> Result<us
 }
 
 /// Reads one request. `Ok(None)` is a clean close before the first byte of a frame.
-pub(super) async fn read_frame<R>(reader: &mut R, limit: usize) -> Result<Option<Bytes>, FrameError>
+pub async fn read_frame<R>(reader: &mut R, limit: usize) -> Result<Option<Bytes>, FrameError>
 where
     R: AsyncRead + Unpin,
 {
@@ -81,7 +81,7 @@ where
 }
 
 /// Prefix and payload in one buffer, so a reply leaves in one write.
-pub(super) fn encode_frame(payload: &[u8]) -> Result<Vec<u8>, FrameError> {
+pub fn encode_frame(payload: &[u8]) -> Result<Vec<u8>, FrameError> {
     let len = u32::try_from(payload.len())
         .ok()
         .filter(|len| len & RESERVED_BIT == 0)
@@ -147,14 +147,14 @@ mod tests {
 
     #[test]
     fn only_length_violations_get_field_toolong() {
-        assert_eq!(FrameError::ReservedBitSet.reply_code(), Some(61));
+        assert_eq!(FrameError::ReservedBitSet.reply_code(), Some(ErrorCode(61)));
         assert_eq!(
             FrameError::TooLong {
                 claimed: 1,
                 limit: 0
             }
             .reply_code(),
-            Some(61)
+            Some(ErrorCode(61))
         );
         assert_eq!(FrameError::Empty.reply_code(), None);
         assert_eq!(FrameError::Truncated.reply_code(), None);

@@ -3,14 +3,14 @@
 //! Each concern lives in one file: `framing` (the §7.2.2 TCP record marking), `limits`
 //! (every bound the server enforces), `shutdown` (stop signal and drain), `reply_cache`
 //! (the lookaside cache: the same request bytes get the same reply), `connections` (the TCP
-//! connection table), `stats` (counters), `dispatch` (what UDP and TCP share: cache lookup
-//! and the time-bounded call into the [`Handler`]), `udp` and `tcp`.
+//! connection table), `stats` (counters), `respond` (what UDP and TCP share: the reply
+//! from the cache, else from the [`Handler`] within the request timeout), `udp` and `tcp`.
 
 mod connections;
-mod dispatch;
-mod framing;
+pub mod framing;
 mod limits;
 mod reply_cache;
+mod respond;
 mod shutdown;
 mod stats;
 mod tcp;
@@ -25,13 +25,10 @@ use std::sync::Arc;
 
 use tokio::net::{TcpListener, UdpSocket};
 
+use crate::proto::codes::ErrorCode;
+
 pub use self::limits::ServerLimits;
 pub use self::stats::{ServerStats, StatsSnapshot};
-
-/// RFC 4120 §7.5.9: the reply does not fit a datagram; the client retries over TCP.
-pub const KRB_ERR_RESPONSE_TOO_BIG: i32 = crate::proto::codes::ErrorCode::RESPONSE_TOO_BIG.0;
-/// RFC 4120 §7.5.9; §7.2.2 prescribes it for TCP lengths we will not read.
-pub const KRB_ERR_FIELD_TOOLONG: i32 = crate::proto::codes::ErrorCode::FIELD_TOOLONG.0;
 
 /// How a request reached the KDC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,8 +57,9 @@ pub trait Handler: Send + Sync + 'static {
     ) -> impl Future<Output = Option<Vec<u8>>> + Send;
 
     /// A KRB-ERROR with this error code (RFC 4120 §7.5.9), used by the transport for
-    /// [`KRB_ERR_RESPONSE_TOO_BIG`] and [`KRB_ERR_FIELD_TOOLONG`].
-    fn transport_error(&self, code: i32) -> Vec<u8>;
+    /// [`ErrorCode::RESPONSE_TOO_BIG`] (the reply does not fit a datagram; the client retries
+    /// over TCP) and [`ErrorCode::FIELD_TOOLONG`] (§7.2.2: a TCP length we will not read).
+    fn transport_error(&self, code: ErrorCode) -> Vec<u8>;
 }
 
 /// Why [`serve`] returned something other than a clean drain.
@@ -89,7 +87,7 @@ pub async fn serve<H: Handler>(
         return Err(ServeError::NoSockets);
     }
     let drain_timeout = limits.drain_timeout;
-    let shared = Arc::new(dispatch::Shared::new(handler, limits, stats));
+    let shared = Arc::new(respond::Shared::new(handler, limits, stats));
     let (coordinator, signal) = shutdown::channel();
 
     for socket in udp {

@@ -11,8 +11,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::timeout;
 
 use super::connections::{Connections, Refusal, Slot};
-use super::dispatch::Shared;
 use super::framing::{self, FrameError};
+use super::respond::Shared;
 use super::shutdown::Shutdown;
 use super::stats::{self, OpenConnection};
 use super::{Handler, RequestContext, Transport};

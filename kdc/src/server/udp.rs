@@ -11,11 +11,12 @@ use bytes::Bytes;
 use tokio::net::UdpSocket;
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::dispatch::Shared;
 use super::limits;
+use super::respond::Shared;
 use super::shutdown::{InFlight, Shutdown};
 use super::stats;
-use super::{Handler, KRB_ERR_RESPONSE_TOO_BIG, RequestContext, Transport};
+use super::{Handler, RequestContext, Transport};
+use crate::proto::codes::ErrorCode;
 
 /// Pause after a receive error, so a persistent one cannot spin a core.
 const RECEIVE_ERROR_BACKOFF: Duration = Duration::from_millis(10);
@@ -89,7 +90,7 @@ impl<H: Handler> Datagram<H> {
         let datagram = if answer.reply.len() > self.shared.limits.max_udp_reply_bytes {
             stats::bump(&self.shared.stats.udp_replies_too_big);
             tracing::debug!(peer = %self.peer, reply_len = answer.reply.len(), "reply too big for udp");
-            self.shared.transport_error(KRB_ERR_RESPONSE_TOO_BIG)
+            self.shared.transport_error(ErrorCode::RESPONSE_TOO_BIG)
         } else {
             answer.reply
         };

@@ -36,7 +36,7 @@ impl DigestAlgorithm {
         DigestAlgorithm::Sha1,
     ];
 
-    pub fn oid(self) -> &'static [u32] {
+    pub const fn oid(self) -> &'static [u32] {
         match self {
             DigestAlgorithm::Sha1 => oid::SHA1,
             DigestAlgorithm::Sha256 => oid::SHA256,
@@ -45,21 +45,33 @@ impl DigestAlgorithm {
         }
     }
 
-    /// The digest named by a DER OBJECT IDENTIFIER (tag and length included).
+    /// [`Self::oid`] as a DER OBJECT IDENTIFIER (tag and length included), encoded at
+    /// compile time.
+    pub fn oid_der(self) -> &'static [u8] {
+        match self {
+            Self::Sha1 => der::oid_der!(DigestAlgorithm::Sha1.oid()),
+            Self::Sha256 => der::oid_der!(DigestAlgorithm::Sha256.oid()),
+            Self::Sha384 => der::oid_der!(DigestAlgorithm::Sha384.oid()),
+            Self::Sha512 => der::oid_der!(DigestAlgorithm::Sha512.oid()),
+        }
+    }
+
+    /// The digest named by a DER OBJECT IDENTIFIER (tag and length included), as CMS
+    /// carries it.
     pub fn from_oid_der(oid_der: &[u8]) -> Option<DigestAlgorithm> {
-        Self::ALL
-            .into_iter()
-            .find(|d| der::encode_oid(d.oid()) == oid_der)
+        Self::ALL.into_iter().find(|d| d.oid_der() == oid_der)
+    }
+
+    /// The digest named by an OID's arcs, as rasn decodes it.
+    pub fn from_oid(arcs: &[u32]) -> Option<DigestAlgorithm> {
+        Self::ALL.into_iter().find(|d| d.oid() == arcs)
     }
 
     /// The DER AlgorithmIdentifier with explicit NULL parameters, as Windows and MIT write
     /// it. RFC 5754 §2 lets senders omit them, but clients that follow Windows refuse a
     /// digest AlgorithmIdentifier without them; receivers accept both (RFC 5754 §2).
     pub fn algorithm_identifier_der(self) -> Vec<u8> {
-        der::encode_parts(
-            tag::SEQUENCE,
-            &[&der::encode_oid(self.oid()), &[tag::NULL, 0]],
-        )
+        der::encode_parts(tag::SEQUENCE, &[self.oid_der(), &[tag::NULL, 0]])
     }
 
     pub fn aws_lc(self) -> &'static digest::Algorithm {
@@ -106,11 +118,14 @@ mod tests {
     #[test]
     fn oids_round_trip() {
         for d in DigestAlgorithm::ALL {
+            assert_eq!(d.oid_der(), der::encode_oid(d.oid()));
             assert_eq!(
                 DigestAlgorithm::from_oid_der(&der::encode_oid(d.oid())),
                 Some(d)
             );
+            assert_eq!(DigestAlgorithm::from_oid(d.oid()), Some(d));
         }
+        assert_eq!(DigestAlgorithm::from_oid(oid::RSA_ENCRYPTION), None);
         assert_eq!(
             DigestAlgorithm::from_oid_der(&der::encode_oid(oid::RSA_ENCRYPTION)),
             None

@@ -36,7 +36,7 @@ async fn tpm(_config: &Config) -> Result<Arc<dyn KdcSigner>, SignerError> {
 async fn tpm(config: &Config) -> Result<Arc<dyn KdcSigner>, SignerError> {
     use std::time::Duration;
 
-    use kdc_config::TpmMode;
+    use kdc_config::{DelegatedKey, TpmMode};
     use zeroize::Zeroizing;
 
     use super::SignatureScheme;
@@ -72,9 +72,9 @@ async fn tpm(config: &Config) -> Result<Arc<dyn KdcSigner>, SignerError> {
                     .unwrap_or_else(|| format!("kdc.{}", config.realm.name.to_lowercase())),
                 period: Duration::from_secs(tpm.period_secs),
                 clock_skew: Duration::from_secs(config.tickets.clock_skew_secs),
-                key_scheme: match tpm.delegated_key.as_str() {
-                    "p256" => SignatureScheme::EcdsaP256Sha256,
-                    _ => SignatureScheme::RsaPkcs1Sha256,
+                key_scheme: match tpm.delegated_key {
+                    DelegatedKey::P256 => SignatureScheme::EcdsaP256Sha256,
+                    DelegatedKey::Rsa2048 => SignatureScheme::RsaPkcs1Sha256,
                 },
             };
             let chain = signer.chain();

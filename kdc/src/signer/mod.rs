@@ -36,7 +36,7 @@ impl SignatureScheme {
 
     /// The signatureAlgorithm OID for this key with `digest` (RFC 3370 §3.2, RFC 4055 §5,
     /// RFC 5758 §3.2).
-    pub fn signature_oid(self, digest: DigestAlgorithm) -> &'static [u32] {
+    pub const fn signature_oid(self, digest: DigestAlgorithm) -> &'static [u32] {
         match (self, digest) {
             (SignatureScheme::RsaPkcs1Sha256, DigestAlgorithm::Sha1) => oid::SHA1_WITH_RSA,
             (SignatureScheme::RsaPkcs1Sha256, DigestAlgorithm::Sha256) => oid::SHA256_WITH_RSA,
@@ -49,23 +49,47 @@ impl SignatureScheme {
         }
     }
 
-    /// The digest a signatureAlgorithm OID names for this kind of key, if it is one of this
-    /// key's (an RSA key never takes an ECDSA identifier, nor the reverse).
+    /// [`Self::signature_oid`] as a DER OBJECT IDENTIFIER, encoded at compile time.
+    pub fn signature_oid_der(self, digest: DigestAlgorithm) -> &'static [u8] {
+        use DigestAlgorithm::{Sha1, Sha256, Sha384, Sha512};
+        use SignatureScheme::{EcdsaP256Sha256 as Ec, RsaPkcs1Sha256 as Rsa};
+        match (self, digest) {
+            (Rsa, Sha1) => der::oid_der!(Rsa.signature_oid(Sha1)),
+            (Rsa, Sha256) => der::oid_der!(Rsa.signature_oid(Sha256)),
+            (Rsa, Sha384) => der::oid_der!(Rsa.signature_oid(Sha384)),
+            (Rsa, Sha512) => der::oid_der!(Rsa.signature_oid(Sha512)),
+            (Ec, Sha1) => der::oid_der!(Ec.signature_oid(Sha1)),
+            (Ec, Sha256) => der::oid_der!(Ec.signature_oid(Sha256)),
+            (Ec, Sha384) => der::oid_der!(Ec.signature_oid(Sha384)),
+            (Ec, Sha512) => der::oid_der!(Ec.signature_oid(Sha512)),
+        }
+    }
+
+    /// The digest a signatureAlgorithm OID (DER, as CMS carries it) names for this kind of
+    /// key, if it is one of this key's (an RSA key never takes an ECDSA identifier, nor the
+    /// reverse).
     pub fn digest_of_signature_oid(self, oid_der: &[u8]) -> Option<DigestAlgorithm> {
         DigestAlgorithm::ALL
             .into_iter()
-            .find(|&d| der::encode_oid(self.signature_oid(d)) == oid_der)
+            .find(|&d| self.signature_oid_der(d) == oid_der)
+    }
+
+    /// [`Self::digest_of_signature_oid`] for an OID's arcs, as rasn decodes it.
+    pub fn digest_of_signature_arcs(self, arcs: &[u32]) -> Option<DigestAlgorithm> {
+        DigestAlgorithm::ALL
+            .into_iter()
+            .find(|&d| self.signature_oid(d) == arcs)
     }
 
     /// The DER AlgorithmIdentifier for signatureAlgorithm (CMS and X.509 alike): RSA PKCS#1
     /// v1.5 carries NULL parameters (RFC 4055 §5), ECDSA none at all (RFC 5758 §3.2).
     pub fn signature_algorithm_der(self, digest: DigestAlgorithm) -> Vec<u8> {
-        let algorithm = der::encode_oid(self.signature_oid(digest));
+        let algorithm = self.signature_oid_der(digest);
         match self {
             SignatureScheme::RsaPkcs1Sha256 => {
-                der::encode_parts(tag::SEQUENCE, &[&algorithm, &[tag::NULL, 0]])
+                der::encode_parts(tag::SEQUENCE, &[algorithm, &[tag::NULL, 0]])
             }
-            SignatureScheme::EcdsaP256Sha256 => der::encode(tag::SEQUENCE, &algorithm),
+            SignatureScheme::EcdsaP256Sha256 => der::encode(tag::SEQUENCE, algorithm),
         }
     }
 }

@@ -15,10 +15,10 @@ use self::authenticate::{Authenticated, authenticate};
 use crate::account::{client_account, directory_name};
 use crate::crypto::{Enctype, Key};
 use crate::error::KdcError;
-use crate::kdc::Kdc;
-use crate::proto::codes::{ErrorCode, padata};
+use crate::proto::codes::padata;
 use crate::proto::kerberos::{KdcRequest, flag, name_to_string, system_time};
 use crate::proto::nonce;
+use crate::realm::Realm;
 use crate::ticket::{
     TicketTimes, option, reply_part, requested_renew_till, requested_time, seal_ticket, ticket_flag,
 };
@@ -41,18 +41,13 @@ pub struct TgsOutcome {
 }
 
 pub async fn handle(
-    kdc: &Kdc,
+    realm: &Realm,
     request: &KdcRequest<'_>,
     now: SystemTime,
 ) -> Result<TgsOutcome, KdcError> {
     let body = &request.req.req_body;
-    let ap_req = request
-        .padata(padata::TGS_REQ)
-        .ok_or_else(|| KdcError::ApFailed {
-            code: ErrorCode::PADATA_TYPE_NOSUPP,
-            reason: "no PA-TGS-REQ".into(),
-        })?;
-    let auth = authenticate(kdc, ap_req, request.body_der, now, kdc.clock_skew())?;
+    let ap_req = request.padata(padata::TGS_REQ).ok_or(KdcError::NoTgsReq)?;
+    let auth = authenticate(realm, ap_req, request.body_der, now)?;
     let options = &body.kdc_options.0;
     if flag(options, option::VALIDATE) {
         return Err(KdcError::BadOption(
@@ -64,7 +59,7 @@ pub async fn handle(
         .clone()
         .ok_or_else(|| KdcError::UnknownServer("(no sname)".into()))?;
     let service = name_to_string(&sname);
-    if body.realm.as_bytes() != kdc.realm().as_bytes() || !kdc.keys().contains(&service) {
+    if body.realm.as_bytes() != realm.name().as_bytes() || !realm.keys().contains(&service) {
         return Err(KdcError::UnknownServer(format!(
             "{service}@{}",
             String::from_utf8_lossy(body.realm.as_bytes())
@@ -75,24 +70,24 @@ pub async fn handle(
     let renewing = flag(options, option::RENEW);
     if renewing || needs_account_check(&auth, now) {
         let name = directory_name(&auth.ticket.cname)?;
-        client_account(kdc, &name, now).await?;
+        client_account(realm, &name, now).await?;
     }
     let times = if renewing {
-        renewal_times(&auth, &service, kdc, now)?
+        renewal_times(&auth, &service, realm, now)?
     } else {
-        service_ticket_times(body, &auth, kdc, now)
+        service_ticket_times(body, &auth, realm, now)
     };
 
-    let service_enctypes = kdc.keys().enctypes(&service);
+    let service_enctypes = realm.keys().enctypes(&service);
     let session_enctype = body
         .etype
         .iter()
         .filter_map(|&e| Enctype::from_i32(e))
-        .find(|e| service_enctypes.contains(e) && kdc.allows_enctype(*e))
+        .find(|e| service_enctypes.contains(e) && realm.policy().allows(*e))
         .ok_or_else(|| KdcError::NoCommonEnctype(body.etype.clone()))?;
     let session_key = Key::random(session_enctype)
         .map_err(|e| KdcError::Internal(format!("session key: {e}")))?;
-    let service_key = kdc
+    let service_key = realm
         .keys()
         .current(&service)
         .ok_or_else(|| KdcError::Internal(format!("{service} has no key")))?;
@@ -104,7 +99,7 @@ pub async fn handle(
         &session_key,
         &times,
         body.nonce,
-        kdc.realm(),
+        realm.name(),
         &sname,
         now,
     ));
@@ -156,10 +151,7 @@ fn needs_account_check(auth: &Authenticated, now: SystemTime) -> bool {
 
 fn check_not_expired(auth: &Authenticated, now: SystemTime) -> Result<(), KdcError> {
     if system_time(&auth.ticket.end_time) <= now {
-        return Err(KdcError::ApFailed {
-            code: ErrorCode::AP_ERR_TKT_EXPIRED,
-            reason: "TGT expired".into(),
-        });
+        return Err(KdcError::TicketExpired);
     }
     Ok(())
 }
@@ -170,7 +162,7 @@ fn check_not_expired(auth: &Authenticated, now: SystemTime) -> Result<(), KdcErr
 fn renewal_times(
     auth: &Authenticated,
     service: &str,
-    kdc: &Kdc,
+    realm: &Realm,
     now: SystemTime,
 ) -> Result<TicketTimes, KdcError> {
     let tgt_flags = ticket_flags(auth);
@@ -179,7 +171,7 @@ fn renewal_times(
             "renew: the ticket is not renewable".into(),
         ));
     }
-    if service != kdc.krbtgt_principal() {
+    if service != realm.krbtgt_principal() {
         return Err(KdcError::BadOption(
             "renew: only the presented ticket's own service can be renewed".into(),
         ));
@@ -191,10 +183,7 @@ fn renewal_times(
         .map(system_time)
         .unwrap_or(SystemTime::UNIX_EPOCH);
     if renew_till <= now {
-        return Err(KdcError::ApFailed {
-            code: ErrorCode::AP_ERR_TKT_EXPIRED,
-            reason: "renew-till has passed".into(),
-        });
+        return Err(KdcError::RenewTillPassed);
     }
     let start = system_time(
         auth.ticket
@@ -218,14 +207,16 @@ fn renewal_times(
 fn service_ticket_times(
     body: &rasn_kerberos::KdcReqBody,
     auth: &Authenticated,
-    kdc: &Kdc,
+    realm: &Realm,
     now: SystemTime,
 ) -> TicketTimes {
     let options = &body.kdc_options.0;
     let tgt_flags = ticket_flags(auth);
     let tgt_end = system_time(&auth.ticket.end_time);
     let till = requested_time(&body.till, now).unwrap_or(tgt_end);
-    let end_time = till.min(tgt_end).min(now + kdc.lifetime_policy().max_life);
+    let end_time = till
+        .min(tgt_end)
+        .min(now + realm.policy().lifetime.max_life);
     let mut ticket_flags = tgt_flags & ticket_flag::PRE_AUTHENT;
     if tgt_flags & ticket_flag::FORWARDABLE != 0 {
         if flag(options, option::FORWARDABLE) {

@@ -8,77 +8,54 @@ use std::process::Command;
 use anyhow::{Context, Result};
 
 use super::{ROOT_PASSWORD, SLAPADD, Slapd, TOOL_TIMEOUT, repo_root};
+use crate::mit::Identity;
+use crate::pki::{self, KeyType, Signing};
 use crate::process::run_with_timeout;
 
 impl Slapd {
     pub(super) fn make_certificates(&self) -> Result<()> {
         let dir = self.tmp.path();
+        let ca = Identity {
+            cert: self.path("ca.pem"),
+            key: self.path("ca.key"),
+        };
+        let ca_extensions = [
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ];
+        pki::self_signed(
+            dir,
+            "kdc test LDAP CA",
+            KeyType::Rsa2048,
+            2,
+            &ca_extensions,
+            &ca,
+        )?;
+        let ext = self.path("server.ext");
         std::fs::write(
-            self.path("server.ext"),
+            &ext,
             "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=critical,CA:FALSE\n\
              keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
         )?;
-        let steps: [&[&str]; 3] = [
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-sha256",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=kdc test LDAP CA",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ],
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-sha256",
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-                "server.key",
-                "-out",
-                "server.csr",
-            ],
-            &[
-                "x509",
-                "-req",
-                "-sha256",
-                "-days",
-                "2",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-extfile",
-                "server.ext",
-                "-out",
-                "server.pem",
-            ],
-        ];
-        for (i, args) in steps.iter().enumerate() {
-            let mut cmd = Command::new("openssl");
-            cmd.current_dir(dir).args(*args);
-            run_with_timeout(&mut cmd, dir, &format!("openssl-{i}"), TOOL_TIMEOUT)?
-                .ok()
-                .context("openssl could not make the LDAP test certificates")?;
-        }
-        Ok(())
+        let csr = self.path("server.csr");
+        pki::request(
+            dir,
+            "localhost",
+            KeyType::Rsa2048,
+            &self.path("server.key"),
+            &csr,
+        )?;
+        let signing = Signing {
+            issuer: &ca,
+            serial: "2".into(),
+            days: 2,
+            extfile: &ext,
+            section: None,
+        };
+        pki::sign(dir, "server", &csr, &signing, &self.path("server.pem"))
+            .context("openssl could not make the LDAP test certificates")
     }
 
     fn acl_lines(&self) -> [String; 2] {

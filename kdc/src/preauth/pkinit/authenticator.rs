@@ -10,10 +10,10 @@ use kdc_config::PaChecksum2Policy;
 use subtle::ConstantTimeEq;
 
 use crate::error::KdcError;
-use crate::proto::der;
 use crate::proto::kerberos::system_time;
 use crate::proto::pkinit::PkAuthenticator;
 use crate::signer::DigestAlgorithm;
+use crate::ticket::check_skew;
 
 /// Which request-body checksums a realm accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,17 +45,7 @@ pub fn check(
     check_checksums(authenticator, body_der, policy, modp)?;
     let client_time = system_time(&authenticator.ctime)
         + Duration::from_micros(u64::from(authenticator.cusec.min(999_999)));
-    let skew = match now.duration_since(client_time) {
-        Ok(behind) => behind,
-        Err(ahead) => ahead.duration(),
-    };
-    if skew > allowed_skew {
-        return Err(KdcError::Skew {
-            skew_secs: skew.as_secs(),
-            allowed_secs: allowed_skew.as_secs(),
-        });
-    }
-    Ok(())
+    check_skew(client_time, now, allowed_skew)
 }
 
 /// Every checksum present must match; at least one must use an accepted hash; paChecksum2
@@ -78,8 +68,8 @@ fn check_checksums(
     };
     match &authenticator.pa_checksum2 {
         Some(sum2) => {
-            let named = der::encode_oid(&oid_arcs(&sum2.algorithm_identifier.algorithm));
-            let digest = DigestAlgorithm::from_oid_der(&named).ok_or_else(|| {
+            let named = &sum2.algorithm_identifier.algorithm;
+            let digest = DigestAlgorithm::from_oid(named).ok_or_else(|| {
                 KdcError::PreauthFailed("paChecksum2 names a hash this KDC does not know".into())
             })?;
             verify(digest, &sum2.checksum, body_der, "paChecksum2")?;
@@ -118,15 +108,11 @@ fn verify(
     }
 }
 
-fn oid_arcs(oid: &rasn::types::ObjectIdentifier) -> Vec<u32> {
-    oid.iter().copied().collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::preauth::pkinit::cms;
-    use crate::proto::codes::{oid, padata};
+    use crate::proto::codes::padata;
     use crate::proto::kerberos::KdcRequest;
     use crate::proto::pkinit::PaChecksum2;
     use crate::proto::pkinit::{AuthPack, PaPkAsReq};
@@ -151,8 +137,8 @@ mod tests {
         let bytes = crate::testing::wire(name);
         let request = KdcRequest::decode(&bytes).unwrap();
         let pa: PaPkAsReq = rasn::der::decode(request.padata(padata::PK_AS_REQ).unwrap()).unwrap();
-        let verified = cms::verify(&pa.signed_auth_pack, oid::PKINIT_AUTH_DATA).unwrap();
-        let auth_pack: AuthPack = rasn::der::decode(verified.content).unwrap();
+        let verified = cms::verify(&pa.signed_auth_pack, cms::ContentType::AuthPack).unwrap();
+        let auth_pack: AuthPack = rasn::der::decode(verified.content()).unwrap();
         (request.body_der.to_vec(), auth_pack)
     }
 

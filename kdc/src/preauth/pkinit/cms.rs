@@ -1,15 +1,65 @@
 //! CMS SignedData for PKINIT (RFC 5652 §5, RFC 4556 §3.2.1 and §3.2.3): verifying the
 //! client's signed AuthPack and signing the KDC's KDCDHKeyInfo. Signatures cover exact bytes,
-//! so both directions work on raw DER slices. Lenient in encoding where real clients are
-//! (Heimdal's SignerInfo v1 with an explicitly tagged subjectKeyIdentifier), strict in checks.
+//! so both directions work on raw DER slices, and OIDs are compared as DER encoded at compile
+//! time. The content is read only through [`Verified`]. Lenient in encoding where real clients
+//! are (Heimdal's SignerInfo v1 with an explicitly tagged subjectKeyIdentifier), strict in
+//! checks.
+
+#[cfg(test)]
+mod tests;
+mod verified;
 
 use aws_lc_rs::digest;
-use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use aws_lc_rs::signature::{self, VerificationAlgorithm};
 use subtle::ConstantTimeEq;
 
+pub use self::verified::Verified;
 use crate::proto::codes::oid;
-use crate::proto::der::{self, DerError, Tlv, tag};
+use crate::proto::der::{self, DerError, Tlv, oid_der, tag};
 use crate::signer::{DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError};
+
+/// The eContentTypes PKINIT signs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContentType {
+    /// id-pkinit-authData (RFC 4556 §3.2.1): the client's AuthPack.
+    AuthPack,
+    /// id-pkinit-DHKeyData (RFC 4556 §3.2.3.1): the KDC's KDCDHKeyInfo.
+    DhKeyInfo,
+}
+
+impl ContentType {
+    fn oid_der(self) -> &'static [u8] {
+        match self {
+            ContentType::AuthPack => oid_der!(oid::PKINIT_AUTH_DATA),
+            ContentType::DhKeyInfo => oid_der!(oid::PKINIT_DH_KEY_DATA),
+        }
+    }
+}
+
+const SIGNED_DATA: &[u8] = oid_der!(oid::SIGNED_DATA);
+const CONTENT_TYPE: &[u8] = oid_der!(oid::CONTENT_TYPE);
+const MESSAGE_DIGEST: &[u8] = oid_der!(oid::MESSAGE_DIGEST);
+const RSA_ENCRYPTION: &[u8] = oid_der!(oid::RSA_ENCRYPTION);
+const EC_PUBLIC_KEY: &[u8] = oid_der!(oid::EC_PUBLIC_KEY);
+
+/// The kind of key a signature is checked with, from its SubjectPublicKeyInfo algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum KeyAlgorithm {
+    /// rsaEncryption (RFC 8017 §A.1).
+    Rsa,
+    /// id-ecPublicKey (RFC 5480 §2.1.1).
+    Ec,
+}
+
+impl KeyAlgorithm {
+    fn from_oid_der(oid_der: &[u8]) -> Option<KeyAlgorithm> {
+        match oid_der {
+            RSA_ENCRYPTION => Some(KeyAlgorithm::Rsa),
+            EC_PUBLIC_KEY => Some(KeyAlgorithm::Ec),
+            _ => None,
+        }
+    }
+}
 
 /// Why a SignedData was refused.
 #[derive(Debug, thiserror::Error)]
@@ -38,16 +88,16 @@ pub enum CmsError {
 }
 
 /// A parsed SignedData whose signed attributes match its content; the signature itself is
-/// checked against a key by the caller, who knows which keys may have signed.
+/// checked against a key by the caller, who knows which keys may have signed. The content
+/// is not readable here: only a successful check gives it ([`Verified`]).
 #[derive(Debug)]
 pub struct SignedContent<'a> {
-    pub content: &'a [u8],
-    pub certificates: Vec<&'a [u8]>,
+    content: &'a [u8],
+    certificates: Vec<&'a [u8]>,
     sid: SignerId<'a>,
     digest_algorithm: DigestAlgorithm,
     /// Every digest AlgorithmIdentifier as sent: digestAlgorithms, then the SignerInfo's.
-    pub digest_algorithm_ids: Vec<&'a [u8]>,
-    digest_oid: &'a [u8],
+    digest_algorithm_ids: Vec<&'a [u8]>,
     signature_oid: &'a [u8],
     signed_attributes: Vec<u8>,
     signature: &'a [u8],
@@ -61,13 +111,13 @@ enum SignerId<'a> {
 
 /// Reads a DER ContentInfo holding SignedData whose eContentType is `content_type`, with
 /// exactly one SignerInfo whose contentType and messageDigest attributes match the content.
-pub fn parse<'a>(
-    content_info: &'a [u8],
-    content_type: &[u32],
-) -> Result<SignedContent<'a>, CmsError> {
+pub fn parse(
+    content_info: &[u8],
+    content_type: ContentType,
+) -> Result<SignedContent<'_>, CmsError> {
     let info = Tlv::read_only(content_info, tag::SEQUENCE)?;
     let mut fields = info.children();
-    if fields.next_required()?.expect(tag::OID)?.raw != der::encode_oid(oid::SIGNED_DATA) {
+    if fields.next_required()?.expect(tag::OID)?.raw != SIGNED_DATA {
         return Err(CmsError::ContentType);
     }
     let explicit = fields.next_required()?.expect(tag::context(0))?;
@@ -101,7 +151,7 @@ pub fn parse<'a>(
 
     let mut encap_fields = encap.children();
     let econtent_type = encap_fields.next_required()?.expect(tag::OID)?;
-    if econtent_type.raw != der::encode_oid(content_type) {
+    if econtent_type.raw != content_type.oid_der() {
         return Err(CmsError::ContentType);
     }
     let econtent = Tlv::read_only(
@@ -138,7 +188,6 @@ pub fn parse<'a>(
         sid,
         digest_algorithm,
         digest_algorithm_ids,
-        digest_oid,
         signature_oid,
         signed_attributes,
         signature,
@@ -160,59 +209,52 @@ impl<'a> SignedContent<'a> {
             .find(|cert| matches_signer(cert, &self.sid))
     }
 
-    /// Checks the signature with the public key of a certificate.
-    pub fn verify_with_certificate(&self, certificate_der: &[u8]) -> Result<(), CmsError> {
+    /// The certificates the sender included, in its order.
+    pub fn certificates(&self) -> &[&'a [u8]] {
+        &self.certificates
+    }
+
+    /// Checks the signature with the public key of a certificate; the [`Verified`] content
+    /// names that certificate as its signer.
+    pub fn verify_with_certificate(
+        &self,
+        certificate_der: &'a [u8],
+    ) -> Result<Verified<'a>, CmsError> {
         let (_, cert) = x509_parser::parse_x509_certificate(certificate_der)
             .map_err(|e| CmsError::Certificate(e.to_string()))?;
         let spki = cert.public_key();
-        self.verify_with_key(
-            spki.algorithm.algorithm.to_id_string().as_str(),
+        let key = key_algorithm(spki.raw)?;
+        let algorithm = verification_algorithm(self.digest_algorithm, self.signature_oid, key)?;
+        Verified::check(
+            self,
+            algorithm,
             spki.subject_public_key.data.as_ref(),
+            Some(certificate_der),
         )
     }
 
     /// Checks the signature with an RSA public key given as DER PKCS#1 RSAPublicKey.
-    pub fn verify_with_rsa_key(&self, pkcs1_der: &[u8]) -> Result<(), CmsError> {
-        self.verify_with_key(RSA_ENCRYPTION_DOTTED, pkcs1_der)
+    pub fn verify_with_rsa_key(&self, pkcs1_der: &[u8]) -> Result<Verified<'a>, CmsError> {
+        let algorithm =
+            verification_algorithm(self.digest_algorithm, self.signature_oid, KeyAlgorithm::Rsa)?;
+        Verified::check(self, algorithm, pkcs1_der, None)
     }
-
-    fn verify_with_key(&self, key_algorithm: &str, public_key: &[u8]) -> Result<(), CmsError> {
-        let algorithm = verification_algorithm(self.digest_oid, self.signature_oid, key_algorithm)?;
-        UnparsedPublicKey::new(algorithm, public_key)
-            .verify(&self.signed_attributes, self.signature)
-            .map_err(|_| CmsError::Signature)
-    }
-}
-
-const RSA_ENCRYPTION_DOTTED: &str = "1.2.840.113549.1.1.1";
-
-/// A SignedData verified against the certificate it names (which must be inside it).
-#[derive(Debug)]
-pub struct VerifiedContent<'a> {
-    pub content: &'a [u8],
-    pub signer_certificate: &'a [u8],
-    pub digest_algorithm: DigestAlgorithm,
-    /// Every digest AlgorithmIdentifier as sent (clients that follow Windows check their
-    /// parameters).
-    pub digest_algorithm_ids: Vec<&'a [u8]>,
 }
 
 /// Parses and verifies a SignedData signed by a certificate it carries.
-pub fn verify<'a>(
-    content_info: &'a [u8],
-    content_type: &[u32],
-) -> Result<VerifiedContent<'a>, CmsError> {
+pub fn verify(content_info: &[u8], content_type: ContentType) -> Result<Verified<'_>, CmsError> {
     let signed = parse(content_info, content_type)?;
     let signer_certificate = signed
         .signer_certificate()
         .ok_or(CmsError::NoSignerCertificate)?;
-    signed.verify_with_certificate(signer_certificate)?;
-    Ok(VerifiedContent {
-        content: signed.content,
-        signer_certificate,
-        digest_algorithm: signed.digest_algorithm,
-        digest_algorithm_ids: signed.digest_algorithm_ids,
-    })
+    signed.verify_with_certificate(signer_certificate)
+}
+
+/// The key algorithm of a DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7).
+fn key_algorithm(spki_der: &[u8]) -> Result<KeyAlgorithm, CmsError> {
+    let spki = Tlv::read_only(spki_der, tag::SEQUENCE)?;
+    let oid = algorithm_oid(spki.children().next_required()?)?;
+    KeyAlgorithm::from_oid_der(oid).ok_or(CmsError::Algorithm)
 }
 
 fn parse_signer_id(sid: Tlv<'_>) -> Result<SignerId<'_>, CmsError> {
@@ -252,28 +294,23 @@ fn algorithm_oid(algorithm: Tlv<'_>) -> Result<&[u8], CmsError> {
     Ok(algorithm.children().next_required()?.expect(tag::OID)?.raw)
 }
 
-fn is(oid_der: &[u8], arcs: &[u32]) -> bool {
-    oid_der == der::encode_oid(arcs)
-}
-
 /// The verification algorithm for a (digest, signature, key) triple; the digest must agree
 /// with a signature algorithm that names its own hash. The key decides the scheme: MIT krb5
 /// 1.20 labels every SignerInfo sha256WithRSAEncryption, its ECDSA signatures too (client and
 /// KDC alike), so an EC key also takes an RSA-named or id-ecPublicKey label with the same
 /// hash. The signature must still verify with that key; an RSA key never takes an ECDSA label.
 pub(super) fn verification_algorithm(
-    digest_oid: &[u8],
+    hash: DigestAlgorithm,
     signature_oid: &[u8],
-    key_algorithm: &str,
+    key: KeyAlgorithm,
 ) -> Result<&'static dyn VerificationAlgorithm, CmsError> {
-    let hash = DigestAlgorithm::from_oid_der(digest_oid).ok_or(CmsError::Algorithm)?;
-    let rsa_key = key_algorithm == RSA_ENCRYPTION_DOTTED;
-    let ec_key = key_algorithm == "1.2.840.10045.2.1";
+    let rsa_key = key == KeyAlgorithm::Rsa;
+    let ec_key = key == KeyAlgorithm::Ec;
     // The hash a signatureAlgorithm label names, read as an RSA label and as an ECDSA one.
     let named_rsa = SignatureScheme::RsaPkcs1Sha256.digest_of_signature_oid(signature_oid);
     let named_ec = SignatureScheme::EcdsaP256Sha256.digest_of_signature_oid(signature_oid);
     let algorithm: &'static dyn VerificationAlgorithm =
-        if rsa_key && (is(signature_oid, oid::RSA_ENCRYPTION) || named_rsa == Some(hash)) {
+        if rsa_key && (signature_oid == RSA_ENCRYPTION || named_rsa == Some(hash)) {
             match hash {
                 DigestAlgorithm::Sha1 => &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
                 DigestAlgorithm::Sha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
@@ -281,9 +318,7 @@ pub(super) fn verification_algorithm(
                 DigestAlgorithm::Sha512 => &signature::RSA_PKCS1_2048_8192_SHA512,
             }
         } else if ec_key
-            && (named_ec == Some(hash)
-                || named_rsa == Some(hash)
-                || is(signature_oid, oid::EC_PUBLIC_KEY))
+            && (named_ec == Some(hash) || named_rsa == Some(hash) || signature_oid == EC_PUBLIC_KEY)
         {
             match hash {
                 DigestAlgorithm::Sha256 => &signature::ECDSA_P256_SHA256_ASN1,
@@ -303,8 +338,6 @@ fn check_signed_attributes(
     econtent_type: &[u8],
     content_digest: &digest::Digest,
 ) -> Result<(), CmsError> {
-    let content_type_oid = der::encode_oid(oid::CONTENT_TYPE);
-    let message_digest_oid = der::encode_oid(oid::MESSAGE_DIGEST);
     let (mut content_type_ok, mut digest_ok) = (None, None);
     for attr in attrs.children() {
         let attr = attr?.expect(tag::SEQUENCE)?;
@@ -316,12 +349,12 @@ fn check_signed_attributes(
         if values.next().is_some() {
             return Err(CmsError::Malformed("multi-valued signed attribute"));
         }
-        if attr_type == content_type_oid.as_slice() {
+        if attr_type == CONTENT_TYPE {
             if content_type_ok.is_some() {
                 return Err(CmsError::Malformed("repeated contentType"));
             }
             content_type_ok = Some(value.raw == econtent_type);
-        } else if attr_type == message_digest_oid.as_slice() {
+        } else if attr_type == MESSAGE_DIGEST {
             if digest_ok.is_some() {
                 return Err(CmsError::Malformed("repeated messageDigest"));
             }
@@ -342,7 +375,7 @@ fn check_signed_attributes(
 /// signed. Digest AlgorithmIdentifiers carry NULL parameters; signatureAlgorithm follows the
 /// key: shaNWithRSAEncryption with NULL parameters, ecdsa-with-SHAn without (RFC 5754 §3).
 pub async fn sign(
-    content_type: &[u32],
+    content_type: ContentType,
     content: &[u8],
     signer: &dyn KdcSigner,
     digest: DigestAlgorithm,
@@ -350,20 +383,17 @@ pub async fn sign(
     let scheme = signer.scheme();
     let digest_algorithm = digest.algorithm_identifier_der();
     let signature_algorithm = scheme.signature_algorithm_der(digest);
-    let content_type_oid = der::encode_oid(content_type);
-    let attribute = |kind: &[u32], value: Vec<u8>| {
-        der::encode_parts(
-            tag::SEQUENCE,
-            &[&der::encode_oid(kind), &der::encode(tag::SET, &value)],
-        )
+    let content_type_oid = content_type.oid_der();
+    let attribute = |kind: &[u8], value: &[u8]| {
+        der::encode_parts(tag::SEQUENCE, &[kind, &der::encode(tag::SET, value)])
     };
     let signed_attrs = der::encode_set_of(
         tag::SET,
         vec![
-            attribute(oid::CONTENT_TYPE, content_type_oid.clone()),
+            attribute(CONTENT_TYPE, content_type_oid),
             attribute(
-                oid::MESSAGE_DIGEST,
-                der::encode(tag::OCTET_STRING, &digest.digest(content)),
+                MESSAGE_DIGEST,
+                &der::encode(tag::OCTET_STRING, &digest.digest(content)),
             ),
         ],
     );
@@ -396,7 +426,7 @@ pub async fn sign(
     let encap = der::encode_parts(
         tag::SEQUENCE,
         &[
-            &content_type_oid,
+            content_type_oid,
             &der::encode(tag::context(0), &der::encode(tag::OCTET_STRING, content)),
         ],
     );
@@ -412,9 +442,6 @@ pub async fn sign(
     );
     Ok(der::encode_parts(
         tag::SEQUENCE,
-        &[
-            &der::encode_oid(oid::SIGNED_DATA),
-            &der::encode(tag::context(0), &signed_data),
-        ],
+        &[SIGNED_DATA, &der::encode(tag::context(0), &signed_data)],
     ))
 }

@@ -63,10 +63,8 @@ impl DigestPolicy {
             .unwrap_or_default()
             .iter()
             .filter_map(|entry| {
-                let arcs: Vec<u32> = entry.algorithm.iter().copied().collect();
-                let oid = der::encode_oid(&arcs);
-                key.digest_of_signature_oid(&oid)
-                    .or_else(|| DigestAlgorithm::from_oid_der(&oid))
+                key.digest_of_signature_arcs(&entry.algorithm)
+                    .or_else(|| DigestAlgorithm::from_oid(&entry.algorithm))
             })
             .find(usable)
             .or_else(|| Some(client_digest).filter(usable))
@@ -228,10 +226,12 @@ mod tests {
             let request = KdcRequest::decode(&bytes).unwrap();
             let pa: PaPkAsReq =
                 rasn::der::decode(request.padata(padata::PK_AS_REQ).unwrap()).unwrap();
-            let signed =
-                crate::preauth::pkinit::cms::parse(&pa.signed_auth_pack, oid::PKINIT_AUTH_DATA)
-                    .unwrap();
-            let auth_pack: AuthPack = rasn::der::decode(signed.content).unwrap();
+            let verified = crate::preauth::pkinit::cms::verify(
+                &pa.signed_auth_pack,
+                crate::preauth::pkinit::cms::ContentType::AuthPack,
+            )
+            .unwrap();
+            let auth_pack: AuthPack = rasn::der::decode(verified.content()).unwrap();
             let listed: Vec<String> = auth_pack
                 .supported_cms_types
                 .iter()
@@ -241,7 +241,7 @@ mod tests {
             assert_eq!(
                 ALLOW.reply_digest(
                     auth_pack.supported_cms_types.as_deref(),
-                    signed.digest_algorithm(),
+                    verified.digest_algorithm(),
                     RSA,
                     RSA_ALL
                 ),

@@ -4,9 +4,9 @@
 //! public keys, never as blob bytes; the certificate, when sent, only carries the key.
 
 use kdc_directory::keycredlink::RsaPublicKey;
-use kdc_directory::{Directory, User};
+use kdc_directory::{Directory, KeyCredentialLink, User};
 
-use super::cms::SignedContent;
+use super::cms::{SignedContent, Verified};
 use crate::error::KdcError;
 
 /// The registered key that vouched for the client, for the log.
@@ -16,44 +16,46 @@ pub struct KeyTrustMatch {
     pub device_id: Option<String>,
 }
 
-/// Verifies the SignedData with a key registered for `user`.
+/// What the signature alone shows of a key-trust signer, before the directory is asked.
+#[derive(Debug)]
+pub enum Candidate<'u> {
+    /// A key registered for the user as key trust requires (NGC, under the user's own DN).
+    Registered(&'u KeyCredentialLink),
+    /// The certificate's key, not among the user's: [`confirm`] asks whose it is.
+    Unregistered(RsaPublicKey),
+}
+
+/// Verifies the SignedData with a key key trust can take for `user`, reading only `user`.
 ///
-/// With the signer's certificate in the request (Windows, Heimdal) its key is looked up
-/// among the user's keys, and a key registered to someone else is a name mismatch. Without
-/// it (MIT kinit omits a self-signed certificate) the user's registered keys are tried in
-/// turn; whose key it is cannot be named then, so any failure is "not trusted".
-pub async fn check(
-    directory: &dyn Directory,
-    user: &User,
-    signed: &SignedContent<'_>,
-) -> Result<KeyTrustMatch, KdcError> {
+/// With the signer's certificate in the request (Windows, Heimdal) its key verifies and is
+/// then looked up among the user's keys. Without it (MIT kinit omits a self-signed
+/// certificate) the user's registered keys are tried in turn; whose key it is cannot be
+/// named then, so any failure is "not trusted".
+pub fn verify<'a, 'u>(
+    user: &'u User,
+    signed: &SignedContent<'a>,
+) -> Result<(Verified<'a>, Candidate<'u>), KdcError> {
     match signed.signer_certificate() {
-        Some(certificate) => check_certificate_key(directory, user, signed, certificate).await,
+        Some(certificate) => verify_with_certificate_key(user, signed, certificate),
         None => find_signing_key(user, signed),
     }
 }
 
-async fn check_certificate_key(
+/// The verdict on a verified signer: a registered key matches; the key of a certificate
+/// registered to someone else is a name mismatch, and to nobody, not trusted.
+pub async fn confirm(
     directory: &dyn Directory,
     user: &User,
-    signed: &SignedContent<'_>,
-    certificate_der: &[u8],
+    candidate: Candidate<'_>,
 ) -> Result<KeyTrustMatch, KdcError> {
-    signed
-        .verify_with_certificate(certificate_der)
-        .map_err(|e| KdcError::PreauthFailed(format!("signed AuthPack refused: {e}")))?;
-    let (_, certificate) = x509_parser::parse_x509_certificate(certificate_der)
-        .map_err(|e| KdcError::ClientNotTrusted(format!("certificate unparsable: {e}")))?;
-    let key = RsaPublicKey::from_spki_der(certificate.public_key().raw).map_err(|e| {
-        KdcError::ClientNotTrusted(format!("certificate key not usable for key trust: {e}"))
-    })?;
-    if let Some(link) = user.registered_ngc_key(&key) {
-        return matched(link);
-    }
+    let key = match candidate {
+        Candidate::Registered(link) => return matched(link),
+        Candidate::Unregistered(key) => key,
+    };
     let owners: Vec<String> = directory
         .find_key_owners(&key)
         .await
-        .map_err(|e| KdcError::DirectoryUnavailable(e.to_string()))?
+        .map_err(KdcError::DirectoryUnavailable)?
         .into_iter()
         .filter(|upn| !upn.eq_ignore_ascii_case(&user.user_principal_name))
         .collect();
@@ -67,7 +69,30 @@ async fn check_certificate_key(
     }
 }
 
-fn find_signing_key(user: &User, signed: &SignedContent<'_>) -> Result<KeyTrustMatch, KdcError> {
+fn verify_with_certificate_key<'a, 'u>(
+    user: &'u User,
+    signed: &SignedContent<'a>,
+    certificate_der: &'a [u8],
+) -> Result<(Verified<'a>, Candidate<'u>), KdcError> {
+    let verified = signed
+        .verify_with_certificate(certificate_der)
+        .map_err(|e| KdcError::PreauthFailed(format!("signed AuthPack refused: {e}")))?;
+    let (_, certificate) = x509_parser::parse_x509_certificate(certificate_der)
+        .map_err(|e| KdcError::ClientNotTrusted(format!("certificate unparsable: {e}")))?;
+    let key = RsaPublicKey::from_spki_der(certificate.public_key().raw).map_err(|e| {
+        KdcError::ClientNotTrusted(format!("certificate key not usable for key trust: {e}"))
+    })?;
+    let candidate = match user.registered_ngc_key(&key) {
+        Some(link) => Candidate::Registered(link),
+        None => Candidate::Unregistered(key),
+    };
+    Ok((verified, candidate))
+}
+
+fn find_signing_key<'a, 'u>(
+    user: &'u User,
+    signed: &SignedContent<'a>,
+) -> Result<(Verified<'a>, Candidate<'u>), KdcError> {
     for link in &user.key_credentials {
         let Some(key) = link.credential.rsa_public_key() else {
             continue;
@@ -78,8 +103,8 @@ fn find_signing_key(user: &User, signed: &SignedContent<'_>) -> Result<KeyTrustM
         let Ok(pkcs1) = key.to_pkcs1_der() else {
             continue;
         };
-        if signed.verify_with_rsa_key(&pkcs1).is_ok() {
-            return matched(link);
+        if let Ok(verified) = signed.verify_with_rsa_key(&pkcs1) {
+            return Ok((verified, Candidate::Registered(link)));
         }
     }
     Err(KdcError::ClientNotTrusted(format!(
@@ -90,7 +115,7 @@ fn find_signing_key(user: &User, signed: &SignedContent<'_>) -> Result<KeyTrustM
 
 /// The match, unless the key was generated by a TPM with the ROCA flaw (CVE-2017-15361):
 /// its private key can be recomputed from the public one, so it proves nothing.
-fn matched(link: &kdc_directory::KeyCredentialLink) -> Result<KeyTrustMatch, KdcError> {
+fn matched(link: &KeyCredentialLink) -> Result<KeyTrustMatch, KdcError> {
     if link
         .credential
         .rsa_public_key()

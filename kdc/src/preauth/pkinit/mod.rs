@@ -6,9 +6,7 @@ pub mod agreement;
 pub mod authenticator;
 pub mod cert_trust;
 pub mod cms;
-#[cfg(test)]
-mod cms_tests;
-mod dh_params;
+pub mod dh_params;
 pub mod digest_choice;
 pub mod freshness;
 pub mod key_trust;
@@ -23,12 +21,11 @@ use zeroize::Zeroizing;
 
 use self::agreement::{AgreementError, PkinitKdf, ReusedKeys};
 use self::cert_trust::{CertTrust, CertTrustMatch};
-use self::cms::SignedContent;
+use self::cms::{SignedContent, Verified};
 use self::digest_choice::DigestPolicy;
 use self::key_trust::KeyTrustMatch;
 use crate::crypto::{Enctype, Key};
 use crate::error::KdcError;
-use crate::proto::codes::oid;
 use crate::proto::kerberos::kerberos_time;
 use crate::proto::pkinit::{AuthPack, DhRepInfo, KdcDhKeyInfo, PaPkAsRep, PaPkAsReq};
 use crate::signer::{DigestAlgorithm, KdcSigner};
@@ -125,13 +122,14 @@ impl Pkinit {
     ) -> Result<PkinitReply, KdcError> {
         let pa: PaPkAsReq = rasn::der::decode(request.pa_value)
             .map_err(|e| KdcError::PreauthFailed(format!("PA-PK-AS-REQ undecodable: {e}")))?;
-        let signed = cms::parse(&pa.signed_auth_pack, oid::PKINIT_AUTH_DATA)
+        let signed = cms::parse(&pa.signed_auth_pack, cms::ContentType::AuthPack)
             .map_err(|e| KdcError::PreauthFailed(format!("signed AuthPack refused: {e}")))?;
         self.digests.check_client(signed.digest_algorithm())?;
-        // The clock and the request checksum first: they cost nothing, and a stale or
-        // replayed request must not reach the directory (key owners, certificate mapping).
-        // The content is not yet known to be the signer's; authenticate checks that next.
-        let auth_pack: AuthPack = rasn::der::decode(signed.content)
+        // Only content whose signature verified is read. The directory is asked nothing
+        // until the clock and the request checksum have passed: they cost nothing, and a
+        // stale or replayed request must not reach it (key owners, certificate mapping).
+        let (verified, signer) = self.verify_signer(request.user, &signed, now)?;
+        let auth_pack: AuthPack = rasn::der::decode(verified.content())
             .map_err(|e| KdcError::PreauthFailed(format!("AuthPack undecodable: {e}")))?;
         let modp = auth_pack
             .client_public_value
@@ -145,9 +143,7 @@ impl Pkinit {
             &self.checksums,
             modp,
         )?;
-        let trust = self
-            .authenticate(request.user, request.realm, &signed, now)
-            .await?;
+        let trust = self.trust(request.user, request.realm, signer).await?;
         // RFC 8070 §2.4: the token is checked once the request is otherwise valid.
         let fresh = request.freshness.check(
             auth_pack
@@ -227,7 +223,7 @@ impl Pkinit {
             self.signer.digests(),
         );
         let signed = cms::sign(
-            oid::PKINIT_DH_KEY_DATA,
+            cms::ContentType::DhKeyInfo,
             &key_info_der,
             &*self.signer,
             reply_digest,
@@ -280,11 +276,8 @@ impl Pkinit {
         })
     }
 
-    /// Routes the signer to a trust model (RFC 4556 §3.2.2). Without certificate trust
-    /// configured, everything is key trust's. With it, key trust takes only a self-signed
-    /// certificate (a Hello key's) or none (MIT leaves a self-signed one out); a certificate
-    /// issued by a CA is certificate trust's to chain or refuse, whose refusal is final: one
-    /// that chains nowhere known may be revoked under a CA this KDC has no CRL of.
+    /// Verifies the signature and decides who the signer is: [`Self::verify_signer`], then
+    /// [`Self::trust`], with nothing between them.
     pub async fn authenticate(
         &self,
         user: &User,
@@ -292,18 +285,62 @@ impl Pkinit {
         signed: &SignedContent<'_>,
         now: SystemTime,
     ) -> Result<Trust, KdcError> {
+        let (_, signer) = self.verify_signer(user, signed, now)?;
+        self.trust(user, realm, signer).await
+    }
+
+    /// Routes the signer to a trust model (RFC 4556 §3.2.2) and checks the signature with
+    /// what that model trusts, without the directory. Without certificate trust configured,
+    /// everything is key trust's. With it, key trust takes only a self-signed certificate (a
+    /// Hello key's) or none (MIT leaves a self-signed one out); a certificate issued by a CA
+    /// is certificate trust's to chain or refuse, whose refusal is final: one that chains
+    /// nowhere known may be revoked under a CA this KDC has no CRL of.
+    fn verify_signer<'a, 's, 'u>(
+        &'s self,
+        user: &'u User,
+        signed: &SignedContent<'a>,
+        now: SystemTime,
+    ) -> Result<(Verified<'a>, Signer<'a, 's, 'u>), KdcError> {
         // Finding the signer's certificate reads them: a client chooses how many it sends.
-        cert_trust::path_search::check_count(&signed.certificates)?;
+        cert_trust::path_search::check_count(signed.certificates())?;
         match (&self.cert_trust, signed.signer_certificate()) {
-            (Some(cert_trust), Some(leaf)) if !cert_trust::is_self_signed(leaf) => cert_trust
-                .check(&*self.directory, user, realm, signed, leaf, now)
+            (Some(cert_trust), Some(leaf)) if !cert_trust::is_self_signed(leaf) => {
+                let verified = cert_trust.verify(signed, leaf, now)?;
+                Ok((verified, Signer::Certificate { cert_trust, leaf }))
+            }
+            _ => key_trust::verify(user, signed)
+                .map(|(verified, candidate)| (verified, Signer::Key(candidate))),
+        }
+    }
+
+    /// The directory's part of the verdict on a verified signer: the certificate's mapping
+    /// to `user`, or whose key an unregistered one is.
+    async fn trust(
+        &self,
+        user: &User,
+        realm: &str,
+        signer: Signer<'_, '_, '_>,
+    ) -> Result<Trust, KdcError> {
+        match signer {
+            Signer::Certificate { cert_trust, leaf } => cert_trust
+                .map(&*self.directory, user, realm, leaf)
                 .await
                 .map(Trust::Certificate),
-            _ => key_trust::check(&*self.directory, user, signed)
+            Signer::Key(candidate) => key_trust::confirm(&*self.directory, user, candidate)
                 .await
                 .map(Trust::Key),
         }
     }
+}
+
+/// A signer whose signature verified, with the trust model that will judge it.
+enum Signer<'a, 's, 'u> {
+    /// A CA-issued leaf whose path, EKU and revocation certificate trust has checked.
+    Certificate {
+        cert_trust: &'s CertTrust,
+        leaf: &'a [u8],
+    },
+    Key(key_trust::Candidate<'u>),
 }
 
 fn random_bytes(len: usize) -> Result<Vec<u8>, KdcError> {

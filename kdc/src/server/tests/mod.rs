@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::{Handler, RequestContext, ServeError, ServerLimits, ServerStats, serve};
+use crate::proto::codes::ErrorCode;
 
 /// Long enough for loopback, short enough that a hang fails the test quickly.
 const PATIENCE: Duration = Duration::from_secs(5);
@@ -52,8 +53,8 @@ impl Handler for FakeKdc {
         Some([b"re:", &request[..]].concat())
     }
 
-    fn transport_error(&self, code: i32) -> Vec<u8> {
-        format!("KRB-ERROR {code}").into_bytes()
+    fn transport_error(&self, code: ErrorCode) -> Vec<u8> {
+        format!("KRB-ERROR {}", code.0).into_bytes()
     }
 }
 

@@ -7,7 +7,6 @@ use x509_parser::prelude::*;
 
 use super::*;
 use crate::preauth::pkinit::cms;
-use crate::proto::codes::oid;
 use crate::signer::software::SoftwareSigner;
 
 /// A CA signer that can be switched off, as a TPM that went away.
@@ -85,15 +84,15 @@ async fn replies_carry_a_fresh_kdc_certificate_and_the_ca() {
             .await
             .unwrap();
         let signed = cms::sign(
-            oid::PKINIT_DH_KEY_DATA,
+            cms::ContentType::DhKeyInfo,
             b"key info",
             &signer,
             DigestAlgorithm::Sha256,
         )
         .await
         .unwrap();
-        let verified = cms::verify(&signed, oid::PKINIT_DH_KEY_DATA).unwrap();
-        assert_eq!(verified.content, b"key info");
+        let verified = cms::verify(&signed, cms::ContentType::DhKeyInfo).unwrap();
+        assert_eq!(verified.content(), b"key info");
 
         let reply_chain = signer
             .sign(b"x", DigestAlgorithm::Sha256)
@@ -102,7 +101,10 @@ async fn replies_carry_a_fresh_kdc_certificate_and_the_ca() {
             .chain;
         assert_eq!(reply_chain.len(), 2);
         assert_eq!(reply_chain[1], chain[0]);
-        assert_eq!(verified.signer_certificate, reply_chain[0].as_slice());
+        assert_eq!(
+            verified.signer_certificate(),
+            Some(reply_chain[0].as_slice())
+        );
         let (_, leaf) = parse_x509_certificate(&reply_chain[0]).unwrap();
         let (_, ca) = parse_x509_certificate(&chain[0]).unwrap();
         leaf.verify_signature(Some(ca.public_key())).unwrap();

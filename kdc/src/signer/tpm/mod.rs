@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
+use x509_parser::oid_registry::{OID_KEY_TYPE_EC_PUBLIC_KEY, OID_PKCS1_RSAENCRYPTION};
 use zeroize::Zeroizing;
 
 use super::{DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError};
@@ -96,20 +97,15 @@ impl TpmSigner {
         let (_, cert) = x509_parser::parse_x509_certificate(leaf)
             .map_err(|e| SignerError::Key(format!("bad TPM key certificate: {e}")))?;
         let spki = cert.public_key().raw.to_vec();
-        let scheme = match cert
-            .public_key()
-            .algorithm
-            .algorithm
-            .to_id_string()
-            .as_str()
-        {
-            "1.2.840.113549.1.1.1" => SignatureScheme::RsaPkcs1Sha256,
-            "1.2.840.10045.2.1" => SignatureScheme::EcdsaP256Sha256,
-            other => {
-                return Err(SignerError::Key(format!(
-                    "TPM key certificate: unsupported key algorithm {other}"
-                )));
-            }
+        let algorithm = &cert.public_key().algorithm.algorithm;
+        let scheme = if *algorithm == OID_PKCS1_RSAENCRYPTION {
+            SignatureScheme::RsaPkcs1Sha256
+        } else if *algorithm == OID_KEY_TYPE_EC_PUBLIC_KEY {
+            SignatureScheme::EcdsaP256Sha256
+        } else {
+            return Err(SignerError::Key(format!(
+                "TPM key certificate: unsupported key algorithm {algorithm}"
+            )));
         };
         Self::spawn(options, scheme, Some(spki), chain)
     }

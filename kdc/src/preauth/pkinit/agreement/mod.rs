@@ -16,9 +16,7 @@ mod other_info;
 mod reuse;
 
 #[cfg(test)]
-mod tests_dh;
-#[cfg(test)]
-mod tests_kdf;
+mod tests;
 
 pub use self::dh::{DhPrivateKey, agree, generate, validate_public};
 pub use self::ecdh::{EcCurve, EcPrivateKey};

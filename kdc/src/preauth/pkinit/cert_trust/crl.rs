@@ -9,7 +9,11 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use x509_parser::certificate::X509Certificate;
+use x509_parser::der_parser::oid::Oid;
 use x509_parser::extensions::{IssuingDistributionPoint, ParsedExtension};
+use x509_parser::oid_registry::{
+    OID_X509_EXT_DELTA_CRL_INDICATOR, OID_X509_EXT_ISSUER_DISTRIBUTION_POINT,
+};
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 use x509_parser::time::ASN1Time;
@@ -17,11 +21,11 @@ use x509_parser::time::ASN1Time;
 use crate::proto::der;
 
 /// deltaCRLIndicator (RFC 5280 §5.2.4): such a CRL lists only changes.
-const DELTA_CRL_INDICATOR: &str = "2.5.29.27";
+const DELTA_CRL_INDICATOR: Oid<'static> = OID_X509_EXT_DELTA_CRL_INDICATOR;
 
 /// issuingDistributionPoint (RFC 5280 §5.2.5): a CRL that covers only part of its issuer's
 /// certificates.
-const ISSUING_DISTRIBUTION_POINT: &str = "2.5.29.28";
+const ISSUING_DISTRIBUTION_POINT: Oid<'static> = OID_X509_EXT_ISSUER_DISTRIBUTION_POINT;
 
 /// How many issuer keys a CRL remembers its verdict for; more than a CA ever has at once,
 /// few enough that a stream of forged issuers cannot grow it.
@@ -62,11 +66,11 @@ impl Crl {
         let is_delta = crl
             .extensions()
             .iter()
-            .any(|ext| ext.oid.to_id_string() == DELTA_CRL_INDICATOR);
+            .any(|ext| ext.oid == DELTA_CRL_INDICATOR);
         let scope = crl
             .extensions()
             .iter()
-            .filter(|ext| ext.oid.to_id_string() == ISSUING_DISTRIBUTION_POINT)
+            .filter(|ext| ext.oid == ISSUING_DISTRIBUTION_POINT)
             .map(|ext| match ext.parsed_extension() {
                 ParsedExtension::IssuingDistributionPoint(idp) => Scope::of(idp),
                 _ => Scope::Unsupported("an unreadable issuingDistributionPoint".into()),

@@ -101,7 +101,7 @@ async fn check_name(
     let found = directory
         .find_user(&lookup, realm)
         .await
-        .map_err(|e| KdcError::DirectoryUnavailable(e.to_string()))?;
+        .map_err(KdcError::DirectoryUnavailable)?;
     match found {
         Some(found) if dn_equivalent(&found.dn, &user.dn) => Ok(()),
         Some(found) => Err(mismatch(format!(

@@ -10,7 +10,7 @@ pub mod crl;
 mod eku;
 pub mod mapping;
 pub mod path_search;
-mod revocation;
+pub mod revocation;
 mod san;
 pub mod store;
 
@@ -21,13 +21,13 @@ use kdc_directory::{Directory, User};
 use x509_parser::time::ASN1Time;
 
 use self::store::{ReloadingStore, Sources, StoreError};
-use super::cms::SignedContent;
+use super::cms::{SignedContent, Verified};
 use crate::error::KdcError;
 
 /// Certificate trust: its policy and its (reloading) trust material.
 pub struct CertTrust {
     store: ReloadingStore,
-    ekus: Vec<String>,
+    ekus: eku::EkuPolicy,
     revocation: revocation::Policy,
     strong_mapping: StrongMapping,
 }
@@ -53,7 +53,7 @@ impl CertTrust {
         })?;
         Ok(CertTrust {
             store,
-            ekus: config.ekus.clone(),
+            ekus: eku::EkuPolicy::new(&config.ekus).map_err(StoreError::Eku)?,
             revocation: revocation::Policy {
                 missing_crl: config.missing_crl,
                 stale_crl: config.stale_crl,
@@ -67,20 +67,17 @@ impl CertTrust {
         self.store.reload()
     }
 
-    /// Validates the path, the EKU and revocation, checks the SignedData's signature with
-    /// the leaf's key, and maps the leaf to `user`.
-    pub async fn check(
+    /// Validates the path, the EKU and revocation, then checks the SignedData's signature
+    /// with the leaf's key: all the trust material says, without the directory.
+    pub fn verify<'a>(
         &self,
-        directory: &dyn Directory,
-        user: &User,
-        realm: &str,
-        signed: &SignedContent<'_>,
-        leaf_der: &[u8],
+        signed: &SignedContent<'a>,
+        leaf_der: &'a [u8],
         now: SystemTime,
-    ) -> Result<CertTrustMatch, KdcError> {
+    ) -> Result<Verified<'a>, KdcError> {
         let now = asn1_time(now)?;
         let store = self.store.current();
-        let paths = path_search::name_paths(leaf_der, &signed.certificates, &store)?;
+        let paths = path_search::name_paths(leaf_der, signed.certificates(), &store)?;
         if paths.is_empty() {
             let issuer = chain::parse(leaf_der).map_or_else(
                 |_| "an unreadable issuer".into(),
@@ -99,7 +96,7 @@ impl CertTrust {
         let leaf = certs
             .first()
             .ok_or_else(|| KdcError::Internal("validated path is empty".into()))?;
-        eku::check(leaf, &self.ekus)?;
+        self.ekus.check(leaf)?;
         for pair in certs.windows(2) {
             if let [cert, issuer] = pair {
                 revocation::check(cert, issuer, &store, self.revocation, now)?;
@@ -107,8 +104,19 @@ impl CertTrust {
         }
         signed
             .verify_with_certificate(leaf_der)
-            .map_err(|e| KdcError::PreauthFailed(format!("signed AuthPack refused: {e}")))?;
-        let mapping = mapping::map(directory, user, realm, leaf, self.strong_mapping).await?;
+            .map_err(|e| KdcError::PreauthFailed(format!("signed AuthPack refused: {e}")))
+    }
+
+    /// Maps a leaf that [`Self::verify`] accepted to `user` (MS-PKCA 3.1.5.2.1, KB5014754).
+    pub async fn map(
+        &self,
+        directory: &dyn Directory,
+        user: &User,
+        realm: &str,
+        leaf_der: &[u8],
+    ) -> Result<CertTrustMatch, KdcError> {
+        let leaf = chain::parse(leaf_der)?;
+        let mapping = mapping::map(directory, user, realm, &leaf, self.strong_mapping).await?;
         Ok(CertTrustMatch {
             serial: hex::encode(crate::proto::der::unsigned_integer_bytes(leaf.raw_serial())),
             issuer: leaf.issuer().to_string(),

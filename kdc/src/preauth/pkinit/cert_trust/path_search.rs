@@ -143,7 +143,7 @@ mod tests {
 
     use super::*;
     use crate::preauth::pkinit::cert_trust::store::Named;
-    use crate::testing::pki::{Ca, crossed};
+    use crate::testing::{Ca, crossed};
 
     fn der(pem_text: &str) -> Vec<u8> {
         pem::parse(pem_text).unwrap().into_contents()

@@ -23,6 +23,8 @@ pub enum StoreError {
     Parse { path: PathBuf, message: String },
     #[error("no trust anchor in {0:?}")]
     NoAnchor(Vec<PathBuf>),
+    #[error("pkinit.certificate_trust.ekus: {0}")]
+    Eku(String),
 }
 
 /// A certificate, the name it is found by (its subject) and the name it leads to (its

@@ -1,0 +1,261 @@
+//! The end-of-run report: per phase, throughput, latency percentiles, KRB-ERROR codes
+//! (RFC 4120 §7.5.9, RFC 4556 §3.1.3) and other failures, as a table and as JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::stats::{Percentiles, Tally, percentiles};
+use kdc::proto::codes::ErrorCode;
+
+/// The run's setup, printed above the phases.
+pub struct RunInfo {
+    pub kdc: String,
+    pub realm: String,
+    pub transport: &'static str,
+    pub concurrency: u32,
+    pub rate: Option<f64>,
+    pub verify_sample: f64,
+    pub users: usize,
+}
+
+pub struct PhaseReport {
+    /// `as` or `tgs`.
+    pub exchange: &'static str,
+    pub tally: Tally,
+    pub elapsed: Duration,
+    pub latency_us: Option<Percentiles>,
+}
+
+impl PhaseReport {
+    pub fn new(exchange: &'static str, tally: Tally, elapsed: Duration) -> PhaseReport {
+        let latency_us = percentiles(&tally.latencies_us);
+        PhaseReport {
+            exchange,
+            tally,
+            elapsed,
+            latency_us,
+        }
+    }
+
+    /// Exchanges that ended (any outcome) per second.
+    pub fn throughput(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        match secs > 0.0 {
+            true => self.tally.total() as f64 / secs,
+            false => 0.0,
+        }
+    }
+}
+
+/// The RFC name of a KRB-ERROR code a load run meets, from the one table in `proto::codes`;
+/// empty for a code not declared there.
+pub fn error_name(code: i32) -> &'static str {
+    ErrorCode(code).rfc_name().unwrap_or("")
+}
+
+fn ms(us: u32) -> f64 {
+    f64::from(us) / 1000.0
+}
+
+pub fn table(info: &RunInfo, phases: &[PhaseReport]) -> String {
+    let mut out = String::new();
+    let rate = match info.rate {
+        Some(rate) => format!("{rate}/s"),
+        None => "as fast as possible".into(),
+    };
+    let _ = writeln!(
+        out,
+        "kdc-load: {} realm {} over {}, {} clients, {rate}, {} users, verify {:.0} %",
+        info.kdc,
+        info.realm,
+        info.transport,
+        info.concurrency,
+        info.users,
+        info.verify_sample * 100.0
+    );
+    for phase in phases {
+        let t = &phase.tally;
+        let _ = writeln!(out, "\n{} exchanges", phase.exchange.to_uppercase());
+        let mut row = |name: &str, value: String| {
+            let _ = writeln!(out, "  {name:<22} {value}");
+        };
+        row("completed", t.total().to_string());
+        row("ok", format!("{} ({} verified)", t.ok, t.verified));
+        row("KRB errors", t.krb_error_count().to_string());
+        row("other failures", t.failure_count().to_string());
+        row("duration s", format!("{:.3}", phase.elapsed.as_secs_f64()));
+        row("throughput /s", format!("{:.1}", phase.throughput()));
+        row("waits for the pool", t.pool_waits.to_string());
+        match &phase.latency_us {
+            Some(p) => {
+                row("latency ms p50", format!("{:.3}", ms(p.p50)));
+                row("latency ms p90", format!("{:.3}", ms(p.p90)));
+                row("latency ms p99", format!("{:.3}", ms(p.p99)));
+                row("latency ms p99.9", format!("{:.3}", ms(p.p99_9)));
+                row("latency ms max", format!("{:.3}", ms(p.max)));
+                row("latency ms mean", format!("{:.3}", p.mean / 1000.0));
+            }
+            None => row("latency", "no successful exchange".into()),
+        }
+        for (code, count) in &t.krb_errors {
+            row(
+                &format!("error {code}"),
+                format!("{count} {}", error_name(*code)),
+            );
+        }
+        for (failure, count) in &t.failures {
+            row(&format!("failure {}", failure.name()), count.to_string());
+        }
+        if let Some(why) = &t.first_bad_reply {
+            row("first bad reply", why.clone());
+        }
+    }
+    out
+}
+
+pub fn json(info: &RunInfo, phases: &[PhaseReport]) -> String {
+    let rate = info.rate.map_or("null".to_owned(), |r| r.to_string());
+    let phases: Vec<String> = phases.iter().map(phase_json).collect();
+    format!(
+        "{{\"kdc\":{},\"realm\":{},\"transport\":{},\"concurrency\":{},\"rate\":{rate},\
+         \"verify_sample\":{},\"users\":{},\"phases\":[{}]}}\n",
+        string(&info.kdc),
+        string(&info.realm),
+        string(info.transport),
+        info.concurrency,
+        info.verify_sample,
+        info.users,
+        phases.join(",")
+    )
+}
+
+fn phase_json(phase: &PhaseReport) -> String {
+    let t = &phase.tally;
+    let codes: BTreeMap<String, u64> = t
+        .krb_errors
+        .iter()
+        .map(|(code, n)| (code.to_string(), *n))
+        .collect();
+    let failures: BTreeMap<String, u64> = t
+        .failures
+        .iter()
+        .map(|(f, n)| (f.name().to_owned(), *n))
+        .collect();
+    let latency = match &phase.latency_us {
+        Some(p) => format!(
+            "{{\"p50\":{},\"p90\":{},\"p99\":{},\"p99_9\":{},\"max\":{},\"mean\":{:.3}}}",
+            ms(p.p50),
+            ms(p.p90),
+            ms(p.p99),
+            ms(p.p99_9),
+            ms(p.max),
+            p.mean / 1000.0
+        ),
+        None => "null".into(),
+    };
+    format!(
+        "{{\"exchange\":{},\"completed\":{},\"ok\":{},\"verified\":{},\"krb_errors\":{},\
+         \"failures\":{},\"duration_secs\":{:.6},\"throughput_per_sec\":{:.3},\
+         \"pool_waits\":{},\"latency_ms\":{latency}}}",
+        string(phase.exchange),
+        t.total(),
+        t.ok,
+        t.verified,
+        object(&codes),
+        object(&failures),
+        phase.elapsed.as_secs_f64(),
+        phase.throughput(),
+        t.pool_waits
+    )
+}
+
+fn object(map: &BTreeMap<String, u64>) -> String {
+    let fields: Vec<String> = map
+        .iter()
+        .map(|(k, v)| format!("{}:{v}", string(k)))
+        .collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+/// A JSON string literal (RFC 8259 §7).
+fn string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::Failure;
+
+    fn sample() -> (RunInfo, Vec<PhaseReport>) {
+        let info = RunInfo {
+            kdc: "127.0.0.1:88".into(),
+            realm: "EXAMPLE.\"TEST\"".into(),
+            transport: "tcp",
+            concurrency: 4,
+            rate: None,
+            verify_sample: 0.5,
+            users: 2,
+        };
+        let tally = Tally {
+            ok: 4,
+            verified: 2,
+            krb_errors: BTreeMap::from([(62, 3)]),
+            failures: BTreeMap::from([(Failure::Timeout, 1)]),
+            latencies_us: vec![1000, 2000, 3000, 4000],
+            pool_waits: 0,
+            first_bad_reply: None,
+        };
+        let phase = PhaseReport::new("as", tally, Duration::from_secs(2));
+        (info, vec![phase])
+    }
+
+    #[test]
+    fn throughput_counts_every_ended_exchange() {
+        let (_, phases) = sample();
+        assert_eq!(phases[0].throughput(), 4.0);
+    }
+
+    #[test]
+    fn json_report() {
+        let (info, phases) = sample();
+        assert_eq!(
+            json(&info, &phases),
+            "{\"kdc\":\"127.0.0.1:88\",\"realm\":\"EXAMPLE.\\\"TEST\\\"\",\"transport\":\"tcp\",\
+             \"concurrency\":4,\"rate\":null,\"verify_sample\":0.5,\"users\":2,\"phases\":[\
+             {\"exchange\":\"as\",\"completed\":8,\"ok\":4,\"verified\":2,\
+             \"krb_errors\":{\"62\":3},\"failures\":{\"timeout\":1},\"duration_secs\":2.000000,\
+             \"throughput_per_sec\":4.000,\"pool_waits\":0,\"latency_ms\":{\"p50\":2,\"p90\":4,\
+             \"p99\":4,\"p99_9\":4,\"max\":4,\"mean\":2.500}}]}\n"
+        );
+    }
+
+    #[test]
+    fn table_names_error_codes() {
+        let (info, phases) = sample();
+        let text = table(&info, &phases);
+        assert!(text.contains("error 62"), "{text}");
+        assert!(text.contains("KDC_ERR_CLIENT_NOT_TRUSTED"), "{text}");
+        assert!(text.contains("failure timeout"), "{text}");
+        assert!(text.contains("latency ms p99.9"), "{text}");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(string("a\nb\\"), "\"a\\u000ab\\\\\"");
+    }
+}
