@@ -49,6 +49,9 @@ pub struct ClientOptions {
     pub kdfs: Vec<PkinitKdf>,
     pub etypes: Vec<i32>,
     pub send_client_dh_nonce: bool,
+    /// q in the MODP domain parameters (RFC 3279 §2.3.3), as MIT and Heimdal send it; false
+    /// sends q = 0.
+    pub send_subgroup_order: bool,
     /// Added to the client's clock, to test skew handling.
     pub clock_offset_secs: i64,
     /// Use the KDC-REQ-BODY nonce as the PKAuthenticator nonce too, as MIT's kinit does:
@@ -82,6 +85,7 @@ impl ClientOptions {
             kdfs: vec![PkinitKdf::Sha256, PkinitKdf::Sha1, PkinitKdf::Sha512],
             etypes: vec![18, 17, 20, 19],
             send_client_dh_nonce: false,
+            send_subgroup_order: true,
             clock_offset_secs: 0,
             same_nonce: false,
             freshness_token: None,
@@ -419,7 +423,7 @@ fn signature_algorithm(arcs: &[u32]) -> Option<AlgorithmIdentifier> {
     })
 }
 
-/// SubjectPublicKeyInfo for the public value: dhpublicnumber with (p, g, q) (RFC 3279
+/// SubjectPublicKeyInfo for the public value: dhpublicnumber with (p, g, q or 0) (RFC 3279
 /// §2.3.3), or id-ecPublicKey with the namedCurve and the point (RFC 5480 §2).
 fn dh_spki(options: &ClientOptions, public: &[u8]) -> Result<SubjectPublicKeyInfo, ClientError> {
     let group = match options.group {
@@ -442,7 +446,11 @@ fn dh_spki(options: &ClientOptions, public: &[u8]) -> Result<SubjectPublicKeyInf
         &[
             &integer(group.prime_bytes()),
             &integer(group.generator()),
-            &integer(&group.subgroup_order()),
+            &if options.send_subgroup_order {
+                integer(&group.subgroup_order())
+            } else {
+                integer(&[])
+            },
         ],
     );
     let algorithm = ObjectIdentifier::new(oid::DH_PUBLIC_NUMBER.to_vec())

@@ -1,6 +1,6 @@
 //! The client as smart-card and Hello clients that follow Windows talk (MS-PKCA as seen from
-//! them, DESIGN.md "Other clients in the field"): DH INTEGERs without their sign byte, a
-//! clientDHNonce, an empty supportedCMSTypes, a SHA-1 AuthPack signature, no RFC 8636 KDF
+//! them, DESIGN.md "Other clients in the field"): DH INTEGERs without their sign byte, q = 0
+//! (Windows' CNG DH keys carry p and g only), a clientDHNonce, an empty supportedCMSTypes, a SHA-1 AuthPack signature, no RFC 8636 KDF
 //! (octetstring2key with both nonces), and a reply checked the strict way they check it.
 
 use kdc::preauth::pkinit::agreement::{DhGroup, ModpGroup};
@@ -18,6 +18,7 @@ impl ClientOptions {
             group: DhGroup::Modp(ModpGroup::Modp14),
             kdfs: Vec::new(),
             send_client_dh_nonce: true,
+            send_subgroup_order: false,
             signature_digest: DigestAlgorithm::Sha1,
             supported_cms_types: Some(Vec::new()),
             unsigned_integers: true,

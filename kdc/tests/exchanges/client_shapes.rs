@@ -147,6 +147,29 @@ async fn the_kdc_dh_key_is_reused_only_for_clients_that_send_client_dh_nonce() {
     assert_ne!(a.kdc_public, first.kdc_public);
 }
 
+/// Heimdal's shape (octetstring2key, clientDHNonce, a real q) may cut a ZZ that starts with
+/// a zero byte (dh_key_choice.rs): a fresh key per request, both fields still sent, and the
+/// reply key agrees.
+#[tokio::test]
+async fn a_client_that_may_truncate_zz_gets_a_fresh_key_each_time() {
+    let realm = Realm::dev().await;
+    let heimdal_shaped = ClientOptions {
+        send_subgroup_order: true,
+        ..ClientOptions::windows(REALM, "alice")
+    };
+    let mut keys = Vec::new();
+    for _ in 0..3 {
+        let (reply, read) = exchange(&realm, &heimdal_shaped, "alice").await;
+        read.unwrap();
+        let reply = dh_reply(&reply);
+        assert!(reply.info.server_dh_nonce.is_some());
+        assert!(reply.key_info.dh_key_expiration.is_some());
+        keys.push(reply.kdc_public);
+    }
+    keys.dedup();
+    assert_eq!(keys.len(), 3, "no key reused");
+}
+
 #[tokio::test]
 async fn zero_reuse_makes_a_key_per_request_and_still_sends_both_fields() {
     let realm = Realm::new(with("dh_key_reuse_secs = 0"), async |_| {}).await;

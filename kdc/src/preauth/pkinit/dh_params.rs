@@ -21,6 +21,9 @@ pub struct ClientDhValue {
     /// Fields whose INTEGER read as negative and were taken as unsigned (Windows-shaped
     /// clients leave out the sign byte): `public_value`, `prime`, `subgroup_order`.
     pub negative_integers: Vec<&'static str>,
+    /// The MODP domain parameters carry q and it is not zero (dh_key_choice.rs tells
+    /// Heimdal by it).
+    pub sends_subgroup_order: bool,
 }
 
 /// Whether the offer is finite-field DH (dhpublicnumber), as policies about MODP ask.
@@ -90,6 +93,7 @@ pub fn client_public_value(
         group: DhGroup::Modp(group),
         y: der::unsigned_integer_bytes(y.value).to_vec(),
         negative_integers,
+        sends_subgroup_order: q.is_some_and(|q| !der::unsigned_integer_bytes(q.value).is_empty()),
     })
 }
 
@@ -113,6 +117,7 @@ fn client_point(
         group: DhGroup::Ec(curve),
         y: spki.subject_public_key.as_raw_slice().to_vec(),
         negative_integers: Vec::new(),
+        sends_subgroup_order: false,
     })
 }
 

@@ -6,6 +6,7 @@ pub mod agreement;
 pub mod authenticator;
 pub mod cert_trust;
 pub mod cms;
+pub mod dh_key_choice;
 pub mod dh_params;
 pub mod digest_choice;
 pub mod freshness;
@@ -19,7 +20,7 @@ use kdc_directory::{Directory, User};
 use rasn_kerberos::PrincipalName;
 use zeroize::Zeroizing;
 
-use self::agreement::{AgreementError, PkinitKdf, ReusedKeys};
+use self::agreement::{PkinitKdf, ReusedKeys};
 use self::cert_trust::{CertTrust, CertTrustMatch};
 use self::cms::{SignedContent, Verified};
 use self::digest_choice::DigestPolicy;
@@ -102,6 +103,9 @@ pub enum DhKeyUse {
     ReusableNew,
     /// A key made for an earlier exchange, still before its dhKeyExpiration.
     Reused,
+    /// A key for this exchange alone, drawn until ZZ has no leading zero byte, for a client
+    /// that may truncate ZZ (Heimdal; dh_key_choice.rs).
+    NoLeadingZero,
 }
 
 impl DhKeyUse {
@@ -110,6 +114,7 @@ impl DhKeyUse {
             DhKeyUse::Ephemeral => "ephemeral",
             DhKeyUse::ReusableNew => "new",
             DhKeyUse::Reused => "reused",
+            DhKeyUse::NoLeadingZero => "no_leading_zero",
         }
     }
 }
@@ -171,40 +176,24 @@ impl Pkinit {
                 self.min_dh_bits,
             ));
         }
-        let generation = |e: AgreementError| KdcError::Internal(format!("DH key generation: {e}"));
-        // RFC 4556 §3.2.3.1: a key is reused only for clients that sent clientDHNonce, and
-        // then serverDHNonce and dhKeyExpiration go together.
-        let (dh_key, dh_key_use, server_dh_nonce) = match auth_pack.client_dh_nonce {
-            Some(_) => {
-                let (key, made) = self.dh_keys.key(group, now).map_err(generation)?;
-                let key_use = if made {
-                    DhKeyUse::ReusableNew
-                } else {
-                    DhKeyUse::Reused
-                };
-                (key, key_use, Some(random_bytes(SERVER_DH_NONCE_LEN)?))
-            }
-            None => {
-                let (private, public) = agreement::generate_key(group).map_err(generation)?;
-                let key = agreement::ReusableKey {
-                    private,
-                    public,
-                    expires: now,
-                };
-                (Arc::new(key), DhKeyUse::Ephemeral, None)
-            }
-        };
-        let shared = dh_key.private.agree(&client_dh.y).map_err(|e| match e {
-            AgreementError::InvalidPublicValue => {
-                KdcError::PreauthFailed(format!("client DH value refused: {e}"))
-            }
-            other => KdcError::Internal(format!("DH shared secret: {other}")),
-        })?;
         let kdf = auth_pack
             .supported_kdfs
             .iter()
             .flatten()
             .find_map(|id| PkinitKdf::from_oid(&id.kdf_id));
+        let client_dh_nonce = auth_pack.client_dh_nonce.is_some();
+        let dh_key_choice::ChosenKey {
+            key: dh_key,
+            key_use: dh_key_use,
+            server_dh_nonce,
+            shared,
+        } = dh_key_choice::choose(
+            &self.dh_keys,
+            &client_dh,
+            client_dh_nonce,
+            dh_key_choice::may_truncate_zz(kdf, client_dh_nonce, &client_dh),
+            now,
+        )?;
         let key_info = KdcDhKeyInfo {
             dh_key_expiration: server_dh_nonce
                 .is_some()
