@@ -137,11 +137,6 @@ fn validate(entry: &Entry) -> Result<(), String> {
     if entry.dn.trim().is_empty() {
         return Err("distinguishedName is empty".into());
     }
-    if let Some(sid) = &entry.object_sid
-        && !crate::sid::is_sid_string(sid)
-    {
-        return Err(format!("objectSid {sid:?} is not of the form S-1-5-21-..."));
-    }
     crate::check_upn_form(&entry.upn)
 }
 

@@ -19,6 +19,7 @@ pub use dn_binary::{DnBinary, DnBinaryError, dn_equivalent};
 pub use embedded::EmbeddedDirectory;
 pub use keycredlink::{KeyCredential, KeyCredentialError, KeyUsage, RsaPublicKey};
 pub use ldap::LdapDirectory;
+pub use sid::Sid;
 pub(crate) use rules::check_upn_form;
 
 /// userAccountControl bit ACCOUNTDISABLE (MS-ADTS 2.2.16).
@@ -42,9 +43,8 @@ pub struct User {
     /// altSecurityIdentities: explicit certificate mappings such as `X509:<SKI>...`
     /// (MS-PKCA 3.1.5.2.1.3), as written; certificate trust reads the strong forms.
     pub alt_security_identities: Vec<String>,
-    /// objectSid in its string form `S-1-5-21-...` (MS-DTYP 2.4.2.1), for the KB5014754
-    /// SID extension of CA-issued certificates.
-    pub object_sid: Option<String>,
+    /// objectSid, for the KB5014754 SID extension of CA-issued certificates.
+    pub object_sid: Option<Sid>,
 }
 
 /// One parsed value of msDS-KeyCredentialLink: the DN part and the blob.

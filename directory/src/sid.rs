@@ -1,78 +1,268 @@
-//! Security identifiers (MS-DTYP 2.4.2): the binary form Active Directory stores in
-//! objectSid (2.4.2.2) turned into the string form `S-1-5-21-...` (2.4.2.1) that the
-//! KB5014754 certificate SID extension carries.
+//! Security identifiers (MS-DTYP 2.4.2): one parsed type for the binary form Active
+//! Directory stores in objectSid (2.4.2.2), the string form `S-1-5-21-...` (2.4.2.1) that
+//! the KB5014754 certificate SID extension and hand-written entries carry, and the domain
+//! SID + RID split the PAC is built from ([MS-PAC] 2.5).
 
-/// The string form of a binary SID, or None if `binary` is not one: revision 1, a
-/// sub-authority count, a 48-bit big-endian identifier authority, then that many 32-bit
-/// little-endian sub-authorities, and nothing after them.
-pub fn sid_to_string(binary: &[u8]) -> Option<String> {
-    let (&revision, rest) = binary.split_first()?;
-    let (&count, rest) = rest.split_first()?;
-    let (authority, rest) = rest.split_at_checked(6)?;
-    if revision != 1 || count > 15 || rest.len() != usize::from(count) * 4 {
-        return None;
-    }
-    let authority = authority
-        .iter()
-        .fold(0u64, |value, &byte| (value << 8) | u64::from(byte));
-    let mut text = format!("S-1-{authority}");
-    for chunk in rest.chunks_exact(4) {
-        let sub = u32::from_le_bytes(chunk.try_into().ok()?);
-        text.push_str(&format!("-{sub}"));
-    }
-    Some(text)
+use std::fmt;
+use std::str::FromStr;
+
+/// At most 15 sub-authorities (MS-DTYP 2.4.2.2 SubAuthorityCount).
+pub const MAX_SUB_AUTHORITIES: usize = 15;
+/// The revision every SID has (MS-DTYP 2.4.2.2).
+const REVISION: u8 = 0x01;
+/// The identifier authority is 48 bits.
+const MAX_AUTHORITY: u64 = (1 << 48) - 1;
+
+/// A SID: an identifier authority and 0 to 15 sub-authorities, the last of which is the RID
+/// of an account or group SID.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sid {
+    authority: u64,
+    sub_authorities: Vec<u32>,
 }
 
-/// An objectSid value as a directory returns it: the binary form (Active Directory), or
-/// already the string form (an OpenLDAP entry written by hand).
-pub fn object_sid_value(value: &[u8]) -> Option<String> {
-    match std::str::from_utf8(value) {
-        Ok(text) if is_sid_string(text) => Some(text.to_owned()),
-        _ => sid_to_string(value),
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SidError {
+    #[error("{0:?} is not a SID of the form S-1-5-21-...")]
+    Text(String),
+    #[error("not a binary SID (MS-DTYP 2.4.2.2)")]
+    Binary,
+    #[error("a SID has at most 15 sub-authorities")]
+    TooLong,
+}
+
+impl Sid {
+    /// A SID from its parts; at most [`MAX_SUB_AUTHORITIES`] and a 48-bit authority.
+    pub fn new(authority: u64, sub_authorities: &[u32]) -> Result<Sid, SidError> {
+        if authority > MAX_AUTHORITY || sub_authorities.len() > MAX_SUB_AUTHORITIES {
+            return Err(SidError::TooLong);
+        }
+        Ok(Sid {
+            authority,
+            sub_authorities: sub_authorities.to_vec(),
+        })
+    }
+
+    /// The binary form: revision 1, the sub-authority count, a 48-bit big-endian identifier
+    /// authority, then the 32-bit little-endian sub-authorities, and nothing after them.
+    pub fn from_binary(binary: &[u8]) -> Result<Sid, SidError> {
+        let (&revision, rest) = binary.split_first().ok_or(SidError::Binary)?;
+        let (&count, rest) = rest.split_first().ok_or(SidError::Binary)?;
+        let (authority, rest) = rest.split_at_checked(6).ok_or(SidError::Binary)?;
+        if revision != REVISION
+            || usize::from(count) > MAX_SUB_AUTHORITIES
+            || rest.len() != usize::from(count) * 4
+        {
+            return Err(SidError::Binary);
+        }
+        let authority = authority
+            .iter()
+            .fold(0u64, |value, &byte| (value << 8) | u64::from(byte));
+        let sub_authorities = rest
+            .chunks_exact(4)
+            .map(|chunk| u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]))
+            .collect();
+        Ok(Sid {
+            authority,
+            sub_authorities,
+        })
+    }
+
+    /// An objectSid value as a directory returns it: the binary form (Active Directory), or
+    /// already the string form (an OpenLDAP entry written by hand).
+    pub fn from_attribute(value: &[u8]) -> Result<Sid, SidError> {
+        match std::str::from_utf8(value) {
+            Ok(text) if text.starts_with("S-") => text.parse(),
+            _ => Sid::from_binary(value),
+        }
+    }
+
+    pub fn to_binary(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 + 4 * self.sub_authorities.len());
+        out.push(REVISION);
+        // At most 15 by construction.
+        out.push(self.sub_authorities.len() as u8);
+        out.extend_from_slice(&self.authority.to_be_bytes()[2..]);
+        for sub in &self.sub_authorities {
+            out.extend_from_slice(&sub.to_le_bytes());
+        }
+        out
+    }
+
+    pub fn authority(&self) -> u64 {
+        self.authority
+    }
+
+    pub fn sub_authorities(&self) -> &[u32] {
+        &self.sub_authorities
+    }
+
+    /// The domain SID and the RID of an account or group SID: None for a SID with no
+    /// sub-authority.
+    pub fn split_rid(&self) -> Option<(Sid, u32)> {
+        let (&rid, domain) = self.sub_authorities.split_last()?;
+        Some((
+            Sid {
+                authority: self.authority,
+                sub_authorities: domain.to_vec(),
+            },
+            rid,
+        ))
+    }
+
+    /// The SID of `rid` in this domain; None when this SID already has 15 sub-authorities.
+    pub fn with_rid(&self, rid: u32) -> Option<Sid> {
+        if self.sub_authorities.len() >= MAX_SUB_AUTHORITIES {
+            return None;
+        }
+        let mut sub_authorities = self.sub_authorities.clone();
+        sub_authorities.push(rid);
+        Some(Sid {
+            authority: self.authority,
+            sub_authorities,
+        })
+    }
+
+    /// Whether `self` is a SID of the domain `domain` (one more sub-authority, same prefix).
+    pub fn is_in_domain(&self, domain: &Sid) -> bool {
+        self.split_rid().is_some_and(|(prefix, _)| &prefix == domain)
     }
 }
 
-/// `S-1-` followed by decimal numbers separated by '-'.
-pub fn is_sid_string(text: &str) -> bool {
-    let Some(rest) = text.strip_prefix("S-1-") else {
-        return false;
-    };
-    rest.split('-')
-        .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+impl FromStr for Sid {
+    type Err = SidError;
+
+    /// `S-1-` then the authority and the sub-authorities in decimal, separated by '-'
+    /// (MS-DTYP 2.4.2.1; the hexadecimal authority form `0x...` is not accepted: AD never
+    /// writes it for the authorities a KDC meets).
+    fn from_str(text: &str) -> Result<Sid, SidError> {
+        let invalid = || SidError::Text(text.to_owned());
+        let rest = text.strip_prefix("S-1-").ok_or_else(invalid)?;
+        let mut parts = rest.split('-');
+        let decimal = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+        let authority = parts
+            .next()
+            .filter(|part| decimal(part))
+            .and_then(|part| part.parse::<u64>().ok())
+            .filter(|&value| value <= MAX_AUTHORITY)
+            .ok_or_else(invalid)?;
+        let sub_authorities = parts
+            .map(|part| {
+                decimal(part)
+                    .then(|| part.parse::<u32>().ok())
+                    .flatten()
+                    .ok_or_else(invalid)
+            })
+            .collect::<Result<Vec<u32>, SidError>>()?;
+        if sub_authorities.len() > MAX_SUB_AUTHORITIES {
+            return Err(SidError::TooLong);
+        }
+        Ok(Sid {
+            authority,
+            sub_authorities,
+        })
+    }
+}
+
+impl fmt::Display for Sid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "S-1-{}", self.authority)?;
+        for sub in &self.sub_authorities {
+            write!(f, "-{sub}")?;
+        }
+        Ok(())
+    }
+}
+
+impl serde::Serialize for Sid {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Sid {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Sid, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn sid(text: &str) -> Sid {
+        text.parse().unwrap()
+    }
+
     #[test]
     fn well_known_sids_from_ms_dtyp() {
         // MS-DTYP 2.4.2.4: BUILTIN\Administrators, S-1-5-32-544.
         let administrators = [1, 2, 0, 0, 0, 0, 0, 5, 0x20, 0, 0, 0, 0x20, 2, 0, 0];
-        assert_eq!(
-            sid_to_string(&administrators).as_deref(),
-            Some("S-1-5-32-544")
-        );
+        let parsed = Sid::from_binary(&administrators).unwrap();
+        assert_eq!(parsed.to_string(), "S-1-5-32-544");
+        assert_eq!(parsed.to_binary(), administrators);
         // Everyone, S-1-1-0.
         assert_eq!(
-            sid_to_string(&[1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]).as_deref(),
-            Some("S-1-1-0")
+            Sid::from_binary(&[1, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0])
+                .unwrap()
+                .to_string(),
+            "S-1-1-0"
         );
+        // [MS-PAC] asserted identities have no RID to split off but one sub-authority.
+        assert_eq!(sid("S-1-18-4").split_rid(), Some((sid("S-1-18"), 4)));
+    }
+
+    #[test]
+    fn domain_and_rid() {
+        let user = sid("S-1-5-21-1004336348-1177238915-682003330-1104");
+        let (domain, rid) = user.split_rid().unwrap();
+        assert_eq!(domain, sid("S-1-5-21-1004336348-1177238915-682003330"));
+        assert_eq!(rid, 1104);
+        assert_eq!(domain.with_rid(rid), Some(user.clone()));
+        assert!(user.is_in_domain(&domain));
+        assert!(!domain.is_in_domain(&domain));
+        assert_eq!(Sid::new(5, &[]).unwrap().split_rid(), None);
+        let full = Sid::new(5, &[1; MAX_SUB_AUTHORITIES]).unwrap();
+        assert_eq!(full.with_rid(1), None);
+    }
+
+    #[test]
+    fn text_and_binary_round_trip() {
+        for text in ["S-1-5-21-1-2-3-1104", "S-1-18-1", "S-1-281474976710655-0"] {
+            let parsed = sid(text);
+            assert_eq!(parsed.to_string(), text);
+            assert_eq!(Sid::from_binary(&parsed.to_binary()), Ok(parsed.clone()));
+            assert_eq!(Sid::from_attribute(text.as_bytes()), Ok(parsed.clone()));
+            assert_eq!(Sid::from_attribute(&parsed.to_binary()), Ok(parsed));
+        }
     }
 
     #[test]
     fn damaged_values_are_refused() {
-        assert_eq!(sid_to_string(&[]), None);
+        assert_eq!(Sid::from_binary(&[]), Err(SidError::Binary));
         assert_eq!(
-            sid_to_string(&[1, 2, 0, 0, 0, 0, 0, 5, 0x20, 0, 0, 0]),
-            None
+            Sid::from_binary(&[1, 2, 0, 0, 0, 0, 0, 5, 0x20, 0, 0, 0]),
+            Err(SidError::Binary)
         );
-        assert_eq!(sid_to_string(&[2, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]), None);
         assert_eq!(
-            object_sid_value(b"S-1-5-21-1-2-3-1104").as_deref(),
-            Some("S-1-5-21-1-2-3-1104")
+            Sid::from_binary(&[2, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]),
+            Err(SidError::Binary)
         );
-        assert!(!is_sid_string("S-1-5-"));
-        assert!(!is_sid_string("S-1-5-x"));
+        for text in [
+            "S-1-5-",
+            "S-1-5-x",
+            "S-1-",
+            "S-2-5",
+            "S-1-5-4294967296",
+            "S-1-281474976710656",
+            "S-1-5-+1",
+        ] {
+            assert!(text.parse::<Sid>().is_err(), "{text}");
+        }
+        assert_eq!(
+            "S-1-5-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16".parse::<Sid>(),
+            Err(SidError::TooLong)
+        );
     }
 }

@@ -9,20 +9,23 @@ use rcgen::{
     Issuer, KeyIdMethod, KeyPair,
 };
 
+use kdc_directory::Sid;
+
 use crate::proto::der::{self, tag};
 use crate::proto::kerberos::{NT_PRINCIPAL, principal};
 use crate::proto::pkinit::Krb5PrincipalName;
 
 /// `S-1-5-21-a-b-c` with random sub-authorities, like a fresh AD domain's SID.
-pub fn random_domain_sid() -> Result<String> {
+pub fn random_domain_sid() -> Result<Sid> {
     let mut bytes = [0u8; 12];
     aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("random generator failed"))?;
-    let parts: Vec<String> = bytes
-        .chunks_exact(4)
-        .filter_map(|c| c.try_into().ok().map(u32::from_le_bytes))
-        .map(|sub| sub.to_string())
-        .collect();
-    Ok(format!("S-1-5-21-{}", parts.join("-")))
+    let mut sub_authorities = vec![21];
+    sub_authorities.extend(
+        bytes
+            .chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+    );
+    Ok(Sid::new(5, &sub_authorities)?)
 }
 
 /// What every development-realm certificate starts from: O=realm, CN=`common_name`, valid

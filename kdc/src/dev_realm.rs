@@ -143,7 +143,8 @@ pub async fn create_with(
     let alice_cert = alice_params.self_signed(&alice_key)?;
 
     let domain_sid = random_domain_sid()?;
-    let bob_sid = format!("{domain_sid}-1104");
+    let rid = |rid| domain_sid.with_rid(rid).context("the domain SID has no room for a RID");
+    let bob_sid = rid(1104)?;
     let bob_key = KeyPair::generate_for(&PKCS_RSA_SHA256)?;
     let mut bob_params = base_params("bob", realm)?;
     bob_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -151,7 +152,7 @@ pub async fn create_with(
         ExtendedKeyUsagePurpose::Other(vec![1, 3, 6, 1, 5, 2, 3, 4]),
         ExtendedKeyUsagePurpose::ClientAuth,
     ];
-    bob_params.custom_extensions = client_extensions(realm, "bob", Some(&bob_sid))?;
+    bob_params.custom_extensions = client_extensions(realm, "bob", Some(&bob_sid.to_string()))?;
     let bob_cert = bob_params.signed_by(&bob_key, &ca)?;
     let crl = empty_crl(&ca)?;
 
@@ -188,7 +189,7 @@ pub async fn create_with(
     }
     let alice_public = RsaPublicKey::from_spki_der(&alice_key.subject_public_key_info())?;
     register_key(&directory, &format!("alice@{realm}"), &alice_public).await?;
-    let alice_sid = Some(format!("{domain_sid}-1103"));
+    let alice_sid = Some(rid(1103)?);
     directory
         .set_certificate_mapping(&format!("alice@{realm}"), alice_sid, Vec::new())
         .await?;

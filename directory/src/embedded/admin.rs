@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use super::{EmbeddedDirectory, Record, validate};
+use crate::sid::Sid;
 use crate::{DirectoryAdmin, DirectoryError, KeyCredentialLink, NewUser, User};
 
 #[async_trait]
@@ -81,7 +82,7 @@ impl EmbeddedDirectory {
     pub async fn set_certificate_mapping(
         &self,
         upn: &str,
-        object_sid: Option<String>,
+        object_sid: Option<Sid>,
         alt_security_identities: Vec<String>,
     ) -> Result<(), DirectoryError> {
         self.modify_user(upn, |record| {

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::UF_NORMAL_ACCOUNT;
+use crate::sid::Sid;
 
 /// One user entry as written in the file; key values stay as strings so that a value this
 /// version cannot parse survives a rewrite.
@@ -26,7 +27,7 @@ pub(super) struct Entry {
     pub lockout_time: u64,
     pub key_credential_links: Vec<String>,
     pub alt_security_identities: Vec<String>,
-    pub object_sid: Option<String>,
+    pub object_sid: Option<Sid>,
 }
 
 /// An entry with the lines it came from, for error messages.
@@ -72,7 +73,7 @@ struct UserIn {
     alt_security_identities: Vec<String>,
     /// The string form `S-1-5-21-...`: the file is text.
     #[serde(rename = "objectSid", default)]
-    object_sid: Option<String>,
+    object_sid: Option<Sid>,
 }
 
 #[derive(Serialize)]
@@ -105,7 +106,7 @@ struct UserOut<'a> {
     )]
     alt_security_identities: &'a [String],
     #[serde(rename = "objectSid", skip_serializing_if = "Option::is_none")]
-    object_sid: Option<&'a str>,
+    object_sid: Option<&'a Sid>,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -175,7 +176,7 @@ pub(super) fn render(entries: &[Entry]) -> Result<String, toml::ser::Error> {
                 lockout_time: e.lockout_time,
                 key_credential_links: &e.key_credential_links,
                 alt_security_identities: &e.alt_security_identities,
-                object_sid: e.object_sid.as_deref(),
+                object_sid: e.object_sid.as_ref(),
             })
             .collect(),
     };
@@ -248,7 +249,7 @@ mod tests {
             lockout_time: 1,
             key_credential_links: vec!["B:2:00:CN=alice".into(), "B:2:01:CN=alice".into()],
             alt_security_identities: vec!["X509:<SKI>0123".into()],
-            object_sid: Some("S-1-5-21-1-2-3-1104".into()),
+            object_sid: Some("S-1-5-21-1-2-3-1104".parse().unwrap()),
         }];
         let text = render(&entries).unwrap();
         let parsed: Vec<Entry> = parse(&text).unwrap().into_iter().map(|l| l.entry).collect();

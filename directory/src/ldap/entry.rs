@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use ldap3::ResultEntry;
 
+use crate::sid::Sid;
 use crate::{ACCOUNT_NEVER_EXPIRES, KeyCredentialLink, UF_ACCOUNTDISABLE, UF_NORMAL_ACCOUNT, User};
 use kdc_config::LdapAttributeNames;
 
@@ -150,7 +151,7 @@ pub fn to_user(entry: &RawEntry, names: &LdapAttributeNames, realm: Option<&str>
         // Binary in Active Directory (MS-DTYP 2.4.2.2); an unreadable value maps nobody.
         object_sid: entry
             .first_bytes(&names.object_sid)
-            .and_then(crate::sid::object_sid_value),
+            .and_then(|value| Sid::from_attribute(value).ok()),
     })
 }
 

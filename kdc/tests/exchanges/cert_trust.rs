@@ -323,7 +323,11 @@ async fn explicit_issuer_serial_mapping_is_strong() {
             let sid = sid_of(dir, "bob").await;
             let mapping = "X509:<I>CN=Test Root CA<SR>42".to_owned();
             directory
-                .set_certificate_mapping(&format!("bob@{REALM}"), Some(sid), vec![mapping])
+                .set_certificate_mapping(
+                    &format!("bob@{REALM}"),
+                    Some(sid.parse().unwrap()),
+                    vec![mapping],
+                )
                 .await
                 .unwrap();
         },

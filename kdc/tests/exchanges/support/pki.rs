@@ -118,7 +118,7 @@ pub async fn sid_of(dir: &Path, user: &str) -> String {
         .await
         .unwrap();
     let user = directory.find_user(user, REALM).await.unwrap().unwrap();
-    user.object_sid.unwrap()
+    user.object_sid.unwrap().to_string()
 }
 
 /// The dev realm trusting also `root.pem` (with `root.crl`), and `edit` applied to kdc.toml.

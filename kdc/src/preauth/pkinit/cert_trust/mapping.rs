@@ -37,7 +37,7 @@ pub async fn map(
     }
     let sid = san::sid_extension(cert)?;
     let sid_binds = match (&sid, &user.object_sid) {
-        (Some(cert_sid), Some(user_sid)) if cert_sid.eq_ignore_ascii_case(user_sid) => true,
+        (Some(cert_sid), Some(user_sid)) if cert_sid == user_sid => true,
         (Some(cert_sid), Some(user_sid)) if mode != StrongMapping::None => {
             return Err(mismatch(format!(
                 "SID extension {cert_sid} is not {}'s objectSid {user_sid}",

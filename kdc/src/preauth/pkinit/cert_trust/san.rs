@@ -4,6 +4,7 @@
 //! 1.3.6.1.4.1.311.25.2: SEQUENCE { [0] { OID 1.3.6.1.4.1.311.25.2.1, [0] OCTET STRING
 //! "S-1-5-..." } }, otherName-shaped.
 
+use kdc_directory::Sid;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 
@@ -95,7 +96,7 @@ fn utf8(bytes: &[u8], what: &str) -> Result<String, KdcError> {
 }
 
 /// The SID the KB5014754 extension carries, if the certificate has the extension.
-pub fn sid_extension(cert: &X509Certificate<'_>) -> Result<Option<String>, KdcError> {
+pub fn sid_extension(cert: &X509Certificate<'_>) -> Result<Option<Sid>, KdcError> {
     let Some(ext) = cert
         .extensions()
         .iter()
@@ -108,7 +109,7 @@ pub fn sid_extension(cert: &X509Certificate<'_>) -> Result<Option<String>, KdcEr
         .map_err(|what| invalid(format!("SID extension malformed: {what}")))
 }
 
-fn parse_sid_extension(value: &[u8]) -> Result<String, String> {
+fn parse_sid_extension(value: &[u8]) -> Result<Sid, String> {
     let names = Tlv::read_only(value, tag::SEQUENCE).map_err(|e| e.to_string())?;
     for name in names.children() {
         let name = name.map_err(|e| e.to_string())?;
@@ -126,10 +127,7 @@ fn parse_sid_extension(value: &[u8]) -> Result<String, String> {
             .map_err(|e| e.to_string())?;
         let sid = Tlv::read_only(explicit.value, tag::OCTET_STRING).map_err(|e| e.to_string())?;
         let sid = std::str::from_utf8(sid.value).map_err(|_| "SID is not text".to_owned())?;
-        if !kdc_directory::sid::is_sid_string(sid) {
-            return Err(format!("{sid:?} is not a SID"));
-        }
-        return Ok(sid.to_owned());
+        return sid.parse().map_err(|e: kdc_directory::sid::SidError| e.to_string());
     }
     Err(format!("no {SID_OTHER_NAME} value"))
 }
@@ -156,7 +154,7 @@ mod tests {
         let mut value = vec![0x30, named.len() as u8];
         value.extend(named);
         assert_eq!(
-            parse_sid_extension(&value).unwrap(),
+            parse_sid_extension(&value).unwrap().to_string(),
             "S-1-5-21-3623811015-3361044348-30300820-1013"
         );
         let mut wrong_oid = value.clone();
