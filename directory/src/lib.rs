@@ -19,8 +19,8 @@ pub use dn_binary::{DnBinary, DnBinaryError, dn_equivalent};
 pub use embedded::EmbeddedDirectory;
 pub use keycredlink::{KeyCredential, KeyCredentialError, KeyUsage, RsaPublicKey};
 pub use ldap::LdapDirectory;
-pub use sid::Sid;
 pub(crate) use rules::check_upn_form;
+pub use sid::Sid;
 
 /// userAccountControl bit ACCOUNTDISABLE (MS-ADTS 2.2.16).
 pub const UF_ACCOUNTDISABLE: u32 = 0x0000_0002;

@@ -125,7 +125,8 @@ impl Sid {
 
     /// Whether `self` is a SID of the domain `domain` (one more sub-authority, same prefix).
     pub fn is_in_domain(&self, domain: &Sid) -> bool {
-        self.split_rid().is_some_and(|(prefix, _)| &prefix == domain)
+        self.split_rid()
+            .is_some_and(|(prefix, _)| &prefix == domain)
     }
 }
 

@@ -143,7 +143,11 @@ pub async fn create_with(
     let alice_cert = alice_params.self_signed(&alice_key)?;
 
     let domain_sid = random_domain_sid()?;
-    let rid = |rid| domain_sid.with_rid(rid).context("the domain SID has no room for a RID");
+    let rid = |rid| {
+        domain_sid
+            .with_rid(rid)
+            .context("the domain SID has no room for a RID")
+    };
     let bob_sid = rid(1104)?;
     let bob_key = KeyPair::generate_for(&PKCS_RSA_SHA256)?;
     let mut bob_params = base_params("bob", realm)?;

@@ -57,6 +57,13 @@ fn kinit_gets_a_tgt_by_key_trust() {
     assert_eq!(krb::pkinit_dh_modulus_bits(request).unwrap(), 2048);
     let log = realm.log();
     assert!(log.contains("trust=\"key\""), "{log}");
+    assert_fresh_dh_key(&log);
+}
+
+/// Heimdal would cut a shared secret that starts with a zero byte (one logon in 256 failed):
+/// it is recognised and gets a fresh key drawn until ZZ has none (dh_key_choice.rs).
+fn assert_fresh_dh_key(log: &str) {
+    assert!(log.contains("dh_key=\"no_leading_zero\""), "{log}");
 }
 
 /// bob's certificate from dev-realm, issued by the realm's CA with id-pkinit-san and the SID
@@ -70,6 +77,7 @@ fn kinit_gets_a_tgt_by_certificate_trust() {
     let log = realm.log();
     assert!(log.contains("trust=\"certificate\""), "{log}");
     assert!(log.contains("mapping=\"sid extension\""), "{log}");
+    assert_fresh_dh_key(&log);
 }
 
 /// Heimdal's TGS-REQ nonce is 32 random bits sent as its signed krb5int32, so negative half

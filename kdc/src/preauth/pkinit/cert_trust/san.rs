@@ -127,7 +127,9 @@ fn parse_sid_extension(value: &[u8]) -> Result<Sid, String> {
             .map_err(|e| e.to_string())?;
         let sid = Tlv::read_only(explicit.value, tag::OCTET_STRING).map_err(|e| e.to_string())?;
         let sid = std::str::from_utf8(sid.value).map_err(|_| "SID is not text".to_owned())?;
-        return sid.parse().map_err(|e: kdc_directory::sid::SidError| e.to_string());
+        return sid
+            .parse()
+            .map_err(|e: kdc_directory::sid::SidError| e.to_string());
     }
     Err(format!("no {SID_OTHER_NAME} value"))
 }
