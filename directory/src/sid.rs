@@ -58,9 +58,10 @@ impl Sid {
         let authority = authority
             .iter()
             .fold(0u64, |value, &byte| (value << 8) | u64::from(byte));
-        let sub_authorities = rest
-            .chunks_exact(4)
-            .map(|chunk| u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]))
+        let (chunks, _) = rest.as_chunks::<4>();
+        let sub_authorities = chunks
+            .iter()
+            .map(|chunk| u32::from_le_bytes(*chunk))
             .collect();
         Ok(Sid {
             authority,

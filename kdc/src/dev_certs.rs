@@ -20,11 +20,8 @@ pub fn random_domain_sid() -> Result<Sid> {
     let mut bytes = [0u8; 12];
     aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("random generator failed"))?;
     let mut sub_authorities = vec![21];
-    sub_authorities.extend(
-        bytes
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-    );
+    let (chunks, _) = bytes.as_chunks::<4>();
+    sub_authorities.extend(chunks.iter().map(|chunk| u32::from_le_bytes(*chunk)));
     Ok(Sid::new(5, &sub_authorities)?)
 }
 
