@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use kdc::preauth::pkinit::cert_trust::{self, path_search};
 use kdc::preauth::pkinit::cms::{self, ContentType, SignedContent};
 use kdc::proto::pkinit::PaPkAsReq;
+use kdc_directory::RsaPublicKey;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::check::{der_round_trip, lies_within};
@@ -62,11 +63,16 @@ fn check_signed<'a>(content_info: &'a [u8], signed: &SignedContent<'a>) {
     super::auth_pack::run(verified.content());
 }
 
-/// The PKCS#1 RSAPublicKey of an RSA certificate.
+/// The PKCS#1 RSAPublicKey of an RSA certificate whose SubjectPublicKeyInfo the KDC reads as
+/// key trust does (`RsaPublicKey::from_spki_der`, strict DER). x509-parser alone also takes an
+/// SPKI under a wrong tag (found by this target: 0x70 for 0x30), which the KDC refuses, so the
+/// verdicts are compared only for keys the KDC would read.
 fn rsa_key_of(certificate: &[u8]) -> Option<&[u8]> {
     let (_, cert) = X509Certificate::from_der(certificate).ok()?;
     let spki = cert.tbs_certificate.subject_pki;
-    if spki.algorithm.algorithm.to_id_string() != RSA_ENCRYPTION {
+    if spki.algorithm.algorithm.to_id_string() != RSA_ENCRYPTION
+        || RsaPublicKey::from_spki_der(spki.raw).is_err()
+    {
         return None;
     }
     match spki.subject_public_key.data {
