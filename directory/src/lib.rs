@@ -8,7 +8,8 @@ pub mod keycredlink;
 pub mod ldap;
 pub mod principal_keys;
 mod rules;
-pub mod sid;
+/// SIDs live in their own crate, shared with the configuration (the realm's domain SID).
+pub use kdc_sid as sid;
 
 use std::path::PathBuf;
 
