@@ -27,7 +27,13 @@ use crate::secret_file;
 use crate::admin::users::register_key;
 use crate::dev_certs::{base_params, empty_crl, random_domain_sid};
 pub use crate::dev_certs::{client_extensions, sid_extension};
+use kdc_config::NetbiosName;
 use kdc_directory::principal_keys::{FileServiceStore, ServiceStore};
+use kdc_directory::sid::DomainSid;
+
+/// alice's and bob's RIDs: the first ones after those AD gives its built-in accounts.
+const ALICE_RID: u32 = 1103;
+const BOB_RID: u32 = 1104;
 
 /// The shape of the KDC certificate `dev-realm` issues.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -143,12 +149,7 @@ pub async fn create_with(
     let alice_cert = alice_params.self_signed(&alice_key)?;
 
     let domain_sid = random_domain_sid()?;
-    let rid = |rid| {
-        domain_sid
-            .with_rid(rid)
-            .context("the domain SID has no room for a RID")
-    };
-    let bob_sid = rid(1104)?;
+    let bob_sid = domain_sid.with_rid(BOB_RID);
     let bob_key = KeyPair::generate_for(&PKCS_RSA_SHA256)?;
     let mut bob_params = base_params("bob", realm)?;
     bob_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -193,7 +194,7 @@ pub async fn create_with(
     }
     let alice_public = RsaPublicKey::from_spki_der(&alice_key.subject_public_key_info())?;
     register_key(&directory, &format!("alice@{realm}"), &alice_public).await?;
-    let alice_sid = Some(rid(1103)?);
+    let alice_sid = Some(domain_sid.with_rid(ALICE_RID));
     directory
         .set_certificate_mapping(&format!("alice@{realm}"), alice_sid, Vec::new())
         .await?;
@@ -201,7 +202,7 @@ pub async fn create_with(
         .set_certificate_mapping(&format!("bob@{realm}"), Some(bob_sid), Vec::new())
         .await?;
 
-    std::fs::write(dir.join("kdc.toml"), kdc_toml(realm, port))?;
+    std::fs::write(dir.join("kdc.toml"), kdc_toml(realm, &domain_sid, port))?;
     // MIT kinit matches a certificate without the krbtgt SAN only by a dNSName it is told.
     let kdc_hostname = (kdc_cert == KdcCert::Dc).then_some(kdc_host.as_str());
     std::fs::write(
@@ -247,18 +248,27 @@ fn metrics_port(port: u16) -> Option<u16> {
     port.checked_add(1)
 }
 
-fn kdc_toml(realm: &str, port: u16) -> String {
+fn kdc_toml(realm: &str, domain_sid: &DomainSid, port: u16) -> String {
     let metrics = metrics_port(port).map_or(String::new(), |metrics| {
         format!(
             "\n[metrics]\n# Prometheus metrics at /metrics, health at /healthz.\nlisten = \"127.0.0.1:{metrics}\"\nprobe_interval_secs = 10\n"
         )
     });
+    let netbios_name = NetbiosName::from_dns_name(realm)
+        .map_or(String::new(), |name| format!("netbios_name = \"{name}\"\n"));
     format!(
         r#"# kdc configuration for the development realm {realm}, made by `kdc dev-realm`.
 # Every option is listed with its default; relative paths are relative to this file.
 
 [realm]
 name = "{realm}"
+# A random domain SID, as a new AD domain gets: users' and groups' objectSid values in
+# directory.toml are RIDs under it.
+domain_sid = "{domain_sid}"
+{netbios_name}
+[pac]
+# logon_server = "KDC"   # default: this host's name, upper-case, <= 15 characters
+accept_tgt_without_pac = true
 
 [listen]
 udp = ["127.0.0.1:{port}"]
