@@ -17,7 +17,7 @@ mod metrics;
 mod pac;
 pub use cert_trust::{CertificateTrustConfig, RevocationPolicy, StrongMapping};
 pub use enctype::EnctypeName;
-pub use ldap::{LdapAttributeNames, LdapConfig, is_attribute_description};
+pub use ldap::{GroupMembership, LdapAttributeNames, LdapConfig, is_attribute_description};
 pub use metrics::MetricsConfig;
 pub use pac::{NetbiosName, PacConfig, PacSettings};
 
