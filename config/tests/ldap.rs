@@ -47,6 +47,8 @@ fn shipped_ldap_examples_load() {
     assert_eq!(l.urls.len(), 2);
     assert!(l.starttls);
     assert_eq!(l.user_filter, "(objectClass=kdcAccount)");
+    assert_eq!(l.group_membership, GroupMembership::MemberSearch);
+    assert_eq!(l.group_filter, "(objectClass=kdcGroup)");
     assert_eq!(
         l.bind_password_file.as_deref(),
         Some(Path::new("/etc/kdc/ldap.password"))
@@ -58,6 +60,7 @@ fn shipped_ldap_examples_load() {
         "(&(objectCategory=person)(objectClass=user))"
     );
     assert_eq!(a.attributes.key_credential_link, "msDS-KeyCredentialLink");
+    assert_eq!(a.group_membership, GroupMembership::TokenGroups);
 }
 
 #[test]

@@ -372,7 +372,8 @@ async fn the_example_tree_gives_alice_her_nested_groups() {
 }
 
 /// tokenGroups as AD returns it may hold SIDs with no entry here (BUILTIN, other domains):
-/// listed unnamed. A value that is no SID, or more values than the bound, refuse the list.
+/// listed unnamed. No value (AD hides what the bind account may not read), a value that is
+/// no SID, or more values than the bound refuse the list.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_groups_name_what_they_can_and_refuse_what_they_cannot_read() {
     let slapd = ldap_support::slapd(SlapdOptions::default());
@@ -396,9 +397,15 @@ async fn token_groups_name_what_they_can_and_refuse_what_they_cannot_read() {
             "dn: {ALICE_DN}\nchangetype: modify\nadd: objectClass\nobjectClass: kdcTestTokenGroups\n"
         ))
         .unwrap();
+    // AD lists the primary group at least: no value means the attribute was not readable.
+    let alice = directory.find_user("alice", REALM).await.unwrap().unwrap();
+    let refused = directory.groups_of(&alice).await;
+    assert!(
+        matches!(&refused, Err(DirectoryError::Membership { reason, .. }) if reason.contains("may not read")),
+        "{refused:?}"
+    );
     let builtin_users: Sid = "S-1-5-32-545".parse().unwrap();
     set_token_groups(&[builtin_users.to_binary()]);
-    let alice = directory.find_user("alice", REALM).await.unwrap().unwrap();
     // No objectSid: no primary group either.
     assert_eq!(
         directory.groups_of(&alice).await.unwrap(),

@@ -1,7 +1,8 @@
 //! A user's groups for the PAC, read only after the request is authenticated and cached like
 //! users: Active Directory's tokenGroups (MS-ADTS 3.1.1.4.5.19: constructed, so returned
 //! only to a base-scope read of the user; binary SIDs, nested and primary group included)
-//! with the groups' names read by SID; or, for OpenLDAP, RFC 4511 searches for the groups
+//! with the groups' names read by SID (no value at all: the attribute was not readable); or,
+//! for OpenLDAP, RFC 4511 searches for the groups
 //! whose `member` is the user and then each level above, by the shared walk of `rules`.
 //! A search cut short by a size limit refuses rather than return part of the groups.
 
@@ -91,6 +92,17 @@ impl LdapDirectory {
             .iter()
             .flat_map(|entry| entry.bytes(&self.names.token_groups))
             .collect();
+        // AD lists at least the primary group; no value at all means the bind account may
+        // not read the attribute (AD then leaves it out), not that there are no groups.
+        if values.is_empty() {
+            return Err(DirectoryError::Membership {
+                dn: user.dn.clone(),
+                reason: format!(
+                    "no {} values: the bind account may not read them",
+                    self.names.token_groups
+                ),
+            });
+        }
         check_group_count(&user.dn, values.len())?;
         let mut sids: Vec<Sid> = Vec::with_capacity(values.len());
         for value in values {
@@ -106,15 +118,11 @@ impl LdapDirectory {
                 }
             }
         }
-        let names = if sids.is_empty() {
-            Vec::new()
-        } else {
-            let clauses: Vec<String> = sids
-                .iter()
-                .map(|sid| filter::sid_equality(&self.names.object_sid, sid))
-                .collect();
-            self.group_search(user, &clauses).await?
-        };
+        let clauses: Vec<String> = sids
+            .iter()
+            .map(|sid| filter::sid_equality(&self.names.object_sid, sid))
+            .collect();
+        let names = self.group_search(user, &clauses).await?;
         let mut named: HashMap<Sid, String> = HashMap::with_capacity(names.len());
         for entry in names.iter().map(|e| self.group_entry(e)) {
             if let (Some(sid), Some(name)) = (entry.sid, entry.name) {

@@ -393,8 +393,8 @@ pub struct BatteryGroup {
 
 /// alice (primary group Domain Users) is in Staff, Staff in Engineers, Engineers in All and
 /// All in Staff again (a cycle); bob's primary group is Engineers, and he is in All; carol
-/// is in Domain Users both by primaryGroupID and as a member; dave has no objectSid.
-pub const BATTERY_USERS: [BatteryUser; 4] = [
+/// is in Domain Users both by primaryGroupID and as a member.
+pub const BATTERY_USERS: [BatteryUser; 3] = [
     BatteryUser {
         cn: "alice",
         rid: Some(1103),
@@ -408,11 +408,6 @@ pub const BATTERY_USERS: [BatteryUser; 4] = [
     BatteryUser {
         cn: "carol",
         rid: Some(1105),
-        primary_group_id: None,
-    },
-    BatteryUser {
-        cn: "dave",
-        rid: None,
         primary_group_id: None,
     },
 ];
@@ -441,7 +436,7 @@ pub const BATTERY_GROUPS: [BatteryGroup; 4] = [
 ];
 
 /// Each user's groups, worked out by hand from the two tables above: (RID, name).
-pub const BATTERY_MEMBERSHIP: [(&str, &[(u32, &str)]); 4] = [
+pub const BATTERY_MEMBERSHIP: [(&str, &[(u32, &str)]); 3] = [
     (
         "alice",
         &[
@@ -456,7 +451,6 @@ pub const BATTERY_MEMBERSHIP: [(&str, &[(u32, &str)]); 4] = [
         &[(1200, "Staff"), (1201, "Engineers"), (1202, "All")],
     ),
     ("carol", &[(513, "Domain Users")]),
-    ("dave", &[]),
 ];
 
 /// The group contract, on a directory with no users yet: `write` puts the users' objectSid
