@@ -1,7 +1,8 @@
 //! `[directory] type = "ldap"`: where the LDAP directory is (RFC 4516 URLs), how the KDC
 //! binds (RFC 4513 simple bind, password from a file) and secures the connection (LDAPS or
-//! StartTLS), what it searches (RFC 4515 filter) and which attribute names it reads; every
-//! option with its default. Defaults fit Active Directory. The LDAP backend (kdc-directory)
+//! StartTLS), what it searches (RFC 4515 filter) and which attribute names it reads, and how
+//! it reads a user's groups (AD's tokenGroups or a search on `member`); every option with
+//! its default. Defaults fit Active Directory. The LDAP backend (kdc-directory)
 //! takes this table as it is.
 
 use std::path::PathBuf;
@@ -77,6 +78,26 @@ pub struct LdapConfig {
     /// `["top", "person", "organizationalPerson", "user"]` (AD).
     #[serde(default = "default_new_user_object_classes")]
     pub new_user_object_classes: Vec<String>,
+    /// How a user's groups are read (for the PAC): `token_groups` (default), Active
+    /// Directory's constructed tokenGroups, one base-scope read of the user that lists every
+    /// group SID, nested and primary included; or `member_search` (OpenLDAP), searches for
+    /// the groups whose `member` is the user, then those groups, level by level, each
+    /// group's objectSid and sAMAccountName read, plus the primary group by its SID.
+    #[serde(default)]
+    pub group_membership: GroupMembership,
+    /// RFC 4515 filter every group search is ANDed with. Default `(objectClass=group)`
+    /// (AD); `(objectClass=kdcGroup)` for OpenLDAP with deploy/ldap/kdc.schema.
+    #[serde(default = "default_group_filter")]
+    pub group_filter: String,
+}
+
+/// `[directory] group_membership`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupMembership {
+    #[default]
+    TokenGroups,
+    MemberSearch,
 }
 
 /// `[directory.attributes]`: the LDAP attribute names read and written.
@@ -100,8 +121,17 @@ pub struct LdapAttributeNames {
     pub lockout_time: String,
     /// Explicit certificate mappings for certificate trust (KB5014754). Default `altSecurityIdentities`.
     pub alt_security_identities: String,
-    /// The SID that certificate trust matches against the SID extension (KB5014754). Default `objectSid`.
+    /// The SID that certificate trust matches against the SID extension (KB5014754), and
+    /// the PAC's user and group SIDs. Default `objectSid`.
     pub object_sid: String,
+    /// The RID of the user's primary group; absent = 513 (Domain Users). Default
+    /// `primaryGroupID`.
+    pub primary_group_id: String,
+    /// With `group_membership = "token_groups"`: the user's group SIDs, binary, read by a
+    /// base-scope search only (AD constructs it). Default `tokenGroups`.
+    pub token_groups: String,
+    /// With `group_membership = "member_search"`: a group's members, as DNs. Default `member`.
+    pub member: String,
 }
 
 impl Default for LdapAttributeNames {
@@ -115,13 +145,23 @@ impl Default for LdapAttributeNames {
             lockout_time: "lockoutTime".into(),
             alt_security_identities: "altSecurityIdentities".into(),
             object_sid: "objectSid".into(),
+            primary_group_id: "primaryGroupID".into(),
+            token_groups: "tokenGroups".into(),
+            member: "member".into(),
         }
     }
 }
 
 impl LdapAttributeNames {
-    /// Every name, each read for every user (and written by the admin commands).
-    pub fn all(&self) -> [&str; 8] {
+    /// Every name, each checked as the file loads.
+    pub fn all(&self) -> [&str; 11] {
+        let [a, b, c, d, e, f, g, h, i] = self.read_for_users();
+        [a, b, c, d, e, f, g, h, i, &self.token_groups, &self.member]
+    }
+
+    /// The names read for every user (and written by the admin commands); tokenGroups is
+    /// not among them (AD returns it only to a base-scope read).
+    pub fn read_for_users(&self) -> [&str; 9] {
         [
             &self.user_principal_name,
             &self.sam_account_name,
@@ -131,6 +171,7 @@ impl LdapAttributeNames {
             &self.key_credential_link,
             &self.alt_security_identities,
             &self.object_sid,
+            &self.primary_group_id,
         ]
     }
 }
@@ -184,6 +225,9 @@ fn default_reconnect_backoff_max_ms() -> u64 {
 }
 fn default_key_owner_search_limit() -> usize {
     1000
+}
+fn default_group_filter() -> String {
+    "(objectClass=group)".into()
 }
 fn default_new_user_object_classes() -> Vec<String> {
     ["top", "person", "organizationalPerson", "user"]
@@ -250,6 +294,8 @@ impl LdapConfig {
             reconnect_backoff_max_ms: default_reconnect_backoff_max_ms(),
             key_owner_search_limit: default_key_owner_search_limit(),
             new_user_object_classes: default_new_user_object_classes(),
+            group_membership: GroupMembership::default(),
+            group_filter: default_group_filter(),
         }
     }
 
@@ -317,11 +363,13 @@ impl LdapConfig {
             }
             (None, None) => {}
         }
-        if self.user_filter.trim().is_empty() || !balanced(&self.user_filter) {
-            return Err((
-                "directory.user_filter",
-                format!("{:?} is not an LDAP filter", self.user_filter),
-            ));
+        for (key, filter) in [
+            ("directory.user_filter", &self.user_filter),
+            ("directory.group_filter", &self.group_filter),
+        ] {
+            if filter.trim().is_empty() || !balanced(filter) {
+                return Err((key, format!("{filter:?} is not an LDAP filter")));
+            }
         }
         use crate::bounds::{Bound, DAY, HOUR};
         crate::bounds::check([

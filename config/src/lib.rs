@@ -14,10 +14,12 @@ mod cert_trust;
 mod enctype;
 mod ldap;
 mod metrics;
+mod pac;
 pub use cert_trust::{CertificateTrustConfig, RevocationPolicy, StrongMapping};
 pub use enctype::EnctypeName;
-pub use ldap::{LdapAttributeNames, LdapConfig, is_attribute_description};
+pub use ldap::{GroupMembership, LdapAttributeNames, LdapConfig, is_attribute_description};
 pub use metrics::MetricsConfig;
+pub use pac::{NetbiosName, PacConfig, PacSettings};
 
 /// A loaded configuration, with every path made absolute.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -37,6 +39,10 @@ pub struct Config {
     /// Default: absent, no listener.
     #[serde(default)]
     pub metrics: Option<MetricsConfig>,
+    /// How PACs are filled and checked, `[pac]` (see [`PacConfig`]); used only with
+    /// `[realm] domain_sid`.
+    #[serde(default)]
+    pub pac: PacConfig,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -44,6 +50,17 @@ pub struct Config {
 pub struct RealmConfig {
     /// The Kerberos realm served, e.g. `EXAMPLE.TEST`. Required.
     pub name: String,
+    /// The Active Directory domain SID of the realm, `S-1-5-21-x-y-z` (three
+    /// sub-authorities): the PAC names the user and the groups by RID under it. Default:
+    /// absent, and then tickets carry no PAC (MS-PAC authorization data), which Windows,
+    /// Samba and SSSD services need; `kdc check-config` notes it.
+    #[serde(default)]
+    pub domain_sid: Option<kdc_sid::DomainSid>,
+    /// The domain's NetBIOS name (LogonDomainName of the PAC), 1 to 15 characters. Default:
+    /// the realm name's first label, upper-case, cut to 15 characters (`CORP.EXAMPLE.COM`
+    /// gives `CORP`).
+    #[serde(default)]
+    pub netbios_name: Option<NetbiosName>,
 }
 
 /// Where the long-term keys of krbtgt and the services live.
@@ -593,6 +610,8 @@ impl Config {
             ldap.check()
                 .map_err(|(key, message)| invalid(key, &message))?;
         }
+        self.check_pac()
+            .map_err(|(key, message)| invalid(key, &message))?;
         Ok(())
     }
 }
@@ -887,6 +906,8 @@ store = "principals.toml"
         let config = Config::load(path).unwrap();
         assert_eq!(config.realm.name, "CORP.EXAMPLE.COM");
         assert_eq!(config.log.format, LogFormat::Json);
+        let pac = config.pac().unwrap();
+        assert_eq!(pac.netbios_name.as_str(), "CORP");
     }
 
     #[test]
@@ -925,5 +946,109 @@ store = "principals.toml"
         let text = MINIMAL.replace("EXAMPLE.TEST", "a/b");
         let err = Config::parse(&text, Path::new("k.toml")).unwrap_err();
         assert!(err.to_string().contains("realm.name"), "{err}");
+    }
+
+    /// Without a domain SID there is no PAC; with one, the NetBIOS name defaults to the
+    /// realm's first label and the logon server to this host's name.
+    #[test]
+    fn pac_settings_follow_the_domain_sid() {
+        let path = Path::new("/etc/kdc/kdc.toml");
+        let config = Config::parse(MINIMAL, path).unwrap();
+        assert_eq!(config.realm.domain_sid, None);
+        assert_eq!(config.pac(), None);
+        assert_eq!(config.netbios_name().unwrap().as_str(), "EXAMPLE");
+        assert!(config.pac.accept_tgt_without_pac);
+
+        let realm = "[realm]\nname = \"EXAMPLE.TEST\"\n";
+        let with_sid = MINIMAL.replace(
+            realm,
+            &format!("{realm}domain_sid = \"S-1-5-21-1004336348-1177238915-682003330\"\n"),
+        );
+        let pac = Config::parse(&with_sid, path).unwrap().pac().unwrap();
+        assert_eq!(
+            pac.domain_sid.to_string(),
+            "S-1-5-21-1004336348-1177238915-682003330"
+        );
+        assert_eq!(pac.netbios_name.as_str(), "EXAMPLE");
+        assert!(pac.accept_tgt_without_pac);
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        let first_label = host.trim().split('.').next().unwrap().to_uppercase();
+        let expected: String = first_label.chars().take(15).collect();
+        assert_eq!(pac.logon_server.as_str(), expected);
+
+        let written = with_sid.replace(realm, &format!("{realm}netbios_name = \"CORP\"\n"))
+            + "\n[pac]\nlogon_server = \"DC1\"\naccept_tgt_without_pac = false\n";
+        let pac = Config::parse(&written, path).unwrap().pac().unwrap();
+        assert_eq!(pac.netbios_name.as_str(), "CORP");
+        assert_eq!(pac.logon_server.as_str(), "DC1");
+        assert!(!pac.accept_tgt_without_pac);
+    }
+
+    /// A wrong domain SID or NetBIOS name is refused at its line, as serve and check-config
+    /// load the file; a realm whose first label is no NetBIOS name needs one written.
+    #[test]
+    fn pac_settings_given_wrong_are_refused_at_their_line() {
+        let realm = "[realm]\nname = \"EXAMPLE.TEST\"\n";
+        for (line, words) in [
+            (
+                "domain_sid = \"S-1-5-32-544\"",
+                "S-1-5-32-544 is not a domain SID",
+            ),
+            (
+                "domain_sid = \"S-1-5-21-1-2-3-4\"",
+                "S-1-5-21-1-2-3-4 is not a domain SID",
+            ),
+            (
+                "domain_sid = \"S-1-5-21-1-2-x\"",
+                "\"S-1-5-21-1-2-x\" is not a SID",
+            ),
+            (
+                "netbios_name = \"SIXTEEN-CHARS-XX\"",
+                "\"SIXTEEN-CHARS-XX\" is not a NetBIOS name",
+            ),
+            ("netbios_name = \"\"", "\"\" is not a NetBIOS name"),
+        ] {
+            let text = MINIMAL.replace(realm, &format!("{realm}{line}\n"));
+            let number = text.lines().position(|l| l == line).unwrap() + 1;
+            let err = Config::parse(&text, Path::new("k.toml")).unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with(&format!("k.toml:{number}: {words}")),
+                "{line}: {err}"
+            );
+        }
+        let pac = format!("{MINIMAL}\n[pac]\nlogon_server = \"a|b\"\n");
+        let err = Config::parse(&pac, Path::new("k.toml")).unwrap_err();
+        let number = pac
+            .lines()
+            .position(|l| l.starts_with("logon_server"))
+            .unwrap()
+            + 1;
+        assert!(
+            err.to_string()
+                .starts_with(&format!("k.toml:{number}: \"a|b\" is not a NetBIOS name")),
+            "{err}"
+        );
+        let unknown = format!("{MINIMAL}\n[pac]\nenabled = true\n");
+        let err = Config::parse(&unknown, Path::new("k.toml")).unwrap_err();
+        assert!(err.to_string().contains("enabled"), "{err}");
+
+        let no_label = MINIMAL.replace(
+            realm,
+            "[realm]\nname = \".EXAMPLE.TEST\"\ndomain_sid = \"S-1-5-21-1-2-3\"\n",
+        );
+        let err = Config::parse(&no_label, Path::new("k.toml")).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("k.toml: realm.netbios_name: must be set"),
+            "{err}"
+        );
+        let named = no_label.replace("domain_sid", "netbios_name = \"EXAMPLE\"\ndomain_sid");
+        assert!(
+            Config::parse(&named, Path::new("k.toml"))
+                .unwrap()
+                .pac()
+                .is_some()
+        );
     }
 }

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kdc_config::{Config, DirectoryConfig, LdapConfig};
+use kdc_config::{Config, DirectoryConfig, GroupMembership, LdapConfig};
 
 fn deploy(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -47,6 +47,8 @@ fn shipped_ldap_examples_load() {
     assert_eq!(l.urls.len(), 2);
     assert!(l.starttls);
     assert_eq!(l.user_filter, "(objectClass=kdcAccount)");
+    assert_eq!(l.group_membership, GroupMembership::MemberSearch);
+    assert_eq!(l.group_filter, "(objectClass=kdcGroup)");
     assert_eq!(
         l.bind_password_file.as_deref(),
         Some(Path::new("/etc/kdc/ldap.password"))
@@ -58,6 +60,7 @@ fn shipped_ldap_examples_load() {
         "(&(objectCategory=person)(objectClass=user))"
     );
     assert_eq!(a.attributes.key_credential_link, "msDS-KeyCredentialLink");
+    assert_eq!(a.group_membership, GroupMembership::TokenGroups);
 }
 
 #[test]
@@ -101,6 +104,61 @@ fn minimal_ldap_table_gets_documented_defaults() {
             "objectSid"
         ]
     );
+    // Groups: AD's tokenGroups, its group class and attribute names.
+    assert_eq!(l.group_membership, GroupMembership::TokenGroups);
+    assert_eq!(l.group_filter, "(objectClass=group)");
+    assert_eq!(
+        [&n.primary_group_id, &n.token_groups, &n.member],
+        ["primaryGroupID", "tokenGroups", "member"]
+    );
+}
+
+/// OpenLDAP's membership search and its names are settings; a wrong choice, filter or name
+/// is refused with its key or at its line.
+#[test]
+fn group_membership_settings() {
+    let table = format!(
+        "{MINIMAL}group_membership = \"member_search\"\ngroup_filter = \"(objectClass=kdcGroup)\"\n\
+         [directory.attributes]\nmember = \"uniqueMember\"\nprimary_group_id = \"1.2.840.113556.1.4.98\"\n"
+    );
+    let config = parse(&table).unwrap();
+    let l = ldap(&config);
+    assert_eq!(l.group_membership, GroupMembership::MemberSearch);
+    assert_eq!(l.group_filter, "(objectClass=kdcGroup)");
+    assert_eq!(l.attributes.member, "uniqueMember");
+    assert_eq!(l.attributes.primary_group_id, "1.2.840.113556.1.4.98");
+    assert!(
+        !l.attributes.read_for_users().contains(&"tokenGroups"),
+        "tokenGroups is read by a base-scope search only"
+    );
+    assert!(
+        l.attributes
+            .read_for_users()
+            .contains(&"1.2.840.113556.1.4.98")
+    );
+
+    let err = parse(&format!("{MINIMAL}group_membership = \"memberOf\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown variant `memberOf`"), "{err}");
+    assert!(err.contains("token_groups"), "{err}");
+    for (extra, key) in [
+        (
+            "group_filter = \"(objectClass=group\"\n",
+            "directory.group_filter",
+        ),
+        (
+            "[directory.attributes]\ntoken_groups = \"token groups\"\n",
+            "directory.attributes",
+        ),
+        (
+            "[directory.attributes]\nmember = \"\"\n",
+            "directory.attributes",
+        ),
+    ] {
+        let err = parse(&format!("{MINIMAL}{extra}")).unwrap_err().to_string();
+        assert!(err.contains(key), "{extra} => {err}");
+    }
 }
 
 #[test]

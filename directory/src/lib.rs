@@ -1,5 +1,7 @@
 //! Directory backends: users and their registered PKINIT keys (msDS-KeyCredentialLink,
-//! MS-ADTS 2.2.20), behind a backend-neutral async API the KDC calls for every AS-REQ.
+//! MS-ADTS 2.2.20), behind a backend-neutral async API the KDC calls for every AS-REQ, and
+//! the groups a user is in (nested, with the primary group: what a PAC's group SIDs list,
+//! [MS-PAC] 2.5), read once the request is authenticated.
 
 pub mod account;
 pub mod dn_binary;
@@ -8,7 +10,8 @@ pub mod keycredlink;
 pub mod ldap;
 pub mod principal_keys;
 mod rules;
-pub mod sid;
+/// SIDs live in their own crate, shared with the configuration (the realm's domain SID).
+pub use kdc_sid as sid;
 
 use std::path::PathBuf;
 
@@ -20,6 +23,7 @@ pub use embedded::EmbeddedDirectory;
 pub use keycredlink::{KeyCredential, KeyCredentialError, KeyUsage, RsaPublicKey};
 pub use ldap::LdapDirectory;
 pub(crate) use rules::check_upn_form;
+pub use rules::{MAX_GROUP_NESTING, MAX_GROUPS};
 pub use sid::Sid;
 
 /// userAccountControl bit ACCOUNTDISABLE (MS-ADTS 2.2.16).
@@ -43,8 +47,20 @@ pub struct User {
     /// altSecurityIdentities: explicit certificate mappings such as `X509:<SKI>...`
     /// (MS-PKCA 3.1.5.2.1.3), as written; certificate trust reads the strong forms.
     pub alt_security_identities: Vec<String>,
-    /// objectSid, for the KB5014754 SID extension of CA-issued certificates.
+    /// objectSid, for the KB5014754 SID extension of CA-issued certificates and the PAC.
     pub object_sid: Option<Sid>,
+    /// primaryGroupID: the RID of the user's primary group in the user's domain (MS-ADA3
+    /// 2.107); Active Directory's default is 513, Domain Users ([`sid::DOMAIN_USERS_RID`]).
+    /// That group does not list the user as a `member`; [`Directory::groups_of`] includes it.
+    pub primary_group_id: u32,
+}
+
+/// A group a user is in, as a PAC names it: its SID, and its name (sAMAccountName) when the
+/// directory has an entry for it (a SID of another domain may have none).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Group {
+    pub sid: Sid,
+    pub name: Option<String>,
 }
 
 /// One parsed value of msDS-KeyCredentialLink: the DN part and the blob.
@@ -133,6 +149,10 @@ pub enum DirectoryError {
     Conflict(String),
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// A user's groups beyond [`MAX_GROUPS`] or nested deeper than [`MAX_GROUP_NESTING`]:
+    /// a partial list could leave out a group that a deny rule names, so there is none.
+    #[error("groups of {dn}: {reason}")]
+    Membership { dn: String, reason: String },
 }
 
 /// Where to look for a principal, per the lookup rule of [`Directory::find_user`].
@@ -213,6 +233,14 @@ pub trait Directory: Send + Sync {
         &self,
         public_key: &RsaPublicKey,
     ) -> Result<Vec<String>, DirectoryError>;
+
+    /// The groups `user` (as [`Directory::find_user`] returned it) is in, sorted by SID:
+    /// nested membership resolved and the primary group included, as Active Directory's
+    /// tokenGroups lists them (MS-ADTS 3.1.1.4.5.19). Groups without a SID are followed
+    /// but not listed. More than [`MAX_GROUPS`], or nesting deeper than
+    /// [`MAX_GROUP_NESTING`], is `Membership`. Call it only once the request is
+    /// authenticated: it may cost several directory round trips.
+    async fn groups_of(&self, user: &User) -> Result<Vec<Group>, DirectoryError>;
 }
 
 /// Writes, for admin tools. Users are named by userPrincipalName, case-insensitively.

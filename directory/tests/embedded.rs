@@ -91,6 +91,7 @@ fn a_key_registered_under_another_dn_never_matches() {
         key_credentials: vec![ngc_link(BOB_DN, &key)],
         alt_security_identities: Vec::new(),
         object_sid: None,
+        primary_group_id: 513,
     };
     assert!(alice.registered_ngc_key(&key).is_none());
     let spaced = kdc_directory::User {

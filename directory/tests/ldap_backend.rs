@@ -16,7 +16,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use kdc_directory::{Directory, DirectoryAdmin, DirectoryError, KeyUsage, LdapDirectory};
+use kdc_config::GroupMembership;
+use kdc_directory::{
+    Directory, DirectoryAdmin, DirectoryError, Group, KeyUsage, LdapDirectory, Sid,
+};
 use kdc_integration::slapd::{self, SlapdOptions};
 use ldap_support::{ALICE_DN, REALM, settings, vector_key};
 
@@ -316,5 +319,207 @@ async fn an_entry_without_user_account_control_is_refused() {
     assert_eq!(
         alice.refusal(std::time::SystemTime::now()),
         Some(kdc_directory::AccountRefusal::Disabled)
+    );
+}
+
+/// deploy/ldap's example tree, through the cn=config schema of kdc.ldif: alice is in Staff,
+/// in Engineers through Staff, and in Domain Users (RID 513, her primary group), as the
+/// file's header says; objectSid values are AD's binary form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_tree_gives_alice_her_nested_groups() {
+    let slapd = ldap_support::slapd(SlapdOptions {
+        cn_config: true,
+        ..SlapdOptions::default()
+    });
+    let ldif =
+        std::fs::read_to_string(slapd::repo_root().join("deploy/ldap/example-dit.ldif")).unwrap();
+    // The harness made the suffix, CN=Users and CN=kdc already.
+    let made = ["dn: DC=example,DC=test\n", "dn: CN=Users,", "dn: CN=kdc,"];
+    let rest: Vec<&str> = ldif
+        .split("\n\n")
+        .filter(|record| record.lines().any(|line| line.starts_with("dn: ")))
+        .filter(|record| !made.iter().any(|dn| record.contains(dn)))
+        .collect();
+    assert_eq!(rest.len(), 7, "four users and three groups");
+    slapd.add_ldif(&rest.join("\n\n")).unwrap();
+
+    let settings = ldap_support::group_settings(&slapd, GroupMembership::MemberSearch);
+    let directory = LdapDirectory::new(&settings).unwrap();
+    let alice = directory.find_user("alice", REALM).await.unwrap().unwrap();
+    let domain = "S-1-5-21-1004336348-1177238915-682003330";
+    assert_eq!(
+        alice.object_sid.as_ref().map(ToString::to_string),
+        Some(format!("{domain}-1103"))
+    );
+    assert_eq!(alice.primary_group_id, 513);
+    let named = |rid: u32, name: &str| Group {
+        sid: format!("{domain}-{rid}").parse().unwrap(),
+        name: Some(name.into()),
+    };
+    assert_eq!(
+        directory.groups_of(&alice).await.unwrap(),
+        [
+            named(513, "Domain Users"),
+            named(1200, "Staff"),
+            named(1201, "Engineers")
+        ]
+    );
+    let bob = directory.find_user("bob", REALM).await.unwrap().unwrap();
+    assert_eq!(
+        directory.groups_of(&bob).await.unwrap(),
+        [named(513, "Domain Users")]
+    );
+}
+
+/// tokenGroups as AD returns it may hold SIDs with no entry here (BUILTIN, other domains):
+/// listed unnamed. No value (AD hides what the bind account may not read), a value that is
+/// no SID, or more values than the bound refuse the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_groups_name_what_they_can_and_refuse_what_they_cannot_read() {
+    let slapd = ldap_support::slapd(SlapdOptions::default());
+    slapd.add_ldif(&alice_entry(&[])).unwrap();
+    let settings = ldap_support::group_settings(&slapd, GroupMembership::TokenGroups);
+    let mut uncached = settings.clone();
+    uncached.cache_ttl_secs = 0;
+    let directory = LdapDirectory::new(&uncached).unwrap();
+    let set_token_groups = |values: &[Vec<u8>]| {
+        let mut ldif = format!("dn: {ALICE_DN}\nchangetype: modify\nreplace: tokenGroups\n");
+        for value in values {
+            ldif.push_str(&format!(
+                "tokenGroups:: {}\n",
+                base64::engine::general_purpose::STANDARD.encode(value)
+            ));
+        }
+        slapd.modify_ldif(&ldif).unwrap();
+    };
+    slapd
+        .modify_ldif(&format!(
+            "dn: {ALICE_DN}\nchangetype: modify\nadd: objectClass\nobjectClass: kdcTestTokenGroups\n"
+        ))
+        .unwrap();
+    // AD lists the primary group at least: no value means the attribute was not readable.
+    let alice = directory.find_user("alice", REALM).await.unwrap().unwrap();
+    let refused = directory.groups_of(&alice).await;
+    assert!(
+        matches!(&refused, Err(DirectoryError::Membership { reason, .. }) if reason.contains("may not read")),
+        "{refused:?}"
+    );
+    let builtin_users: Sid = "S-1-5-32-545".parse().unwrap();
+    set_token_groups(&[builtin_users.to_binary()]);
+    // No objectSid: no primary group either.
+    assert_eq!(
+        directory.groups_of(&alice).await.unwrap(),
+        [Group {
+            sid: builtin_users.clone(),
+            name: None
+        }]
+    );
+
+    set_token_groups(&[builtin_users.to_binary(), vec![1, 5, 0]]);
+    let refused = directory.groups_of(&alice).await;
+    assert!(
+        matches!(&refused, Err(DirectoryError::Membership { reason, .. }) if reason.contains("no SID")),
+        "{refused:?}"
+    );
+
+    let many: Vec<Vec<u8>> = (0..=kdc_directory::MAX_GROUPS)
+        .map(|i| ldap_support::domain_sid(5000 + u32::try_from(i).unwrap()).to_binary())
+        .collect();
+    set_token_groups(&many);
+    let refused = directory.groups_of(&alice).await;
+    assert!(
+        matches!(&refused, Err(DirectoryError::Membership { reason, .. }) if reason.contains("more than 1000 groups")),
+        "{refused:?}"
+    );
+    set_token_groups(&many[1..]);
+    assert_eq!(
+        directory.groups_of(&alice).await.unwrap().len(),
+        kdc_directory::MAX_GROUPS
+    );
+}
+
+/// The member search follows a chain of groups as deep as the bound, and refuses one level
+/// more, naming the group beyond it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_search_nesting_is_bounded() {
+    use kdc_directory::MAX_GROUP_NESTING;
+    let slapd = ldap_support::slapd(SlapdOptions::default());
+    slapd.add_ldif(&alice_entry(&[])).unwrap();
+    let mut settings = ldap_support::group_settings(&slapd, GroupMembership::MemberSearch);
+    settings.cache_ttl_secs = 0;
+    let directory = LdapDirectory::new(&settings).unwrap();
+    let add_level = |level: usize| {
+        let member = if level == 0 {
+            ALICE_DN.to_owned()
+        } else {
+            ldap_support::users_dn(&format!("G{}", level - 1))
+        };
+        slapd
+            .add_ldif(&ldap_support::battery_group_ldif_with(
+                &format!("G{level}"),
+                2000 + u32::try_from(level).unwrap(),
+                &[member],
+            ))
+            .unwrap();
+    };
+    for level in 0..MAX_GROUP_NESTING {
+        add_level(level);
+    }
+    let alice = directory.find_user("alice", REALM).await.unwrap().unwrap();
+    assert_eq!(
+        directory.groups_of(&alice).await.unwrap().len(),
+        MAX_GROUP_NESTING
+    );
+    add_level(MAX_GROUP_NESTING);
+    let refused = directory.groups_of(&alice).await;
+    let beyond = ldap_support::users_dn(&format!("G{MAX_GROUP_NESTING}"));
+    assert!(
+        matches!(&refused, Err(DirectoryError::Membership { reason, .. })
+            if reason.contains("deeper than 16 levels") && kdc_directory::dn_equivalent(
+                reason.rsplit("through ").next().unwrap().trim_end_matches(')'), &beyond)),
+        "{refused:?}"
+    );
+}
+
+/// Groups come from the cache for the users' TTL (a change behind the KDC's back shows
+/// after it); with the directory down, the same typed error as a user lookup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_are_cached_and_a_directory_down_is_unavailable() {
+    let mut slapd = ldap_support::slapd(SlapdOptions::default());
+    slapd.add_ldif(&alice_entry(&[])).unwrap();
+    slapd
+        .add_ldif(&ldap_support::battery_group_ldif_with(
+            "Staff",
+            1200,
+            &[ALICE_DN.to_owned()],
+        ))
+        .unwrap();
+    let settings = ldap_support::group_settings(&slapd, GroupMembership::MemberSearch);
+    let cached = LdapDirectory::new(&settings).unwrap();
+    let mut no_cache = settings.clone();
+    no_cache.cache_ttl_secs = 0;
+    let uncached = LdapDirectory::new(&no_cache).unwrap();
+    let alice = cached.find_user("alice", REALM).await.unwrap().unwrap();
+    assert_eq!(cached.groups_of(&alice).await.unwrap().len(), 1);
+    assert_eq!(uncached.groups_of(&alice).await.unwrap().len(), 1);
+    slapd
+        .add_ldif(&ldap_support::battery_group_ldif_with(
+            "Engineers",
+            1201,
+            &[ldap_support::users_dn("Staff")],
+        ))
+        .unwrap();
+    assert_eq!(cached.groups_of(&alice).await.unwrap().len(), 1);
+    assert_eq!(uncached.groups_of(&alice).await.unwrap().len(), 2);
+    let stats = cached.group_cache_stats();
+    assert_eq!((stats.hits, stats.misses, stats.entries), (1, 1, 1));
+
+    slapd.stop();
+    let error = uncached.groups_of(&alice).await.unwrap_err();
+    assert!(matches!(error, DirectoryError::Unavailable(_)), "{error}");
+    let lookup = uncached.find_user("alice", REALM).await;
+    assert!(
+        matches!(lookup, Err(DirectoryError::Unavailable(_))),
+        "{lookup:?}"
     );
 }

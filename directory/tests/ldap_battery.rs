@@ -11,6 +11,7 @@
 mod ldap_support;
 mod support;
 
+use kdc_config::GroupMembership;
 use kdc_directory::{EmbeddedDirectory, LdapDirectory};
 use kdc_integration::slapd::SlapdOptions;
 
@@ -89,4 +90,70 @@ async fn battery_on_the_ldap_backend() {
         )),
         "{stored}"
     );
+}
+
+#[tokio::test]
+async fn group_battery_on_the_embedded_backend() {
+    use ldap_support::{BATTERY_GROUPS, BATTERY_USERS, REALM, domain_sid, users_dn};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("directory.toml");
+    let directory = EmbeddedDirectory::create_empty(&path).await.unwrap();
+    ldap_support::group_battery(&directory, async || {
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        for user in &BATTERY_USERS {
+            let line = format!("userPrincipalName = \"{}@{REALM}\"", user.cn);
+            assert!(text.contains(&line), "{text}");
+            let mut added = line.clone();
+            if let Some(rid) = user.rid {
+                added.push_str(&format!("\nobjectSid = \"{}\"", domain_sid(rid)));
+            }
+            if let Some(primary) = user.primary_group_id {
+                added.push_str(&format!("\nprimaryGroupID = {primary}"));
+            }
+            text = text.replace(&line, &added);
+        }
+        for group in &BATTERY_GROUPS {
+            let members: Vec<String> = group
+                .members
+                .iter()
+                .map(|m| format!("\"{}\"", users_dn(m)))
+                .collect();
+            text.push_str(&format!(
+                "\n[[group]]\ndistinguishedName = \"{}\"\nsAMAccountName = \"{}\"\n\
+                 objectSid = \"{}\"\nmember = [{}]\n",
+                users_dn(group.cn),
+                group.cn,
+                domain_sid(group.rid),
+                members.join(", ")
+            ));
+        }
+        std::fs::write(&path, text).unwrap();
+        directory.reload().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_battery_on_the_ldap_backend_by_member_search() {
+    let slapd = ldap_support::slapd(SlapdOptions::default());
+    let settings = ldap_support::group_settings(&slapd, GroupMembership::MemberSearch);
+    let directory = LdapDirectory::new(&settings).unwrap();
+    ldap_support::group_battery(&directory, async || {
+        ldap_support::write_battery_to(&slapd, false);
+    })
+    .await;
+    // The second round of each user came from the cache.
+    let stats = directory.group_cache_stats();
+    assert_eq!((stats.hits, stats.misses), (3, 3), "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_battery_on_the_ldap_backend_by_token_groups() {
+    let slapd = ldap_support::slapd(SlapdOptions::default());
+    let settings = ldap_support::group_settings(&slapd, GroupMembership::TokenGroups);
+    let directory = LdapDirectory::new(&settings).unwrap();
+    ldap_support::group_battery(&directory, async || {
+        ldap_support::write_battery_to(&slapd, true);
+    })
+    .await;
 }

@@ -10,19 +10,20 @@ use rcgen::{
 };
 
 use kdc_directory::Sid;
+use kdc_directory::sid::DomainSid;
 
 use crate::proto::der::{self, tag};
 use crate::proto::kerberos::{NT_PRINCIPAL, principal};
 use crate::proto::pkinit::Krb5PrincipalName;
 
 /// `S-1-5-21-a-b-c` with random sub-authorities, like a fresh AD domain's SID.
-pub fn random_domain_sid() -> Result<Sid> {
+pub fn random_domain_sid() -> Result<DomainSid> {
     let mut bytes = [0u8; 12];
     aws_lc_rs::rand::fill(&mut bytes).map_err(|_| anyhow::anyhow!("random generator failed"))?;
     let mut sub_authorities = vec![21];
     let (chunks, _) = bytes.as_chunks::<4>();
     sub_authorities.extend(chunks.iter().map(|chunk| u32::from_le_bytes(*chunk)));
-    Ok(Sid::new(5, &sub_authorities)?)
+    Ok(Sid::new(5, &sub_authorities)?.try_into()?)
 }
 
 /// What every development-realm certificate starts from: O=realm, CN=`common_name`, valid

@@ -4,7 +4,10 @@
 //! dNSName-only form), the krbtgt key, users alice and bob, alice's self-signed key-trust
 //! certificate registered for her, bob's CA-issued certificate for certificate trust
 //! (RFC 4556 §3.2.2 id-pkinit-san and MS UPN SAN, id-pkinit-KPClientAuth, the KB5014754 SID
-//! extension matching his objectSid), an empty CRL of the CA, kdc.toml and a krb5.conf.
+//! extension matching his objectSid), an empty CRL of the CA, kdc.toml (with a random domain
+//! SID and the NetBIOS name, what a PAC names the domain by) and a krb5.conf. The directory
+//! gives alice and bob objectSids in that domain and puts them in groups: Domain Users (RID
+//! 513, their primary group) and Developers (alice).
 
 use std::path::{Path, PathBuf};
 
@@ -27,7 +30,16 @@ use crate::secret_file;
 use crate::admin::users::register_key;
 use crate::dev_certs::{base_params, empty_crl, random_domain_sid};
 pub use crate::dev_certs::{client_extensions, sid_extension};
+use kdc_config::NetbiosName;
 use kdc_directory::principal_keys::{FileServiceStore, ServiceStore};
+use kdc_directory::sid::{DOMAIN_USERS_RID, DomainSid};
+
+/// alice's and bob's RIDs: the first ones after those AD gives its built-in accounts.
+const ALICE_RID: u32 = 1103;
+const BOB_RID: u32 = 1104;
+/// The one group beside Domain Users, and its RID: after the users'.
+const DEVELOPERS: &str = "Developers";
+const DEVELOPERS_RID: u32 = 1105;
 
 /// The shape of the KDC certificate `dev-realm` issues.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -143,12 +155,7 @@ pub async fn create_with(
     let alice_cert = alice_params.self_signed(&alice_key)?;
 
     let domain_sid = random_domain_sid()?;
-    let rid = |rid| {
-        domain_sid
-            .with_rid(rid)
-            .context("the domain SID has no room for a RID")
-    };
-    let bob_sid = rid(1104)?;
+    let bob_sid = domain_sid.with_rid(BOB_RID);
     let bob_key = KeyPair::generate_for(&PKCS_RSA_SHA256)?;
     let mut bob_params = base_params("bob", realm)?;
     bob_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -193,15 +200,32 @@ pub async fn create_with(
     }
     let alice_public = RsaPublicKey::from_spki_der(&alice_key.subject_public_key_info())?;
     register_key(&directory, &format!("alice@{realm}"), &alice_public).await?;
-    let alice_sid = Some(rid(1103)?);
+    let alice_sid = Some(domain_sid.with_rid(ALICE_RID));
     directory
         .set_certificate_mapping(&format!("alice@{realm}"), alice_sid, Vec::new())
         .await?;
     directory
         .set_certificate_mapping(&format!("bob@{realm}"), Some(bob_sid), Vec::new())
         .await?;
+    let user_dn = |name| NewUser::default_dn(name, &domain);
+    directory
+        .add_group(
+            &user_dn("Domain Users"),
+            "Domain Users",
+            domain_sid.with_rid(DOMAIN_USERS_RID),
+            vec![user_dn("alice"), user_dn("bob")],
+        )
+        .await?;
+    directory
+        .add_group(
+            &user_dn(DEVELOPERS),
+            DEVELOPERS,
+            domain_sid.with_rid(DEVELOPERS_RID),
+            vec![user_dn("alice")],
+        )
+        .await?;
 
-    std::fs::write(dir.join("kdc.toml"), kdc_toml(realm, port))?;
+    std::fs::write(dir.join("kdc.toml"), kdc_toml(realm, &domain_sid, port))?;
     // MIT kinit matches a certificate without the krbtgt SAN only by a dNSName it is told.
     let kdc_hostname = (kdc_cert == KdcCert::Dc).then_some(kdc_host.as_str());
     std::fs::write(
@@ -247,18 +271,27 @@ fn metrics_port(port: u16) -> Option<u16> {
     port.checked_add(1)
 }
 
-fn kdc_toml(realm: &str, port: u16) -> String {
+fn kdc_toml(realm: &str, domain_sid: &DomainSid, port: u16) -> String {
     let metrics = metrics_port(port).map_or(String::new(), |metrics| {
         format!(
             "\n[metrics]\n# Prometheus metrics at /metrics, health at /healthz.\nlisten = \"127.0.0.1:{metrics}\"\nprobe_interval_secs = 10\n"
         )
     });
+    let netbios_name = NetbiosName::from_dns_name(realm)
+        .map_or(String::new(), |name| format!("netbios_name = \"{name}\"\n"));
     format!(
         r#"# kdc configuration for the development realm {realm}, made by `kdc dev-realm`.
 # Every option is listed with its default; relative paths are relative to this file.
 
 [realm]
 name = "{realm}"
+# A random domain SID, as a new AD domain gets: users' and groups' objectSid values in
+# directory.toml are RIDs under it.
+domain_sid = "{domain_sid}"
+{netbios_name}
+[pac]
+# logon_server = "KDC"   # default: this host's name, upper-case, <= 15 characters
+accept_tgt_without_pac = true
 
 [listen]
 udp = ["127.0.0.1:{port}"]
@@ -342,4 +375,56 @@ fn krb5_conf(dir: &Path, realm: &str, port: u16, kdc_hostname: Option<&str>) -> 
 {hostname}    }}
 "#
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use kdc_config::Config;
+    use kdc_directory::{Directory, Group};
+
+    use super::*;
+
+    /// kdc.toml names the domain the directory's SIDs are in, with the realm's NetBIOS name,
+    /// and the directory puts alice and bob in Domain Users and alice in Developers.
+    #[tokio::test]
+    async fn the_realm_has_a_domain_and_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = create(dir.path(), "EXAMPLE.TEST", 1).await.unwrap();
+        let config = Config::load(&made.config_path()).unwrap();
+        let pac = config.pac().unwrap();
+        assert_eq!(pac.netbios_name.as_str(), "EXAMPLE");
+        assert!(pac.accept_tgt_without_pac);
+        let domain = pac.domain_sid;
+
+        let directory = EmbeddedDirectory::load(dir.path().join("directory.toml"))
+            .await
+            .unwrap();
+        let group = |rid: u32, name: &str| Group {
+            sid: domain.with_rid(rid),
+            name: Some(name.to_owned()),
+        };
+        for (name, rid, groups) in [
+            (
+                "alice",
+                1103,
+                vec![group(513, "Domain Users"), group(1105, "Developers")],
+            ),
+            ("bob", 1104, vec![group(513, "Domain Users")]),
+        ] {
+            let user = directory
+                .find_user(name, "EXAMPLE.TEST")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(user.object_sid, Some(domain.with_rid(rid)), "{name}");
+            assert_eq!(user.primary_group_id, 513, "{name}");
+            assert_eq!(directory.groups_of(&user).await.unwrap(), groups, "{name}");
+        }
+        // The group DNs sit where AD puts them, beside the users.
+        let text = std::fs::read_to_string(dir.path().join("directory.toml")).unwrap();
+        assert!(
+            text.contains("distinguishedName = \"CN=Domain Users,CN=Users,DC=example,DC=test\""),
+            "{text}"
+        );
+    }
 }

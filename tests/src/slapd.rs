@@ -326,11 +326,13 @@ impl Slapd {
 
 impl Slapd {
     /// The users and registered keys dev-realm wrote to `realm`'s embedded directory, added
-    /// to this server unchanged: DN, UPN, sAMAccountName and the DN-Binary key values.
+    /// to this server unchanged: DN, UPN, sAMAccountName and the DN-Binary key values (not
+    /// the groups).
     pub fn add_users_of(&self, realm: &Realm) -> Result<()> {
         let text = std::fs::read_to_string(realm.dir().join("directory.toml"))?;
         let mut ldif = String::new();
-        for table in text.split("\n[[user]]\n").skip(1) {
+        let users = text.split("\n[[group]]\n").next().unwrap_or_default();
+        for table in users.split("\n[[user]]\n").skip(1) {
             let field = |key: &str| {
                 table
                     .lines()
@@ -473,7 +475,7 @@ mod tests {
             .collect();
         from_schema.sort();
         from_ldif.sort();
-        assert_eq!(from_schema.len(), 13);
+        assert_eq!(from_schema.len(), 15);
         assert_eq!(from_schema, from_ldif);
     }
 

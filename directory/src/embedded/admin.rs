@@ -1,9 +1,11 @@
-//! Admin writes to the embedded directory (the `DirectoryAdmin` side): each one edits a
-//! copy of the entries and is published only after the file has been replaced.
+//! Admin writes to the embedded directory (the `DirectoryAdmin` side, and the groups and
+//! certificate mappings AD's own tools write there): each one edits a copy of the entries
+//! and is published only after the file has been replaced.
 
 use async_trait::async_trait;
 
-use super::{EmbeddedDirectory, Record, validate};
+use super::file::GroupTable;
+use super::{EmbeddedDirectory, Record, validate, validate_group};
 use crate::sid::Sid;
 use crate::{DirectoryAdmin, DirectoryError, KeyCredentialLink, NewUser, User};
 
@@ -21,7 +23,7 @@ impl DirectoryAdmin for EmbeddedDirectory {
     async fn add_user(&self, new: NewUser) -> Result<User, DirectoryError> {
         let record = Record::from_user(new.into_user());
         validate(&record.entry).map_err(DirectoryError::Invalid)?;
-        self.modify(|records, _| {
+        self.modify(|records, _, _| {
             let user = record.user.clone();
             records.push(record);
             Ok((user, true))
@@ -95,6 +97,30 @@ impl EmbeddedDirectory {
             record.user.object_sid = record.entry.object_sid.clone();
             record.user.alt_security_identities = record.entry.alt_security_identities.clone();
             Ok(((), changed))
+        })
+        .await
+    }
+
+    /// Adds a group with these members (DNs of users or groups already in the file).
+    /// `Invalid` for an empty DN or name; `Conflict` if the DN or SID is taken, a member does
+    /// not exist, or a user's groups would pass the directory's bounds.
+    pub async fn add_group(
+        &self,
+        dn: &str,
+        sam_account_name: &str,
+        sid: Sid,
+        members: Vec<String>,
+    ) -> Result<(), DirectoryError> {
+        let group = GroupTable {
+            dn: dn.to_owned(),
+            sam: sam_account_name.to_owned(),
+            sid,
+            members,
+        };
+        validate_group(&group).map_err(DirectoryError::Invalid)?;
+        self.modify(|_, groups, _| {
+            groups.push(group);
+            Ok(((), true))
         })
         .await
     }

@@ -1,6 +1,7 @@
 //! The embedded directory's file: TOML whose keys are Active Directory attribute names, so
-//! the same entries move into LDAP unchanged. Parsed with line numbers for every error;
-//! rewritten whole and atomically (comments are not preserved).
+//! the same entries move into LDAP unchanged: `[[user]]` tables and `[[group]]` tables
+//! (`member` lists the DNs of users and groups, as in AD). Parsed with line numbers for
+//! every error; rewritten whole and atomically (comments are not preserved).
 
 use std::{
     fs::{self, File, OpenOptions},
@@ -13,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::UF_NORMAL_ACCOUNT;
-use crate::sid::Sid;
+use crate::sid::{DOMAIN_USERS_RID, Sid};
 
 /// One user entry as written in the file; key values stay as strings so that a value this
 /// version cannot parse survives a rewrite.
@@ -28,6 +29,17 @@ pub(super) struct Entry {
     pub key_credential_links: Vec<String>,
     pub alt_security_identities: Vec<String>,
     pub object_sid: Option<Sid>,
+    pub primary_group_id: u32,
+}
+
+/// One group entry as written in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GroupTable {
+    pub dn: String,
+    pub sam: String,
+    pub sid: Sid,
+    /// DNs of users and groups, as written.
+    pub members: Vec<String>,
 }
 
 /// An entry with the lines it came from, for error messages.
@@ -37,15 +49,34 @@ pub(super) struct LoadedEntry {
     pub link_lines: Vec<usize>,
 }
 
+/// A group with the lines it came from.
+pub(super) struct LoadedGroup {
+    pub group: GroupTable,
+    pub line: usize,
+    pub member_lines: Vec<usize>,
+}
+
+/// What a file holds, with lines.
+pub(super) struct Loaded {
+    pub users: Vec<LoadedEntry>,
+    pub groups: Vec<LoadedGroup>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileIn {
     #[serde(default)]
     user: Vec<UserIn>,
+    #[serde(default)]
+    group: Vec<GroupIn>,
 }
 
 fn normal_account() -> u32 {
     UF_NORMAL_ACCOUNT
+}
+
+fn domain_users() -> u32 {
+    DOMAIN_USERS_RID
 }
 
 #[derive(Deserialize)]
@@ -74,11 +105,41 @@ struct UserIn {
     /// The string form `S-1-5-21-...`: the file is text.
     #[serde(rename = "objectSid", default)]
     object_sid: Option<Sid>,
+    /// A RID in the domain of objectSid; absent = 513, Domain Users (AD's default).
+    #[serde(rename = "primaryGroupID", default = "domain_users")]
+    primary_group_id: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupIn {
+    #[serde(rename = "distinguishedName")]
+    dn: Spanned<String>,
+    #[serde(rename = "sAMAccountName")]
+    sam: String,
+    #[serde(rename = "objectSid")]
+    sid: Sid,
+    #[serde(default)]
+    member: Vec<Spanned<String>>,
 }
 
 #[derive(Serialize)]
 struct FileOut<'a> {
     user: Vec<UserOut<'a>>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    group: Vec<GroupOut<'a>>,
+}
+
+#[derive(Serialize)]
+struct GroupOut<'a> {
+    #[serde(rename = "distinguishedName")]
+    dn: &'a str,
+    #[serde(rename = "sAMAccountName")]
+    sam: &'a str,
+    #[serde(rename = "objectSid")]
+    sid: &'a Sid,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    member: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -107,10 +168,16 @@ struct UserOut<'a> {
     alt_security_identities: &'a [String],
     #[serde(rename = "objectSid", skip_serializing_if = "Option::is_none")]
     object_sid: Option<&'a Sid>,
+    #[serde(rename = "primaryGroupID", skip_serializing_if = "is_domain_users")]
+    primary_group_id: u32,
 }
 
 fn is_zero(value: &u64) -> bool {
     *value == 0
+}
+
+fn is_domain_users(rid: &u32) -> bool {
+    *rid == DOMAIN_USERS_RID
 }
 
 /// A message and the 1-based line it refers to.
@@ -121,12 +188,30 @@ fn line_of(text: &str, span: Range<usize>) -> usize {
     prefix.bytes().filter(|&b| b == b'\n').count() + 1
 }
 
-pub(super) fn parse(text: &str) -> Result<Vec<LoadedEntry>, LineError> {
+pub(super) fn parse(text: &str) -> Result<Loaded, LineError> {
     let file: FileIn = toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(1, |span| line_of(text, span));
         (line, e.message().to_string())
     })?;
-    Ok(file
+    let groups = file
+        .group
+        .into_iter()
+        .map(|group| LoadedGroup {
+            line: line_of(text, group.dn.span()),
+            member_lines: group
+                .member
+                .iter()
+                .map(|m| line_of(text, m.span()))
+                .collect(),
+            group: GroupTable {
+                dn: group.dn.into_inner(),
+                sam: group.sam,
+                sid: group.sid,
+                members: group.member.into_iter().map(Spanned::into_inner).collect(),
+            },
+        })
+        .collect();
+    let users = file
         .user
         .into_iter()
         .map(|user| LoadedEntry {
@@ -150,9 +235,11 @@ pub(super) fn parse(text: &str) -> Result<Vec<LoadedEntry>, LineError> {
                     .collect(),
                 alt_security_identities: user.alt_security_identities,
                 object_sid: user.object_sid,
+                primary_group_id: user.primary_group_id,
             },
         })
-        .collect())
+        .collect();
+    Ok(Loaded { users, groups })
 }
 
 const HEADER: &str = "\
@@ -160,10 +247,12 @@ const HEADER: &str = "\
 # names (distinguishedName, userPrincipalName, sAMAccountName, userAccountControl (default
 # 512, enabled), accountExpires and lockoutTime (FILETIMEs; absent or 0 = never expires, not
 # locked out), msDS-KeyCredentialLink as DN-Binary strings, altSecurityIdentities, objectSid
-# as S-1-5-...). Admin commands rewrite this file; comments other than this header are not kept.
+# as S-1-5-..., primaryGroupID (default 513, Domain Users)) and one [[group]] table per group
+# (distinguishedName, sAMAccountName, objectSid, member: DNs of users and groups).
+# Admin commands rewrite this file; comments other than this header are not kept.
 ";
 
-pub(super) fn render(entries: &[Entry]) -> Result<String, toml::ser::Error> {
+pub(super) fn render(entries: &[Entry], groups: &[GroupTable]) -> Result<String, toml::ser::Error> {
     let file = FileOut {
         user: entries
             .iter()
@@ -177,6 +266,16 @@ pub(super) fn render(entries: &[Entry]) -> Result<String, toml::ser::Error> {
                 key_credential_links: &e.key_credential_links,
                 alt_security_identities: &e.alt_security_identities,
                 object_sid: e.object_sid.as_ref(),
+                primary_group_id: e.primary_group_id,
+            })
+            .collect(),
+        group: groups
+            .iter()
+            .map(|g| GroupOut {
+                dn: &g.dn,
+                sam: &g.sam,
+                sid: &g.sid,
+                member: &g.members,
             })
             .collect(),
     };
@@ -250,11 +349,33 @@ mod tests {
             key_credential_links: vec!["B:2:00:CN=alice".into(), "B:2:01:CN=alice".into()],
             alt_security_identities: vec!["X509:<SKI>0123".into()],
             object_sid: Some("S-1-5-21-1-2-3-1104".parse().unwrap()),
+            primary_group_id: 1200,
         }];
-        let text = render(&entries).unwrap();
-        let parsed: Vec<Entry> = parse(&text).unwrap().into_iter().map(|l| l.entry).collect();
+        let groups = vec![GroupTable {
+            dn: "CN=Staff,CN=Users,DC=example,DC=test".into(),
+            sam: "Staff".into(),
+            sid: "S-1-5-21-1-2-3-1200".parse().unwrap(),
+            members: vec!["CN=alice,CN=Users,DC=example,DC=test".into()],
+        }];
+        let text = render(&entries, &groups).unwrap();
+        let loaded = parse(&text).unwrap();
+        let parsed: Vec<Entry> = loaded.users.into_iter().map(|l| l.entry).collect();
         assert_eq!(parsed, entries);
+        let parsed: Vec<GroupTable> = loaded.groups.into_iter().map(|l| l.group).collect();
+        assert_eq!(parsed, groups);
         assert!(text.contains("msDS-KeyCredentialLink = ["), "{text}");
+        assert!(text.contains("[[group]]"), "{text}");
+        assert!(text.contains("primaryGroupID = 1200"), "{text}");
+        // The default primary group is left out, and so is an empty group list.
+        let mut entry = entries[0].clone();
+        entry.primary_group_id = DOMAIN_USERS_RID;
+        let text = render(&[entry], &[]).unwrap();
+        assert!(!text.contains("primaryGroupID ="), "{text}");
+        assert!(!text.contains("[[group]]\n"), "{text}");
+        assert_eq!(
+            parse(&text).unwrap().users[0].entry.primary_group_id,
+            DOMAIN_USERS_RID
+        );
     }
 
     #[test]
@@ -264,5 +385,15 @@ mod tests {
         let (line, message) = parse(text).err().unwrap();
         assert_eq!(line, 4, "{message}");
         assert!(message.contains("mail"), "{message}");
+        let group = "[[group]]\ndistinguishedName = \"CN=g\"\nsAMAccountName = \"g\"\n\
+                     objectSid = \"S-1-5-21-1-2-3-x\"\n";
+        let (line, message) = parse(group).err().unwrap();
+        assert_eq!(line, 4, "{message}");
+        assert!(message.contains("is not a SID"), "{message}");
+        let (line, message) = parse("[[group]]\ndistinguishedName = \"CN=g\"\n")
+            .err()
+            .unwrap();
+        assert_eq!(line, 1, "{message}");
+        assert!(message.contains("sAMAccountName"), "{message}");
     }
 }

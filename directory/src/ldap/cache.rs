@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::{PrincipalLookup, RsaPublicKey, User};
+use crate::dn_binary::normalize_dn;
+use crate::{Group, PrincipalLookup, RsaPublicKey, User};
 
 /// What the cache has done since the directory was opened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -58,6 +59,23 @@ pub struct Cache<K, V> {
 pub type UserCache = Cache<String, User>;
 /// The owners' userPrincipalNames by key; no owner is the negative answer.
 pub type KeyOwnerCache = Cache<RsaPublicKey, Vec<String>>;
+
+/// A user's groups by [`group_cache_key`].
+pub type GroupCache = Cache<String, Vec<Group>>;
+
+/// The user's entry and what decides the primary group's SID: a user whose objectSid or
+/// primaryGroupID changed is read anew.
+pub fn group_cache_key(user: &User) -> String {
+    format!(
+        "{}\u{0}{}\u{0}{}",
+        normalize_dn(&user.dn),
+        user.object_sid
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        user.primary_group_id
+    )
+}
 
 /// The lookup rule is part of the key: "alice" in realm R and the enterprise name
 /// "alice@R" can resolve differently.
@@ -170,6 +188,7 @@ mod tests {
             key_credentials: Vec::new(),
             alt_security_identities: Vec::new(),
             object_sid: None,
+            primary_group_id: 513,
         }
     }
 
@@ -218,6 +237,22 @@ mod tests {
             assert!(cache.stats().entries <= 3);
         }
         assert_eq!(cache.get("k9"), Some(None));
+    }
+
+    /// Groups are cached per entry (any spelling of its DN) and primary group.
+    #[test]
+    fn group_keys_follow_the_entry_and_its_primary_group() {
+        let mut alice = user("alice@X");
+        alice.dn = "CN=Alice,CN=Users,DC=x".into();
+        let mut same = alice.clone();
+        same.dn = "cn=alice, cn=users, dc=x".into();
+        assert_eq!(group_cache_key(&alice), group_cache_key(&same));
+        let mut moved = alice.clone();
+        moved.primary_group_id = 1201;
+        assert_ne!(group_cache_key(&alice), group_cache_key(&moved));
+        let mut with_sid = alice.clone();
+        with_sid.object_sid = Some("S-1-5-21-1-2-3-1103".parse().unwrap());
+        assert_ne!(group_cache_key(&alice), group_cache_key(&with_sid));
     }
 
     /// The key-owner search's answers, "no owner" included, are served until they expire.

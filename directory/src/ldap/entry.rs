@@ -1,13 +1,14 @@
 //! SearchResultEntry (RFC 4511 §4.5.2) decoded without trusting the server: a malformed entry
 //! is skipped rather than panicking (ldap3's own `SearchEntry::construct` panics), then mapped
 //! to a [`User`] with the configured attribute names (MS-ADTS 2.2.16 for userAccountControl,
-//! MS-ADA1 for accountExpires and lockoutTime); what is missing or unreadable refuses.
+//! MS-ADA1 for accountExpires and lockoutTime, MS-ADA3 for primaryGroupID); what is missing
+//! or unreadable refuses.
 
 use std::collections::HashMap;
 
 use ldap3::ResultEntry;
 
-use crate::sid::Sid;
+use crate::sid::{DOMAIN_USERS_RID, Sid};
 use crate::{ACCOUNT_NEVER_EXPIRES, KeyCredentialLink, UF_ACCOUNTDISABLE, UF_NORMAL_ACCOUNT, User};
 use kdc_config::LdapAttributeNames;
 
@@ -79,11 +80,38 @@ impl RawEntry {
 
     /// The first value of `attribute` as bytes (binary syntaxes such as objectSid).
     pub fn first_bytes(&self, attribute: &str) -> Option<&[u8]> {
+        self.bytes(attribute).next()
+    }
+
+    /// Every value of `attribute` as bytes (tokenGroups).
+    pub fn bytes<'a>(&'a self, attribute: &str) -> impl Iterator<Item = &'a [u8]> + 'a {
         self.attributes
-            .get(&attribute.to_lowercase())?
-            .first()
+            .get(&attribute.to_lowercase())
+            .into_iter()
+            .flatten()
             .map(Vec::as_slice)
     }
+
+    /// The objectSid of the entry, in either form ([`Sid::from_attribute`]); None, logged,
+    /// for a value that is no SID.
+    pub fn sid(&self, attribute: &str) -> Option<Sid> {
+        let value = self.first_bytes(attribute)?;
+        Sid::from_attribute(value)
+            .inspect_err(|error| tracing::warn!(dn = %self.dn, attribute, %error, "unreadable SID"))
+            .ok()
+    }
+}
+
+/// primaryGroupID (MS-ADA3 2.107, an RFC 4517 INTEGER). Absent is AD's default, 513; a value
+/// that is no RID is logged and read as 513 too: every user of a domain is in Domain Users.
+fn primary_group_id(entry: &RawEntry, attribute: &str) -> u32 {
+    let Some(text) = entry.first(attribute) else {
+        return DOMAIN_USERS_RID;
+    };
+    text.trim().parse::<u32>().unwrap_or_else(|_| {
+        tracing::warn!(dn = %entry.dn, attribute, value = text, "unreadable primaryGroupID; using 513");
+        DOMAIN_USERS_RID
+    })
 }
 
 /// userAccountControl as AD writes it: a signed 32-bit decimal (RFC 4517 INTEGER syntax).
@@ -149,9 +177,8 @@ pub fn to_user(entry: &RawEntry, names: &LdapAttributeNames, realm: Option<&str>
             .map(str::to_string)
             .collect(),
         // Binary in Active Directory (MS-DTYP 2.4.2.2); an unreadable value maps nobody.
-        object_sid: entry
-            .first_bytes(&names.object_sid)
-            .and_then(|value| Sid::from_attribute(value).ok()),
+        object_sid: entry.sid(&names.object_sid),
+        primary_group_id: primary_group_id(entry, &names.primary_group_id),
     })
 }
 
@@ -233,6 +260,21 @@ mod tests {
             user(&[("lockoutTime", &["133000000000000000"])]).refusal(now),
             Some(crate::AccountRefusal::LockedOut)
         );
+    }
+
+    #[test]
+    fn primary_group_defaults_to_domain_users() {
+        let user = |values: &[&str]| {
+            let entry = RawEntry::new(
+                "CN=a",
+                &[("userPrincipalName", &["a@X"]), ("primaryGroupID", values)],
+            );
+            to_user(&entry, &names(), None).unwrap().primary_group_id
+        };
+        assert_eq!(user(&[]), 513);
+        assert_eq!(user(&["1201"]), 1201);
+        assert_eq!(user(&["-5"]), 513);
+        assert_eq!(user(&["Domain Users"]), 513);
     }
 
     #[test]

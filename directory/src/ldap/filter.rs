@@ -26,6 +26,27 @@ pub fn equality(attribute: &str, value: &str) -> String {
     format!("({attribute}={})", escape_value(value))
 }
 
+/// `(attribute=value)` for a binary value: every octet escaped as `\XX` (RFC 4515 §3 allows
+/// any octet to be escaped, and a binary value must be).
+pub fn equality_bytes(attribute: &str, value: &[u8]) -> String {
+    let mut out = format!("({attribute}=");
+    for byte in value {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "\\{byte:02x}");
+    }
+    out.push(')');
+    out
+}
+
+/// An objectSid assertion matching the binary form Active Directory stores and the string
+/// form a hand-written OpenLDAP entry may hold.
+pub fn sid_equality(attribute: &str, sid: &crate::Sid) -> String {
+    or(&[
+        equality_bytes(attribute, &sid.to_binary()),
+        equality(attribute, &sid.to_string()),
+    ])
+}
+
 /// `(attribute=*)`.
 pub fn present(attribute: &str) -> String {
     format!("({attribute}=*)")
@@ -94,6 +115,19 @@ mod tests {
              (sAMAccountName=x\\29\\28uid=\\2a)))"
         );
         assert!(ldap3::parse_filter(&filter).is_ok());
+    }
+
+    /// MS-DTYP 2.4.2.4's BUILTIN\Administrators, S-1-5-32-544, as AD's documentation writes
+    /// an objectSid search: every octet escaped.
+    #[test]
+    fn sids_are_searched_in_both_forms() {
+        let sid: crate::Sid = "S-1-5-32-544".parse().unwrap();
+        assert_eq!(
+            sid_equality("objectSid", &sid),
+            "(|(objectSid=\\01\\02\\00\\00\\00\\00\\00\\05\\20\\00\\00\\00\\20\\02\\00\\00)\
+             (objectSid=S-1-5-32-544))"
+        );
+        assert!(ldap3::parse_filter(sid_equality("objectSid", &sid)).is_ok());
     }
 
     #[test]

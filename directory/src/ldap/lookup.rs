@@ -12,7 +12,17 @@ use super::cache::cache_key;
 use super::entry::{RawEntry, to_user};
 use super::pool::{Failure, describe};
 use super::{LOOKUP_SIZE_LIMIT, LdapDirectory, filter};
-use crate::{Directory, DirectoryError, PrincipalLookup, RsaPublicKey, User};
+use crate::{Directory, DirectoryError, Group, PrincipalLookup, RsaPublicKey, User};
+
+/// One search request.
+#[derive(Clone, Debug)]
+pub(super) struct Search {
+    pub base: String,
+    pub scope: Scope,
+    pub filter: String,
+    pub attributes: Vec<String>,
+    pub size_limit: i32,
+}
 
 impl LdapDirectory {
     /// A subtree search under the base DN. A size limit hit returns what came (logged);
@@ -23,43 +33,70 @@ impl LdapDirectory {
         size_limit: i32,
         deadline: Duration,
     ) -> Result<Vec<RawEntry>, DirectoryError> {
-        let base = self.base_dn.clone();
-        let attributes = self.user_attributes();
+        let search = Search {
+            base: self.base_dn.clone(),
+            scope: Scope::Subtree,
+            filter,
+            attributes: self.user_attributes(),
+            size_limit,
+        };
+        let (entries, complete) = self.run_search(&search, deadline).await?;
+        if !complete {
+            tracing::warn!(filter = %search.filter, limit = size_limit, "LDAP search hit its size limit; using the entries that came");
+        }
+        Ok(entries)
+    }
+
+    /// Runs one search: its entries, and false when a size limit cut them short (RFC 4511
+    /// sizeLimitExceeded, ours or the server's). A missing base is `NotFound` for a base
+    /// read and makes the directory unavailable otherwise; so does every other error.
+    pub(super) async fn run_search(
+        &self,
+        search: &Search,
+        deadline: Duration,
+    ) -> Result<(Vec<RawEntry>, bool), DirectoryError> {
         let time_limit = i32::try_from(deadline.as_secs().max(1)).unwrap_or(i32::MAX);
         let SearchResult(entries, result) = self
             .pool
             .run_for(deadline, |mut ldap| {
-                let (base, filter, attributes) = (base.clone(), filter.clone(), attributes.clone());
+                let search = search.clone();
                 async move {
                     let options = SearchOptions::new()
-                        .sizelimit(size_limit)
+                        .sizelimit(search.size_limit)
                         .timelimit(time_limit);
                     ldap.with_search_options(options)
-                        .search(&base, Scope::Subtree, &filter, attributes)
+                        .search(
+                            &search.base,
+                            search.scope,
+                            &search.filter,
+                            search.attributes,
+                        )
                         .await
                 }
             })
             .await
             .map_err(Failure::into_error)?;
-        match result.rc {
-            0 => {}
-            4 => {
-                tracing::warn!(%filter, limit = size_limit, "LDAP search hit its size limit; using the entries that came")
+        let complete = match result.rc {
+            0 => true,
+            4 => false,
+            32 if search.scope == Scope::Base => {
+                return Err(DirectoryError::NotFound(search.base.clone()));
             }
             32 => {
                 return Err(DirectoryError::Unavailable(format!(
                     "base DN {} does not exist on the server",
-                    self.base_dn
+                    search.base
                 )));
             }
             _ => {
                 return Err(DirectoryError::Unavailable(format!(
-                    "search {filter} refused: {}",
+                    "search {} refused: {}",
+                    search.filter,
                     describe(&result)
                 )));
             }
-        }
-        Ok(entries
+        };
+        let entries = entries
             .into_iter()
             .filter_map(|entry| {
                 let decoded = RawEntry::decode(entry);
@@ -68,7 +105,8 @@ impl LdapDirectory {
                 }
                 decoded
             })
-            .collect())
+            .collect();
+        Ok((entries, complete))
     }
 
     /// Among the entries of a lookup, the one the shared rule picks
@@ -144,5 +182,9 @@ impl Directory for LdapDirectory {
         let answer = (!owners.is_empty()).then(|| owners.clone());
         self.owners.put(public_key.clone(), answer);
         Ok(owners)
+    }
+
+    async fn groups_of(&self, user: &User) -> Result<Vec<Group>, DirectoryError> {
+        self.read_groups(user).await
     }
 }

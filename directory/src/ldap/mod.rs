@@ -1,12 +1,14 @@
 //! The LDAP directory backend (RFC 4511 operations, RFC 4513 bind and TLS, RFC 4515 filters,
 //! RFC 4516 URLs) for Active Directory and OpenLDAP with the AD attributes (deploy/ldap/):
 //! users by userPrincipalName or sAMAccountName, their msDS-KeyCredentialLink values
-//! (MS-ADTS 2.2.20) parsed once and cached, and the admin writes of `admin`.
+//! (MS-ADTS 2.2.20) parsed once and cached, their groups (`groups`), and the admin writes
+//! of `admin`.
 
 mod admin;
 mod cache;
 mod entry;
 pub mod filter;
+mod groups;
 mod lookup;
 mod pool;
 mod principals;
@@ -17,13 +19,13 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use kdc_config::{LdapAttributeNames, LdapConfig};
+use kdc_config::{GroupMembership, LdapAttributeNames, LdapConfig};
 use ldap3::{Scope, SearchResult};
 use zeroize::Zeroizing;
 
 pub use cache::CacheStats;
 
-use cache::{KeyOwnerCache, UserCache};
+use cache::{GroupCache, KeyOwnerCache, UserCache};
 use pool::{Endpoint, Failure, Pool, describe};
 
 use crate::DirectoryError;
@@ -50,6 +52,9 @@ pub struct LdapDirectory {
     owners: KeyOwnerCache,
     key_owner_search_limit: usize,
     new_user_object_classes: Vec<String>,
+    group_membership: GroupMembership,
+    group_filter: String,
+    groups: GroupCache,
     stats_logged: Mutex<Instant>,
 }
 
@@ -93,6 +98,8 @@ impl LdapDirectory {
             .check()
             .map_err(|(key, message)| invalid(format!("{key}: {message}")))?;
         let user_filter = filter::normalize_base_filter(&settings.user_filter).map_err(invalid)?;
+        let group_filter =
+            filter::normalize_base_filter(&settings.group_filter).map_err(invalid)?;
         let bind = match (&settings.bind_dn, &settings.bind_password_file) {
             (Some(dn), Some(file)) => Some((dn.clone(), read_password(file)?)),
             _ => None,
@@ -127,6 +134,13 @@ impl LdapDirectory {
             ),
             key_owner_search_limit: settings.key_owner_search_limit,
             new_user_object_classes: settings.new_user_object_classes.clone(),
+            group_membership: settings.group_membership,
+            group_filter,
+            groups: GroupCache::new(
+                settings.cache_ttl(),
+                settings.cache_ttl(),
+                settings.cache_max_entries,
+            ),
             stats_logged: Mutex::new(Instant::now()),
         })
     }
@@ -165,10 +179,16 @@ impl LdapDirectory {
         self.owners.stats()
     }
 
+    /// The group cache's counters.
+    pub fn group_cache_stats(&self) -> CacheStats {
+        self.groups.stats()
+    }
+
     /// Forgets every cached answer, after a write through this process.
     fn forget(&self) {
         self.cache.clear();
         self.owners.clear();
+        self.groups.clear();
     }
 
     fn log_stats(&self) {
@@ -191,6 +211,6 @@ impl LdapDirectory {
 
     /// The attributes every user read asks for.
     fn user_attributes(&self) -> Vec<String> {
-        self.names.all().map(String::from).to_vec()
+        self.names.read_for_users().map(String::from).to_vec()
     }
 }

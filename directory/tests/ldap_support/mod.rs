@@ -365,3 +365,212 @@ pub async fn account_state_battery(
         assert_eq!(user.refusal(now), *refusal, "{name}: {attribute} = {value}");
     }
 }
+
+/// The domain of the group battery's SIDs.
+pub const GROUP_DOMAIN: &str = "S-1-5-21-1-2-3";
+
+pub fn domain_sid(rid: u32) -> kdc_directory::Sid {
+    format!("{GROUP_DOMAIN}-{rid}").parse().unwrap()
+}
+
+pub fn users_dn(cn: &str) -> String {
+    format!("CN={cn},CN=Users,DC=example,DC=test")
+}
+
+/// A user of the group battery: its objectSid RID and primaryGroupID, if set.
+pub struct BatteryUser {
+    pub cn: &'static str,
+    pub rid: Option<u32>,
+    pub primary_group_id: Option<u32>,
+}
+
+/// A group of the group battery: members are the CNs of users or groups under CN=Users.
+pub struct BatteryGroup {
+    pub cn: &'static str,
+    pub rid: u32,
+    pub members: &'static [&'static str],
+}
+
+/// alice (primary group Domain Users) is in Staff, Staff in Engineers, Engineers in All and
+/// All in Staff again (a cycle); bob's primary group is Engineers, and he is in All; carol
+/// is in Domain Users both by primaryGroupID and as a member.
+pub const BATTERY_USERS: [BatteryUser; 3] = [
+    BatteryUser {
+        cn: "alice",
+        rid: Some(1103),
+        primary_group_id: None,
+    },
+    BatteryUser {
+        cn: "bob",
+        rid: Some(1104),
+        primary_group_id: Some(1201),
+    },
+    BatteryUser {
+        cn: "carol",
+        rid: Some(1105),
+        primary_group_id: None,
+    },
+];
+
+pub const BATTERY_GROUPS: [BatteryGroup; 4] = [
+    BatteryGroup {
+        cn: "Domain Users",
+        rid: 513,
+        members: &["carol"],
+    },
+    BatteryGroup {
+        cn: "Staff",
+        rid: 1200,
+        members: &["alice", "All"],
+    },
+    BatteryGroup {
+        cn: "Engineers",
+        rid: 1201,
+        members: &["Staff"],
+    },
+    BatteryGroup {
+        cn: "All",
+        rid: 1202,
+        members: &["Engineers", "bob"],
+    },
+];
+
+/// Each user's groups, worked out by hand from the two tables above: (RID, name).
+pub const BATTERY_MEMBERSHIP: [(&str, &[(u32, &str)]); 3] = [
+    (
+        "alice",
+        &[
+            (513, "Domain Users"),
+            (1200, "Staff"),
+            (1201, "Engineers"),
+            (1202, "All"),
+        ],
+    ),
+    (
+        "bob",
+        &[(1200, "Staff"), (1201, "Engineers"), (1202, "All")],
+    ),
+    ("carol", &[(513, "Domain Users")]),
+];
+
+/// The group contract, on a directory with no users yet: `write` puts the users' objectSid
+/// and primaryGroupID and the groups of [`BATTERY_USERS`] and [`BATTERY_GROUPS`] into the
+/// directory as AD or its tools would; each user's groups are then those of
+/// [`BATTERY_MEMBERSHIP`], named, sorted by SID.
+pub async fn group_battery(directory: &dyn DirectoryAdmin, write: impl AsyncFnOnce()) {
+    for user in &BATTERY_USERS {
+        directory
+            .add_user(NewUser {
+                dn: users_dn(user.cn),
+                user_principal_name: format!("{}@{REALM}", user.cn),
+                sam_account_name: Some(user.cn.into()),
+                user_account_control: UF_NORMAL_ACCOUNT,
+            })
+            .await
+            .unwrap();
+    }
+    write().await;
+    for (cn, expected) in BATTERY_MEMBERSHIP {
+        let found = user(directory, cn).await;
+        let spec = BATTERY_USERS.iter().find(|u| u.cn == cn).unwrap();
+        assert_eq!(found.object_sid, spec.rid.map(domain_sid), "{cn}");
+        assert_eq!(
+            found.primary_group_id,
+            spec.primary_group_id.unwrap_or(513),
+            "{cn}"
+        );
+        let expected: Vec<kdc_directory::Group> = expected
+            .iter()
+            .map(|&(rid, name)| kdc_directory::Group {
+                sid: domain_sid(rid),
+                name: Some(name.into()),
+            })
+            .collect();
+        assert_eq!(directory.groups_of(&found).await.unwrap(), expected, "{cn}");
+        // Asked again (from the cache on LDAP), the same.
+        assert_eq!(directory.groups_of(&found).await.unwrap(), expected, "{cn}");
+    }
+}
+
+/// LDIF that gives a battery user its objectSid (binary, as AD stores it) and
+/// primaryGroupID.
+pub fn battery_user_ldif(user: &BatteryUser) -> Option<String> {
+    use base64::Engine;
+    if user.rid.is_none() && user.primary_group_id.is_none() {
+        return None;
+    }
+    let mut ldif = format!("dn: {}\nchangetype: modify\n", users_dn(user.cn));
+    if let Some(rid) = user.rid {
+        let binary = base64::engine::general_purpose::STANDARD.encode(domain_sid(rid).to_binary());
+        ldif.push_str(&format!("replace: objectSid\nobjectSid:: {binary}\n-\n"));
+    }
+    if let Some(primary) = user.primary_group_id {
+        ldif.push_str(&format!(
+            "replace: primaryGroupID\nprimaryGroupID: {primary}\n-\n"
+        ));
+    }
+    Some(ldif)
+}
+
+/// Writes the battery's users and groups into slapd; with `token_groups`, also each user's
+/// tokenGroups stand-in: the SIDs AD would construct (nested groups, the primary group).
+pub fn write_battery_to(slapd: &Slapd, token_groups: bool) {
+    use base64::Engine;
+    for user in &BATTERY_USERS {
+        if let Some(ldif) = battery_user_ldif(user) {
+            slapd.modify_ldif(&ldif).unwrap();
+        }
+    }
+    for group in &BATTERY_GROUPS {
+        slapd.add_ldif(&battery_group_ldif(group)).unwrap();
+    }
+    if !token_groups {
+        return;
+    }
+    for (cn, groups) in BATTERY_MEMBERSHIP {
+        let mut ldif = format!(
+            "dn: {}\nchangetype: modify\nadd: objectClass\nobjectClass: kdcTestTokenGroups\n-\n",
+            users_dn(cn)
+        );
+        if !groups.is_empty() {
+            ldif.push_str("add: tokenGroups\n");
+            for (rid, _) in groups {
+                let binary =
+                    base64::engine::general_purpose::STANDARD.encode(domain_sid(*rid).to_binary());
+                ldif.push_str(&format!("tokenGroups:: {binary}\n"));
+            }
+            ldif.push_str("-\n");
+        }
+        slapd.modify_ldif(&ldif).unwrap();
+    }
+}
+
+/// Settings for reading groups from this slapd: `member_search` or AD's `token_groups`
+/// (with the stand-in), groups being kdcGroup entries either way.
+pub fn group_settings(slapd: &Slapd, membership: kdc_config::GroupMembership) -> LdapConfig {
+    let mut settings = settings(slapd, &slapd.url());
+    settings.group_membership = membership;
+    settings.group_filter = "(objectClass=kdcGroup)".into();
+    settings
+}
+
+/// LDIF of a battery group: groupOfNames with kdcGroup, objectSid binary.
+pub fn battery_group_ldif(group: &BatteryGroup) -> String {
+    let members: Vec<String> = group.members.iter().map(|m| users_dn(m)).collect();
+    battery_group_ldif_with(group.cn, group.rid, &members)
+}
+
+/// LDIF of a group `CN=<cn>,CN=Users,...` in the battery's domain, with these member DNs.
+pub fn battery_group_ldif_with(cn: &str, rid: u32, members: &[String]) -> String {
+    use base64::Engine;
+    let binary = base64::engine::general_purpose::STANDARD.encode(domain_sid(rid).to_binary());
+    let mut ldif = format!(
+        "dn: {}\nobjectClass: top\nobjectClass: groupOfNames\nobjectClass: kdcGroup\n\
+         cn: {cn}\nsAMAccountName: {cn}\nobjectSid:: {binary}\n",
+        users_dn(cn)
+    );
+    for member in members {
+        ldif.push_str(&format!("member: {member}\n"));
+    }
+    ldif
+}

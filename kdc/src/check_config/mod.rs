@@ -162,6 +162,7 @@ pub async fn check(path: &Path) -> Vec<Finding> {
             return checker.findings;
         }
     };
+    check_pac(&mut checker, &config);
     for (key, file) in named_files(&config) {
         if let Err(e) = std::fs::File::open(&file) {
             checker.problem(key, format!("{}: cannot read: {e}", file.display()));
@@ -269,6 +270,19 @@ async fn check_signer(checker: &mut Checker, config: &Config) -> Option<Arc<dyn 
             }
         }
         (SignerKind::Tpm, None) => None,
+    }
+}
+
+/// A realm without a domain SID serves tickets without a PAC: fine for MIT and Heimdal
+/// services, refused by Windows and reduced to guesses by Samba and SSSD.
+fn check_pac(checker: &mut Checker, config: &Config) {
+    if config.pac().is_none() {
+        checker.note(
+            "realm.domain_sid",
+            "not set: tickets carry no PAC (MS-PAC), so Windows services refuse them and \
+             Samba and SSSD cannot map the user's groups; set it to the AD domain SID \
+             (S-1-5-21-x-y-z)",
+        );
     }
 }
 
@@ -455,6 +469,42 @@ mod tests {
             format!("{}: {}", problem.key, problem.message),
             "{problem:?}"
         );
+    }
+
+    /// A realm without a domain SID passes, with a note at `[realm]` that its tickets carry
+    /// no PAC; the development realm has one.
+    #[tokio::test]
+    async fn a_realm_without_a_domain_sid_is_noted() {
+        let (_dir, config) = dev_realm().await;
+        let pac_notes = |findings: &[Finding]| {
+            findings
+                .iter()
+                .filter(|f| f.key == "realm.domain_sid")
+                .collect::<Vec<_>>()
+                .len()
+        };
+        assert_eq!(pac_notes(&check(&config).await), 0);
+        let text = std::fs::read_to_string(&config).unwrap();
+        let without: String = text
+            .lines()
+            .filter(|line| !line.starts_with("domain_sid ="))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        assert_ne!(without, text);
+        std::fs::write(&config, &without).unwrap();
+        let findings = check(&config).await;
+        assert!(
+            findings.iter().all(|f| f.severity == Severity::Note),
+            "{findings:?}"
+        );
+        let note = findings
+            .iter()
+            .find(|f| f.key == "realm.domain_sid")
+            .unwrap();
+        assert_eq!(pac_notes(&findings), 1);
+        let header = without.lines().position(|l| l == "[realm]").unwrap() + 1;
+        assert_eq!(note.line, Some(header), "{note:?}");
+        assert!(note.message.contains("no PAC"), "{note:?}");
     }
 
     /// The note appears exactly when the build cannot sign SHA-1, and goes with

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use async_trait::async_trait;
-use kdc_directory::{Directory, DirectoryError, RsaPublicKey, User};
+use kdc_directory::{Directory, DirectoryError, Group, RsaPublicKey, User};
 
 use super::Metrics;
 use crate::signer::{DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError};
@@ -48,6 +48,13 @@ impl Directory for MeteredDirectory {
         let started = Instant::now();
         let result = self.inner.find_key_owners(public_key).await;
         self.observe("find_key_owners", started, &result);
+        result
+    }
+
+    async fn groups_of(&self, user: &User) -> Result<Vec<Group>, DirectoryError> {
+        let started = Instant::now();
+        let result = self.inner.groups_of(user).await;
+        self.observe("groups_of", started, &result);
         result
     }
 }

@@ -12,6 +12,18 @@ use crate::mit::Identity;
 use crate::pki::{self, KeyType, Signing};
 use crate::process::run_with_timeout;
 
+/// Active Directory constructs tokenGroups (MS-ADTS 3.1.1.4.5.19) for a base-scope read;
+/// slapd cannot, so with slapd.conf a stored attribute of the same name and OID stands in
+/// for it, in an auxiliary class tests add to a user with the values AD would compute. Not
+/// part of deploy/ldap: no OpenLDAP deployment would keep it up to date.
+const TOKEN_GROUPS_STAND_IN: &str = "\
+attributetype ( 1.2.840.113556.1.4.1301 NAME 'tokenGroups' \
+DESC 'test stand-in for AD constructed attribute' EQUALITY octetStringMatch \
+SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 )
+objectclass ( 2.25.131531276759230707847553194974726917380.9.1 NAME 'kdcTestTokenGroups' \
+DESC 'test only: holds the tokenGroups stand-in' SUP top AUXILIARY MAY tokenGroups )
+";
+
 impl Slapd {
     pub(super) fn make_certificates(&self) -> Result<()> {
         let dir = self.tmp.path();
@@ -83,6 +95,7 @@ impl Slapd {
             text.push_str(&format!("include /etc/ldap/schema/{base}.schema\n"));
         }
         text.push_str(&format!("include {}\n", schema.display()));
+        text.push_str(TOKEN_GROUPS_STAND_IN);
         text.push_str(&format!("pidfile {}\n", self.path("slapd.pid").display()));
         text.push_str("modulepath /usr/lib/ldap\nmoduleload back_mdb\n");
         if self.options.tls {

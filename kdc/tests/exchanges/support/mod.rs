@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
-use kdc_directory::{Directory, DirectoryError, EmbeddedDirectory, RsaPublicKey, User};
+use kdc_directory::{Directory, DirectoryError, EmbeddedDirectory, Group, RsaPublicKey, User};
 
 use kdc::answer::Kdc;
 use kdc::server::{RequestContext, Transport};
@@ -69,6 +69,7 @@ impl Realm {
                     inner,
                     find_user: AtomicUsize::new(0),
                     find_key_owners: AtomicUsize::new(0),
+                    groups_of: AtomicUsize::new(0),
                 });
                 *slot.lock().unwrap() = Some(Arc::clone(&wrapped));
                 wrapped
@@ -177,6 +178,7 @@ pub struct CountingDirectory {
     inner: Arc<dyn Directory>,
     pub find_user: AtomicUsize,
     pub find_key_owners: AtomicUsize,
+    pub groups_of: AtomicUsize,
 }
 
 impl CountingDirectory {
@@ -198,6 +200,11 @@ impl Directory for CountingDirectory {
     ) -> Result<Vec<String>, DirectoryError> {
         self.find_key_owners.fetch_add(1, Ordering::SeqCst);
         self.inner.find_key_owners(public_key).await
+    }
+
+    async fn groups_of(&self, user: &User) -> Result<Vec<Group>, DirectoryError> {
+        self.groups_of.fetch_add(1, Ordering::SeqCst);
+        self.inner.groups_of(user).await
     }
 }
 

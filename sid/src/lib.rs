@@ -1,7 +1,8 @@
 //! Security identifiers (MS-DTYP 2.4.2): one parsed type for the binary form Active
 //! Directory stores in objectSid (2.4.2.2), the string form `S-1-5-21-...` (2.4.2.1) that
 //! the KB5014754 certificate SID extension and hand-written entries carry, and the domain
-//! SID + RID split the PAC is built from ([MS-PAC] 2.5).
+//! SID + RID split the PAC is built from ([MS-PAC] 2.5); and [`DomainSid`], the SID of an
+//! Active Directory domain, which the realm's configuration names.
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,6 +13,17 @@ pub const MAX_SUB_AUTHORITIES: usize = 15;
 const REVISION: u8 = 0x01;
 /// The identifier authority is 48 bits.
 const MAX_AUTHORITY: u64 = (1 << 48) - 1;
+/// SECURITY_NT_AUTHORITY, the `5` of `S-1-5-...` (MS-DTYP 2.4.2.4).
+const NT_AUTHORITY: u64 = 0x05;
+/// SECURITY_NT_NON_UNIQUE, the first sub-authority of every domain SID, `S-1-5-21-...`
+/// (MS-DTYP 2.4.2.4).
+const NT_NON_UNIQUE: u32 = 0x15;
+/// A domain SID is `S-1-5-21` and three sub-authorities that tell the domain apart.
+const DOMAIN_SUB_AUTHORITIES: usize = 4;
+
+/// DOMAIN_USERS, the RID of the group every user of a domain is in (MS-DTYP 2.4.2.4) and
+/// Active Directory's default primaryGroupID of a user (MS-ADA3 2.107).
+pub const DOMAIN_USERS_RID: u32 = 0x0201;
 
 /// A SID: an identifier authority and 0 to 15 sub-authorities, the last of which is the RID
 /// of an account or group SID.
@@ -29,6 +41,8 @@ pub enum SidError {
     Binary,
     #[error("a SID has at most 15 sub-authorities")]
     TooLong,
+    #[error("{0} is not a domain SID: S-1-5-21 and three sub-authorities")]
+    NotADomain(String),
 }
 
 impl Sid {
@@ -189,6 +203,77 @@ impl<'de> serde::Deserialize<'de> for Sid {
     }
 }
 
+/// The SID of an Active Directory domain: `S-1-5-21-x-y-z` (MS-DTYP 2.4.2.4). Every account
+/// and group SID of the domain is it followed by a RID; the PAC names the user and the
+/// groups by those RIDs under it ([MS-PAC] 2.5 LogonDomainId).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DomainSid(Sid);
+
+impl DomainSid {
+    pub fn sid(&self) -> &Sid {
+        &self.0
+    }
+
+    /// The SID of `rid` in this domain.
+    pub fn with_rid(&self, rid: u32) -> Sid {
+        let mut sub_authorities = self.0.sub_authorities.clone();
+        sub_authorities.push(rid);
+        Sid {
+            authority: self.0.authority,
+            sub_authorities,
+        }
+    }
+
+    /// The RID of `sid` when it is a SID of this domain.
+    pub fn rid_of(&self, sid: &Sid) -> Option<u32> {
+        sid.split_rid()
+            .filter(|(domain, _)| domain == &self.0)
+            .map(|(_, rid)| rid)
+    }
+}
+
+impl TryFrom<Sid> for DomainSid {
+    type Error = SidError;
+
+    fn try_from(sid: Sid) -> Result<DomainSid, SidError> {
+        let is_domain = sid.authority == NT_AUTHORITY
+            && sid.sub_authorities.len() == DOMAIN_SUB_AUTHORITIES
+            && sid.sub_authorities.first() == Some(&NT_NON_UNIQUE);
+        if is_domain {
+            Ok(DomainSid(sid))
+        } else {
+            Err(SidError::NotADomain(sid.to_string()))
+        }
+    }
+}
+
+impl FromStr for DomainSid {
+    type Err = SidError;
+
+    fn from_str(text: &str) -> Result<DomainSid, SidError> {
+        text.parse::<Sid>()?.try_into()
+    }
+}
+
+impl fmt::Display for DomainSid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl serde::Serialize for DomainSid {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DomainSid {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<DomainSid, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,5 +351,41 @@ mod tests {
             "S-1-5-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16".parse::<Sid>(),
             Err(SidError::TooLong)
         );
+    }
+
+    #[test]
+    fn domain_sids_are_s_1_5_21_and_three_sub_authorities() {
+        // The domain of MS-DTYP 2.4.2.4's example, and of the SID in this file's other tests.
+        let domain: DomainSid = "S-1-5-21-1004336348-1177238915-682003330".parse().unwrap();
+        let user = sid("S-1-5-21-1004336348-1177238915-682003330-1104");
+        assert_eq!(domain.with_rid(1104), user);
+        assert_eq!(domain.rid_of(&user), Some(1104));
+        assert_eq!(domain.rid_of(&sid("S-1-5-21-1-2-3-1104")), None);
+        assert_eq!(domain.rid_of(domain.sid()), None);
+        assert_eq!(
+            domain
+                .with_rid(DOMAIN_USERS_RID)
+                .to_string()
+                .rsplit('-')
+                .next(),
+            Some("513")
+        );
+        for not_a_domain in [
+            "S-1-5-21-1-2",
+            "S-1-5-21-1-2-3-4",
+            "S-1-5-32-544-1-2",
+            "S-1-1-21-1-2-3",
+            "S-1-5-20-1-2-3",
+        ] {
+            assert_eq!(
+                not_a_domain.parse::<DomainSid>(),
+                Err(SidError::NotADomain(not_a_domain.into())),
+                "{not_a_domain}"
+            );
+        }
+        assert!(matches!(
+            "S-1-5-21-x-2-3".parse::<DomainSid>(),
+            Err(SidError::Text(_))
+        ));
     }
 }
