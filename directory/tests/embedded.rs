@@ -14,6 +14,7 @@ mod support;
 use kdc_directory::{
     Directory, DirectoryAdmin, DirectoryError, EmbeddedDirectory, NewUser, UF_NORMAL_ACCOUNT,
 };
+use support::load_error;
 use support::sample::{ALICE_DN, BOB_DN, ngc_link, sample_file, vector_key};
 
 const REALM: &str = "EXAMPLE.TEST";
@@ -224,24 +225,6 @@ async fn unparsable_values_survive_a_rewrite() {
             .unwrap()
             .is_disabled()
     );
-}
-
-async fn load_error(text: &str) -> (usize, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.toml");
-    std::fs::write(&path, text).unwrap();
-    match EmbeddedDirectory::load(&path).await {
-        Err(DirectoryError::Parse {
-            file,
-            line,
-            message,
-        }) => {
-            assert_eq!(file, path);
-            (line, message)
-        }
-        Err(other) => panic!("unexpected error {other}"),
-        Ok(_) => panic!("loaded: {text}"),
-    }
 }
 
 #[tokio::test]

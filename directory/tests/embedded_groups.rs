@@ -9,12 +9,16 @@
     clippy::indexing_slicing
 )]
 
+mod support;
+
 use std::fmt::Write;
 
 use kdc_directory::{
     Directory, DirectoryAdmin, DirectoryError, EmbeddedDirectory, Group, MAX_GROUP_NESTING,
     MAX_GROUPS, Sid, User,
 };
+
+use support::load_error;
 
 const REALM: &str = "EXAMPLE.TEST";
 const DOMAIN: &str = "S-1-5-21-1-2-3";
@@ -127,24 +131,6 @@ async fn a_primary_group_without_an_entry_is_listed_unnamed() {
             name: None
         }]
     );
-}
-
-async fn load_error(text: &str) -> (usize, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bad.toml");
-    std::fs::write(&path, text).unwrap();
-    match EmbeddedDirectory::load(&path).await {
-        Err(DirectoryError::Parse {
-            file,
-            line,
-            message,
-        }) => {
-            assert_eq!(file, path);
-            (line, message)
-        }
-        Err(other) => panic!("unexpected error {other}"),
-        Ok(_) => panic!("loaded: {text}"),
-    }
 }
 
 fn line_of(text: &str, needle: &str, nth: usize) -> usize {

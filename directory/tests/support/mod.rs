@@ -8,6 +8,8 @@ pub mod sample;
 
 use std::path::PathBuf;
 
+use kdc_directory::{DirectoryError, EmbeddedDirectory};
+
 pub fn testdata_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/keycredlink")
 }
@@ -256,4 +258,24 @@ pub fn uuid_be(bytes: &[u8]) -> String {
         &h[16..20],
         &h[20..32]
     )
+}
+
+/// The line and message of the parse error loading `text` as an embedded directory file
+/// gives; panics if it loads or fails otherwise.
+pub async fn load_error(text: &str) -> (usize, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, text).unwrap();
+    match EmbeddedDirectory::load(&path).await {
+        Err(DirectoryError::Parse {
+            file,
+            line,
+            message,
+        }) => {
+            assert_eq!(file, path);
+            (line, message)
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("loaded: {text}"),
+    }
 }
