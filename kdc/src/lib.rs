@@ -18,6 +18,7 @@ pub mod keys;
 pub mod metrics;
 pub mod notify;
 pub mod open;
+pub mod pac;
 pub mod preauth;
 pub mod proto;
 pub mod realm;
