@@ -74,6 +74,9 @@ pub struct ClientOptions {
     pub pa_checksum2: Option<DigestAlgorithm>,
     /// Ask for the client's canonical name (KDC option canonicalize, RFC 6806 §5).
     pub canonicalize: bool,
+    /// PA-PAC-REQUEST ([MS-KILE] 2.2.3) with include-pac as given, as Windows and Heimdal
+    /// send it; None sends none, as MIT kinit does.
+    pub pac_request: Option<bool>,
 }
 
 impl ClientOptions {
@@ -95,6 +98,7 @@ impl ClientOptions {
             windows_reply_checks: false,
             pa_checksum2: None,
             canonicalize: false,
+            pac_request: None,
         }
     }
 }
@@ -208,7 +212,11 @@ pub async fn build_request(
             .collect()
     });
     let auth_pack_der = rasn::der::encode(&auth_pack).map_err(|e| build("AuthPack", &e))?;
-    let message = signed_as_request(body, &auth_pack_der, signer, options.signature_digest).await?;
+    let mut message =
+        signed_as_request(body, &auth_pack_der, signer, options.signature_digest).await?;
+    if let Some(include) = options.pac_request {
+        message = with_pac_request(&message, include)?;
+    }
     Ok(PreparedRequest {
         message,
         dh_private,
@@ -269,6 +277,27 @@ pub async fn signed_as_request(
     let pa = rasn::der::encode(&PaPkAsReq::new(signed)).map_err(|e| build("PA-PK-AS-REQ", &e))?;
     let request = AsReq(kdc_req(AS_REQ, padata::PK_AS_REQ, pa, body));
     rasn::der::encode(&request).map_err(|e| build("AS-REQ", &e))
+}
+
+/// The AS-REQ with a PA-PAC-REQUEST added: `KERB-PA-PAC-REQUEST ::= SEQUENCE {
+/// include-pac [0] BOOLEAN }`. PA-DATA is outside what the client signs.
+fn with_pac_request(message: &[u8], include: bool) -> Result<Vec<u8>, ClientError> {
+    let build = |e: &dyn std::fmt::Display| ClientError::Build(format!("PA-PAC-REQUEST: {e}"));
+    let mut request: AsReq = rasn::der::decode(message).map_err(|e| build(&e))?;
+    let value = vec![
+        0x30,
+        0x05,
+        0xa0,
+        0x03,
+        0x01,
+        0x01,
+        if include { 0xff } else { 0x00 },
+    ];
+    request.0.padata.get_or_insert_with(Vec::new).push(PaData {
+        r#type: padata::PAC_REQUEST,
+        value: value.into(),
+    });
+    rasn::der::encode(&request).map_err(|e| build(&e))
 }
 
 /// msg-type of an AS-REQ and of a TGS-REQ (RFC 4120 §5.4.1).

@@ -23,7 +23,7 @@ pub use embedded::EmbeddedDirectory;
 pub use keycredlink::{KeyCredential, KeyCredentialError, KeyUsage, RsaPublicKey};
 pub use ldap::LdapDirectory;
 pub(crate) use rules::check_upn_form;
-pub use rules::{MAX_GROUP_NESTING, MAX_GROUPS};
+pub use rules::{FIRST_ACCOUNT_RID, MAX_GROUP_NESTING, MAX_GROUPS};
 pub use sid::Sid;
 
 /// userAccountControl bit ACCOUNTDISABLE (MS-ADTS 2.2.16).
@@ -120,6 +120,8 @@ pub struct NewUser {
     pub user_principal_name: String,
     pub sam_account_name: Option<String>,
     pub user_account_control: u32,
+    /// The objectSid to give the entry; see [`DirectoryAdmin::next_rid`].
+    pub object_sid: Option<Sid>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -261,4 +263,10 @@ pub trait DirectoryAdmin: Directory {
     /// `false` if there was none.
     async fn remove_key_credential(&self, upn: &str, key_id: &[u8])
     -> Result<bool, DirectoryError>;
+    /// The RID a new user of `domain` gets: one above every RID of the domain in use, and
+    /// at least [`FIRST_ACCOUNT_RID`]. None where the directory or its operator
+    /// assigns objectSids (Active Directory does; an OpenLDAP operator writes them).
+    async fn next_rid(&self, _domain: &sid::DomainSid) -> Result<Option<u32>, DirectoryError> {
+        Ok(None)
+    }
 }

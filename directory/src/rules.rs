@@ -107,11 +107,15 @@ impl NewUser {
             lockout_time: 0,
             key_credentials: Vec::new(),
             alt_security_identities: Vec::new(),
-            object_sid: None,
+            object_sid: self.object_sid,
             primary_group_id: DOMAIN_USERS_RID,
         }
     }
 }
+
+/// The lowest RID a new account gets: those below 1000 name the well-known accounts and
+/// groups of a domain ([MS-DTYP] 2.4.2.4), and a DC's RID pool starts above them.
+pub const FIRST_ACCOUNT_RID: u32 = 0x03e8;
 
 impl User {
     /// The primary group's SID: primaryGroupID as a RID in the domain of the user's own
@@ -294,6 +298,7 @@ mod tests {
                 user_principal_name: "alice@corp.example".into(),
                 sam_account_name: Some("alice".into()),
                 user_account_control: crate::UF_NORMAL_ACCOUNT,
+                object_sid: None,
             }
             .into_user()
         }

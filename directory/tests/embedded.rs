@@ -121,6 +121,7 @@ async fn admin_writes_persist_and_reload() {
         user_principal_name: "alice@EXAMPLE.TEST".into(),
         sam_account_name: Some("alice".into()),
         user_account_control: UF_NORMAL_ACCOUNT,
+        object_sid: None,
     };
     directory.add_user(new_alice.clone()).await.unwrap();
     let upper = NewUser {

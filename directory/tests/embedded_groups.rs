@@ -300,6 +300,7 @@ async fn admin_rewrites_keep_groups() {
             user_principal_name: format!("frank@{REALM}"),
             sam_account_name: Some("frank".into()),
             user_account_control: kdc_directory::UF_NORMAL_ACCOUNT,
+            object_sid: None,
         })
         .await
         .unwrap();

@@ -233,6 +233,7 @@ fn tgs_plaintexts(corpus: &Path) -> Result<()> {
         &session_key,
         &times,
         (kvno, &krbtgt_key),
+        None,
     )?;
     let request = build_tgs_request(&TgsOptions {
         realm,

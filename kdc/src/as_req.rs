@@ -10,6 +10,8 @@ use rasn_kerberos::{AsRep, EncAsRepPart, EncryptedData, KdcRep, PaData, Principa
 use crate::account::{canonical_name, client_account, directory_name};
 use crate::crypto::{Enctype, Key};
 use crate::error::KdcError;
+use crate::pac::build::{Authentication, Logon};
+use crate::pac::in_tickets::{self, PacKind, TicketPac, pac_request};
 use crate::preauth::pkinit::{ExchangeDetails, PkinitRequest, Trust};
 use crate::proto::codes::padata;
 use crate::proto::kerberos::{KdcRequest, flag, kerberos_string, krbtgt_name, name_to_string};
@@ -94,6 +96,24 @@ pub async fn handle(
         .keys()
         .current(realm.krbtgt_principal())
         .ok_or_else(|| KdcError::Internal("no krbtgt key in the key store".into()))?;
+    let client_name = name_to_string(&ticket_client);
+    let logon = Logon {
+        auth_time: times.auth_time,
+        client_name: &client_name,
+        realm: realm_name,
+        authentication: Authentication {
+            key_trust: matches!(pkinit.trust, Trust::Key(_)),
+            fresh: pkinit.fresh,
+        },
+        request: pac_request(request.padata(padata::PAC_REQUEST)),
+    };
+    let pac = in_tickets::for_new_tgt(realm, &user, &logon)
+        .await?
+        .map(|pac| TicketPac {
+            pac,
+            kind: PacKind::Tgt,
+            krbtgt_key,
+        });
     let ticket = seal_ticket(
         realm_name,
         &server_name,
@@ -101,6 +121,7 @@ pub async fn handle(
         &session_key,
         &times,
         (kvno, krbtgt_key),
+        pac,
     )?;
 
     let enc_part = EncAsRepPart(reply_part(

@@ -195,6 +195,7 @@ pub async fn create_with(
                 user_principal_name: format!("{name}@{realm}"),
                 sam_account_name: Some(name.to_owned()),
                 user_account_control: UF_NORMAL_ACCOUNT,
+                object_sid: None,
             })
             .await?;
     }

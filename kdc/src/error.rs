@@ -128,6 +128,16 @@ pub enum KdcError {
         client: String,
         ctime: GeneralizedTime,
     },
+    /// The TGT's PAC is malformed or its signatures do not verify under the krbtgt key.
+    #[error("TGS authentication failed: the TGT's PAC: {0}")]
+    PacModified(crate::pac::PacError),
+    /// The TGT's PAC names another client than the ticket or the directory does, or the TGT
+    /// has no PAC where one is required.
+    #[error("TGT refused: {0}")]
+    TgtRevoked(String),
+    /// The directory entry cannot be put into a PAC; the operator has to fix it.
+    #[error("no PAC can be made for this user: {0}")]
+    NoPacIdentity(String),
     #[error("option not allowed: {0}")]
     BadOption(String),
     #[error("internal error: {0}")]
@@ -188,6 +198,9 @@ impl KdcError {
             KdcError::TicketNotYetValid => ErrorCode::AP_ERR_TKT_NYV,
             KdcError::TicketExpired | KdcError::RenewTillPassed => ErrorCode::AP_ERR_TKT_EXPIRED,
             KdcError::Repeat { .. } => ErrorCode::AP_ERR_REPEAT,
+            KdcError::PacModified(_) => ErrorCode::AP_ERR_MODIFIED,
+            KdcError::TgtRevoked(_) => ErrorCode::TGT_REVOKED,
+            KdcError::NoPacIdentity(_) => ErrorCode::POLICY,
             KdcError::BadOption(_) => ErrorCode::BADOPTION,
             KdcError::Internal(_) => ErrorCode::GENERIC,
         }

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use kdc_config::{Config, Freshness};
+use kdc_config::{Config, Freshness, PacSettings};
 use kdc_directory::Directory;
 
 use crate::crypto::Enctype;
@@ -35,6 +35,8 @@ pub struct Realm {
     freshness: Freshness,
     /// TGS authenticators seen within the skew (RFC 4120 §3.3.2).
     tgs_replays: ReplayCache,
+    /// How PACs are made and checked; None when the realm has no domain SID (no PACs).
+    pac: Option<PacSettings>,
 }
 
 /// The realm's rules for the tickets it issues.
@@ -109,6 +111,7 @@ impl Realm {
             directory,
             freshness: config.pkinit.freshness,
             tgs_replays: ReplayCache::new(replay::DEFAULT_CAPACITY),
+            pac: config.pac(),
         })
     }
 
@@ -130,6 +133,9 @@ impl Realm {
     }
     pub fn pkinit(&self) -> &Pkinit {
         &self.pkinit
+    }
+    pub fn pac(&self) -> Option<&PacSettings> {
+        self.pac.as_ref()
     }
     pub fn tgs_replays(&self) -> &ReplayCache {
         &self.tgs_replays

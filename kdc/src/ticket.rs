@@ -11,6 +11,9 @@ use rasn_kerberos::{
 
 use crate::crypto::Key;
 use crate::error::KdcError;
+use crate::pac::authz_data::{placeholder, with_pac};
+use crate::pac::checksum::{Signing, add_placeholders, sign};
+use crate::pac::in_tickets::{PacKind, TicketPac};
 use crate::proto::kerberos::{flag, flags, kerberos_string, kerberos_time, system_time};
 
 /// KDCOptions bits (RFC 4120 §5.4.1).
@@ -173,7 +176,7 @@ pub(crate) fn requested_time(
     (t > SystemTime::UNIX_EPOCH).then_some(t.max(now))
 }
 
-/// Encrypts a ticket for `server` under `service_key`.
+/// Encrypts a ticket for `server` under `service_key`, with its PAC signed for it.
 pub fn seal_ticket(
     realm: &str,
     server: &PrincipalName,
@@ -181,9 +184,10 @@ pub fn seal_ticket(
     session_key: &Key,
     times: &TicketTimes,
     service_key: (u32, &Key),
+    pac: Option<TicketPac<'_>>,
 ) -> Result<Ticket, KdcError> {
     let (kvno, key) = service_key;
-    let part = EncTicketPart {
+    let mut part = EncTicketPart {
         flags: TicketFlags(flags(times.flags)),
         key: EncryptionKey {
             r#type: session_key.enctype().as_i32(),
@@ -202,6 +206,9 @@ pub fn seal_ticket(
         caddr: None,
         authorization_data: None,
     };
+    if let Some(pac) = pac {
+        part.authorization_data = Some(signed_pac(&mut part, pac, key)?);
+    }
     let plain = zeroize::Zeroizing::new(
         rasn::der::encode(&part).map_err(|e| KdcError::Internal(format!("EncTicketPart: {e}")))?,
     );
@@ -218,6 +225,45 @@ pub fn seal_ticket(
             cipher: cipher.into(),
         },
     })
+}
+
+/// The ticket's authorization-data with its PAC signed ([MS-PAC] 2.8.1): a service
+/// ticket's ticket signature covers the EncTicketPart as it will be, with the PAC replaced
+/// by a placeholder; the server signature is under the ticket's own key.
+fn signed_pac(
+    part: &mut EncTicketPart,
+    pac: TicketPac<'_>,
+    ticket_key: &Key,
+) -> Result<rasn_kerberos::AuthorizationData, KdcError> {
+    let TicketPac {
+        mut pac,
+        kind,
+        krbtgt_key,
+    } = pac;
+    let internal = |e: crate::pac::PacError| KdcError::Internal(format!("PAC: {e}"));
+    let signed = match kind {
+        PacKind::Tgt => {
+            add_placeholders(&mut pac, ticket_key, krbtgt_key, false);
+            sign(pac, ticket_key, krbtgt_key, Signing::Tgt)
+        }
+        PacKind::Service => {
+            add_placeholders(&mut pac, ticket_key, krbtgt_key, true);
+            part.authorization_data = Some(placeholder().map_err(internal)?);
+            let with_placeholder = zeroize::Zeroizing::new(
+                rasn::der::encode(&*part)
+                    .map_err(|e| KdcError::Internal(format!("EncTicketPart: {e}")))?,
+            );
+            sign(
+                pac,
+                ticket_key,
+                krbtgt_key,
+                Signing::Service {
+                    ticket_with_placeholder: &with_placeholder,
+                },
+            )
+        }
+    };
+    with_pac(&signed).map_err(internal)
 }
 
 #[cfg(test)]

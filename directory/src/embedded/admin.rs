@@ -6,8 +6,8 @@ use async_trait::async_trait;
 
 use super::file::GroupTable;
 use super::{EmbeddedDirectory, Record, validate, validate_group};
-use crate::sid::Sid;
-use crate::{DirectoryAdmin, DirectoryError, KeyCredentialLink, NewUser, User};
+use crate::sid::{DomainSid, Sid};
+use crate::{DirectoryAdmin, DirectoryError, FIRST_ACCOUNT_RID, KeyCredentialLink, NewUser, User};
 
 #[async_trait]
 impl DirectoryAdmin for EmbeddedDirectory {
@@ -29,6 +29,20 @@ impl DirectoryAdmin for EmbeddedDirectory {
             Ok((user, true))
         })
         .await
+    }
+
+    async fn next_rid(&self, domain: &DomainSid) -> Result<Option<u32>, DirectoryError> {
+        let state = self.snapshot();
+        let users = state
+            .records
+            .iter()
+            .filter_map(|r| r.user.object_sid.as_ref());
+        let groups = state.groups.iter().map(|g| &g.sid);
+        let highest = users
+            .chain(groups)
+            .filter_map(|sid| domain.rid_of(sid))
+            .fold(FIRST_ACCOUNT_RID - 1, u32::max);
+        Ok(highest.checked_add(1))
     }
 
     async fn set_disabled(&self, upn: &str, disabled: bool) -> Result<(), DirectoryError> {

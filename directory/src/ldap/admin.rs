@@ -159,6 +159,10 @@ impl DirectoryAdmin for LdapDirectory {
         if let Some(sam) = &new.sam_account_name {
             attributes.push((names.sam_account_name.clone(), set([sam.clone()])));
         }
+        if let Some(sid) = &new.object_sid {
+            // The text form, which the schema's octet string holds and the KDC reads back.
+            attributes.push((names.object_sid.clone(), set([sid.to_string()])));
+        }
         let person = self
             .new_user_object_classes
             .iter()

@@ -63,6 +63,7 @@ pub async fn battery(directory: &dyn DirectoryAdmin) {
             user_principal_name: "alice@EXAMPLE.TEST".into(),
             sam_account_name: Some("alice".into()),
             user_account_control: UF_NORMAL_ACCOUNT,
+            object_sid: None,
         })
         .await
         .unwrap();
@@ -73,6 +74,7 @@ pub async fn battery(directory: &dyn DirectoryAdmin) {
             user_principal_name: "bob@corp.example".into(),
             sam_account_name: Some("Bob".into()),
             user_account_control: UF_NORMAL_ACCOUNT | UF_ACCOUNTDISABLE,
+            object_sid: None,
         })
         .await
         .unwrap();
@@ -113,6 +115,7 @@ pub async fn battery(directory: &dyn DirectoryAdmin) {
         user_principal_name: upn.into(),
         sam_account_name: Some(sam.into()),
         user_account_control: UF_NORMAL_ACCOUNT,
+        object_sid: None,
     };
     let conflict = directory
         .add_user(again(
@@ -274,6 +277,7 @@ pub async fn battery(directory: &dyn DirectoryAdmin) {
             user_principal_name: format!("bob@{REALM}"),
             sam_account_name: Some("mallory".into()),
             user_account_control: UF_NORMAL_ACCOUNT,
+            object_sid: None,
         })
         .await
         .unwrap();
@@ -355,6 +359,7 @@ pub async fn account_state_battery(
                 user_principal_name: format!("{name}@{REALM}"),
                 sam_account_name: Some((*name).into()),
                 user_account_control: UF_NORMAL_ACCOUNT,
+                object_sid: None,
             })
             .await
             .unwrap();
@@ -465,6 +470,7 @@ pub async fn group_battery(directory: &dyn DirectoryAdmin, write: impl AsyncFnOn
                 user_principal_name: format!("{}@{REALM}", user.cn),
                 sam_account_name: Some(user.cn.into()),
                 user_account_control: UF_NORMAL_ACCOUNT,
+                object_sid: None,
             })
             .await
             .unwrap();

@@ -25,16 +25,41 @@ pub async fn user_add(
         .split_once('@')
         .with_context(|| format!("{upn:?} is not name@REALM"))?;
     let dn = dn.unwrap_or_else(|| NewUser::default_dn(name, suffix));
+    let object_sid = new_user_sid(directory.as_ref(), &config).await?;
     let user = directory
         .add_user(NewUser {
             dn,
             user_principal_name: upn.to_owned(),
             sam_account_name: Some(sam.unwrap_or_else(|| name.to_owned())),
             user_account_control: UF_NORMAL_ACCOUNT,
+            object_sid,
         })
         .await?;
     println!("added {} ({})", user.user_principal_name, user.dn);
+    match (&user.object_sid, &config.realm.domain_sid) {
+        (Some(sid), _) => println!("objectSid {sid}"),
+        (None, Some(_)) => println!(
+            "note: give the entry an objectSid in the realm's domain; without one the KDC \
+             refuses its logons (a PAC names the user by SID)"
+        ),
+        (None, None) => {}
+    }
     Ok(())
+}
+
+/// The objectSid a new user gets when the realm issues PACs and the directory leaves the
+/// choice to us (the embedded one); None otherwise.
+pub async fn new_user_sid(
+    directory: &dyn DirectoryAdmin,
+    config: &Config,
+) -> Result<Option<kdc_directory::Sid>> {
+    let Some(domain) = &config.realm.domain_sid else {
+        return Ok(None);
+    };
+    Ok(directory
+        .next_rid(domain)
+        .await?
+        .map(|rid| domain.with_rid(rid)))
 }
 
 pub async fn user_set_disabled(config: &Path, upn: &str, disabled: bool) -> Result<()> {

@@ -11,6 +11,7 @@ pub mod authz_data;
 pub mod build;
 pub mod checksum;
 pub mod container;
+pub mod in_tickets;
 pub mod logon_info;
 pub mod ndr;
 pub mod small_buffers;

@@ -50,11 +50,17 @@ error_codes! {
     /// KDC_ERR_NULL_KEY, which MIT's client shows as "Client or server has a null key").
     PRINCIPAL_NOT_UNIQUE = 0x08 => "KDC_ERR_PRINCIPAL_NOT_UNIQUE" e_text "PRINCIPAL_NOT_UNIQUE",
     WRONG_REALM = 0x44 => "KDC_ERR_WRONG_REALM" e_text "WRONG_REALM",
+    /// A user the directory describes in a way no PAC can carry (no objectSid, or one outside
+    /// the realm's domain; too many groups).
+    POLICY = 0x0c => "KDC_ERR_POLICY" e_text "POLICY",
     BADOPTION = 0x0d => "KDC_ERR_BADOPTION" e_text "BAD_OPTION",
     ETYPE_NOSUPP = 0x0e => "KDC_ERR_ETYPE_NOSUPP" e_text "BAD_ENCRYPTION_TYPE",
     CLIENT_REVOKED = 0x12 => "KDC_ERR_CLIENT_REVOKED" e_text "CLIENT_LOCKED_OUT",
     /// Sent only for a TGS-REQ without PA-TGS-REQ, hence its text. Every KRB_AP_ERR below
     /// but SKEW comes from the TGS checking that AP-REQ, and the client learns no more than that.
+    /// A TGT whose PAC does not name its client's directory entry, or that has no PAC when
+    /// one is required ([MS-KILE] 3.3.5.7.1, as a DC patched for CVE-2021-42287 refuses it).
+    TGT_REVOKED = 0x14 => "KDC_ERR_TGT_REVOKED" e_text "TGT_REVOKED",
     PADATA_TYPE_NOSUPP = 0x10 => "KDC_ERR_PADATA_TYPE_NOSUPP" e_text "TGS_AUTHENTICATION_FAILED",
     PREAUTH_FAILED = 0x18 => "KDC_ERR_PREAUTH_FAILED" e_text "PREAUTH_FAILED",
     PREAUTH_REQUIRED = 0x19 => "KDC_ERR_PREAUTH_REQUIRED" e_text "NEEDED_PREAUTH",
@@ -101,6 +107,8 @@ pub mod padata {
     pub const PK_AS_REP: i32 = 0x11;
     /// RFC 8070: empty in an AS-REQ, "send me a freshness token"; in e-data, the token.
     pub const AS_FRESHNESS: i32 = 0x96;
+    /// PA-PAC-REQUEST ([MS-KILE] 2.2.3): whether the client wants a PAC.
+    pub const PAC_REQUEST: i32 = 0x80;
 }
 
 /// TYPED-DATA types carried in KRB-ERROR e-data (RFC 4556 §3.2.2).

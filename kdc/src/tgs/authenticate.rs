@@ -23,6 +23,8 @@ const KEY_USAGE_TGS_REQ_AUTH: u32 = 7;
 /// A TGT and authenticator that passed every check.
 pub struct Authenticated {
     pub ticket: EncTicketPart,
+    /// The krbtgt key the TGT decrypted with, which its PAC's signatures are under.
+    pub krbtgt_key: Key,
     pub session_key: Key,
     pub subkey: Option<Key>,
 }
@@ -126,6 +128,7 @@ pub fn authenticate(
     }
     Ok(Authenticated {
         ticket: enc_ticket,
+        krbtgt_key: krbtgt_key.clone(),
         session_key,
         subkey,
     })

@@ -15,6 +15,7 @@ use self::authenticate::{Authenticated, authenticate};
 use crate::account::{client_account, directory_name};
 use crate::crypto::{Enctype, Key};
 use crate::error::KdcError;
+use crate::pac::in_tickets::{self, TicketPac};
 use crate::proto::codes::padata;
 use crate::proto::kerberos::{KdcRequest, flag, name_to_string, system_time};
 use crate::proto::nonce;
@@ -48,6 +49,7 @@ pub async fn handle(
     let body = &request.req.req_body;
     let ap_req = request.padata(padata::TGS_REQ).ok_or(KdcError::NoTgsReq)?;
     let auth = authenticate(realm, ap_req, request.body_der, now)?;
+    let tgt_pac = in_tickets::verify_tgt_pac(realm, &auth.ticket, &auth.krbtgt_key)?;
     let options = &body.kdc_options.0;
     if flag(options, option::VALIDATE) {
         return Err(KdcError::BadOption(
@@ -70,7 +72,8 @@ pub async fn handle(
     let renewing = flag(options, option::RENEW);
     if renewing || needs_account_check(&auth, now) {
         let name = directory_name(&auth.ticket.cname)?;
-        client_account(realm, &name, now).await?;
+        let user = client_account(realm, &name, now).await?;
+        in_tickets::check_requestor(&tgt_pac, &user)?;
     }
     let times = if renewing {
         renewal_times(&auth, &service, realm, now)?
@@ -92,8 +95,34 @@ pub async fn handle(
         .current(&service)
         .ok_or_else(|| KdcError::Internal(format!("{service} has no key")))?;
     let client = &auth.ticket.cname;
+    let pac = in_tickets::for_tgs_ticket(
+        realm,
+        tgt_pac,
+        client,
+        &auth.ticket.auth_time,
+        service == realm.krbtgt_principal(),
+        now,
+    )
+    .await?;
+    let (_, krbtgt_key) = realm
+        .keys()
+        .current(realm.krbtgt_principal())
+        .ok_or_else(|| KdcError::Internal("no krbtgt key in the key store".into()))?;
+    let pac = pac.map(|(pac, kind)| TicketPac {
+        pac,
+        kind,
+        krbtgt_key,
+    });
     let crealm = String::from_utf8_lossy(auth.ticket.crealm.as_bytes()).into_owned();
-    let ticket = seal_ticket(&crealm, &sname, client, &session_key, &times, service_key)?;
+    let ticket = seal_ticket(
+        &crealm,
+        &sname,
+        client,
+        &session_key,
+        &times,
+        service_key,
+        pac,
+    )?;
 
     let reply_part = EncTgsRepPart(reply_part(
         &session_key,

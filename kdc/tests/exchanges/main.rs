@@ -17,5 +17,6 @@ mod client_shapes;
 mod ecdh;
 mod freshness;
 mod hostile;
+mod pac;
 mod support;
 mod tgs;

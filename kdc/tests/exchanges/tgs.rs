@@ -14,7 +14,7 @@ use crate::support::{REALM, Realm};
 
 const RENEW: u32 = 0x0000_0002;
 
-async fn realm_with_service() -> Realm {
+pub(crate) async fn realm_with_service() -> Realm {
     Realm::new(
         |c| c,
         async |dir| {
@@ -26,22 +26,22 @@ async fn realm_with_service() -> Realm {
     .await
 }
 
-fn web() -> PrincipalName {
+pub(crate) fn web() -> PrincipalName {
     principal(NT_SRV_INST, &["host", "web.example"])
 }
 
-fn alice() -> PrincipalName {
+pub(crate) fn alice() -> PrincipalName {
     principal(1, &["alice"])
 }
 
-async fn tgt(realm: &Realm) -> AsReply {
+pub(crate) async fn tgt(realm: &Realm) -> AsReply {
     realm
         .login(&ClientOptions::new(REALM, "alice"), &realm.signer("alice"))
         .await
         .unwrap()
 }
 
-fn request<'a>(
+pub(crate) fn request<'a>(
     tgt: &'a AsReply,
     client: &'a PrincipalName,
     service: PrincipalName,
@@ -58,7 +58,7 @@ fn request<'a>(
     }
 }
 
-async fn exchange(
+pub(crate) async fn exchange(
     realm: &Realm,
     options: &TgsOptions<'_>,
 ) -> Result<(rasn_kerberos::Ticket, rasn_kerberos::EncTgsRepPart), ClientError> {
@@ -71,7 +71,7 @@ async fn exchange(
     read_tgs_reply(&req, &reply, key, usage)
 }
 
-fn code<T>(result: Result<T, ClientError>) -> i32 {
+pub(crate) fn code<T>(result: Result<T, ClientError>) -> i32 {
     match result {
         Err(ClientError::KrbError(code)) => code,
         Err(other) => panic!("expected a KRB-ERROR, got {other}"),
@@ -186,7 +186,7 @@ fn forged_tgt(
     forged_ticket(realm, &alice(), session_key, &times)
 }
 
-fn forged_ticket(
+pub(crate) fn forged_ticket(
     realm: &Realm,
     client: &PrincipalName,
     session_key: &Key,
@@ -198,7 +198,16 @@ fn forged_ticket(
         .keys()
         .current(&format!("krbtgt/{REALM}"))
         .unwrap();
-    kdc::ticket::seal_ticket(REALM, &krbtgt_name(REALM), client, session_key, times, key).unwrap()
+    kdc::ticket::seal_ticket(
+        REALM,
+        &krbtgt_name(REALM),
+        client,
+        session_key,
+        times,
+        key,
+        None,
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -289,7 +298,7 @@ async fn expired_tgt_is_refused_and_renewal_needs_a_renewable_ticket() {
     );
 }
 
-fn empty_enc_part() -> rasn_kerberos::EncKdcRepPart {
+pub(crate) fn empty_enc_part() -> rasn_kerberos::EncKdcRepPart {
     rasn_kerberos::EncKdcRepPart {
         key: rasn_kerberos::EncryptionKey {
             r#type: 18,
@@ -418,35 +427,34 @@ async fn forwardable_and_forwarded_follow_the_request_and_the_tgt() {
     assert_eq!(flags_of(&part) & (FORWARDABLE | FORWARDED), 0);
 }
 
-/// bob disabled, carol expired, dave locked out, erin fine; "ghost" is in no entry.
+/// bob disabled, carol expired, dave locked out, erin fine; "ghost" is in no entry. The
+/// realm issues no PACs: these TGTs are forged without one, which with PACs on is the
+/// transition case (`pac.rs` tests it).
 async fn realm_with_account_states() -> Realm {
-    Realm::new(
-        |c| c,
-        async |dir| {
-            kdc::admin::services::service_add(&dir.join("kdc.toml"), "host/web.example")
-                .await
-                .unwrap();
-            let directory = kdc_directory::EmbeddedDirectory::load(&dir.join("directory.toml"))
-                .await
-                .unwrap();
-            use kdc_directory::DirectoryAdmin;
-            directory
-                .set_disabled(&format!("bob@{REALM}"), true)
-                .await
-                .unwrap();
-            for name in ["carol", "dave", "erin"] {
-                crate::support::add_user(dir, name, &format!("{name}@{REALM}"), Some(name)).await;
-            }
-            let past = kdc_directory::filetime(SystemTime::now() - Duration::from_secs(60));
-            crate::support::set_user_attribute(
-                dir,
-                &format!("carol@{REALM}"),
-                "accountExpires",
-                &past.to_string(),
-            );
-            crate::support::set_user_attribute(dir, &format!("dave@{REALM}"), "lockoutTime", "1");
-        },
-    )
+    Realm::new(crate::support::without_pacs, async |dir| {
+        kdc::admin::services::service_add(&dir.join("kdc.toml"), "host/web.example")
+            .await
+            .unwrap();
+        let directory = kdc_directory::EmbeddedDirectory::load(&dir.join("directory.toml"))
+            .await
+            .unwrap();
+        use kdc_directory::DirectoryAdmin;
+        directory
+            .set_disabled(&format!("bob@{REALM}"), true)
+            .await
+            .unwrap();
+        for name in ["carol", "dave", "erin"] {
+            crate::support::add_user(dir, name, &format!("{name}@{REALM}"), Some(name)).await;
+        }
+        let past = kdc_directory::filetime(SystemTime::now() - Duration::from_secs(60));
+        crate::support::set_user_attribute(
+            dir,
+            &format!("carol@{REALM}"),
+            "accountExpires",
+            &past.to_string(),
+        );
+        crate::support::set_user_attribute(dir, &format!("dave@{REALM}"), "lockoutTime", "1");
+    })
     .await
 }
 

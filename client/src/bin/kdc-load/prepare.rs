@@ -50,12 +50,14 @@ pub async fn prepare(args: &PrepareArgs) -> Result<PathBuf> {
         let name = format!("load{n:05}");
         let upn = format!("{name}@{realm}");
         if !existing.contains(&upn.to_lowercase()) {
+            let object_sid = kdc::admin::users::new_user_sid(directory.as_ref(), &config).await?;
             directory
                 .add_user(NewUser {
                     dn: NewUser::default_dn(&name, &realm),
                     user_principal_name: upn.clone(),
                     sam_account_name: Some(name.clone()),
                     user_account_control: UF_NORMAL_ACCOUNT,
+                    object_sid,
                 })
                 .await?;
         }

@@ -214,15 +214,29 @@ pub async fn add_user(dir: &Path, cn: &str, upn: &str, sam: Option<&str>) {
     let directory = EmbeddedDirectory::load(&dir.join("directory.toml"))
         .await
         .unwrap();
+    let config = kdc_config::Config::load(&dir.join("kdc.toml")).unwrap();
+    let object_sid = kdc::admin::users::new_user_sid(&directory, &config)
+        .await
+        .unwrap();
     directory
         .add_user(NewUser {
             dn: format!("CN={cn},CN=Users,DC=example,DC=test"),
             user_principal_name: upn.into(),
             sam_account_name: sam.map(Into::into),
             user_account_control: UF_NORMAL_ACCOUNT,
+            object_sid,
         })
         .await
         .unwrap();
+}
+
+/// A dev realm's kdc.toml without `domain_sid`: a realm that issues no PACs.
+pub fn without_pacs(config: String) -> String {
+    config
+        .lines()
+        .filter(|line| !line.starts_with("domain_sid"))
+        .map(|line| format!("{line}\n"))
+        .collect()
 }
 
 /// Writes `attribute = value` (TOML) into the user table of `upn` in the directory file, for
