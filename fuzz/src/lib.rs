@@ -30,4 +30,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("embedded_directory", targets::embedded_directory::run),
     ("as_signed", targets::as_signed::run),
     ("tgs_authenticator", targets::tgs_authenticator::run),
+    ("pac_parse", targets::pac_parse::run),
 ];

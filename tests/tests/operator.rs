@@ -137,3 +137,41 @@ fn bad_arguments_fail_with_a_message() {
         .unwrap();
     assert!(!missing.success(), "{missing}");
 }
+
+/// `kdc user show` prints the PAC a TGT would carry: the dev realm's alice with her SID, her
+/// groups by name, and the asserted-identity SIDs; a user added by `kdc user add` gets the
+/// domain's next RID and so a PAC of their own.
+#[test]
+fn user_show_prints_the_sids_and_groups_a_pac_would_carry() {
+    let realm = Realm::create().unwrap();
+    let alice = realm.principal("alice");
+    let shown = realm
+        .admin(&["user", "show", &alice])
+        .unwrap()
+        .ok()
+        .unwrap();
+    for expected in [
+        "UserId            1103",
+        "513 Domain Users",
+        "1105 Developers",
+        "S-1-18-4 key trust identity",
+        "LogonDomainName   EXAMPLE",
+    ] {
+        assert!(
+            shown.stdout.contains(expected),
+            "{expected:?} not in:\n{shown}"
+        );
+    }
+    let carol = realm.principal("carol");
+    realm.admin(&["user", "add", &carol]).unwrap().ok().unwrap();
+    let shown = realm
+        .admin(&["user", "show", &carol])
+        .unwrap()
+        .ok()
+        .unwrap();
+    assert!(shown.stdout.contains("UserId            1106"), "{shown}");
+    assert!(
+        shown.stdout.contains("GroupIds          513 Domain Users"),
+        "{shown}"
+    );
+}

@@ -10,6 +10,7 @@ pub mod embedded_directory;
 pub mod freshness;
 pub mod kdc_req;
 pub mod keycredlink;
+pub mod pac_parse;
 pub mod pk_as_req;
 pub mod tgs_authenticator;
 pub mod tgs_req;

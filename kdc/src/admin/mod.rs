@@ -3,5 +3,6 @@
 //! key store (RFC 4120 §5.3 kvno), and the keytab files services read.
 
 pub mod keytab;
+pub mod pac_preview;
 pub mod services;
 pub mod users;

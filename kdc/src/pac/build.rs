@@ -34,6 +34,20 @@ const FRESH_PUBLIC_KEY: u32 = 0x03;
 /// account (msDS-KeyCredentialLink, [MS-PKCA] 3.1.5.2.1.4).
 const KEY_TRUST: u32 = 0x04;
 
+/// What an asserted-identity SID says, for `kdc user show`; None for any other SID.
+pub fn asserted_sid_meaning(sid: &Sid) -> Option<&'static str> {
+    match (sid.authority(), sid.sub_authorities()) {
+        (AUTHENTICATION_AUTHORITY, [AUTHORITY_ASSERTED]) => {
+            Some("authentication authority asserted identity: every logon")
+        }
+        (AUTHENTICATION_AUTHORITY, [KEY_TRUST]) => Some("key trust identity: key trust logons"),
+        (AUTHENTICATION_AUTHORITY, [FRESH_PUBLIC_KEY]) => {
+            Some("fresh public key identity: logons with a freshness token")
+        }
+        _ => None,
+    }
+}
+
 /// How the user proved who they are, as the PAC's asserted-identity SIDs record it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Authentication {

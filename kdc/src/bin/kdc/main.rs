@@ -140,6 +140,13 @@ enum UserCommand {
         #[arg(long)]
         config: PathBuf,
     },
+    /// What the PAC of a TGT issued to the user now would carry: SIDs, groups with their
+    /// names, the asserted-identity SIDs each kind of logon adds.
+    Show {
+        #[arg(long)]
+        config: PathBuf,
+        upn: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -271,6 +278,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 users::user_set_disabled(&config, &upn, false).await
             }
             UserCommand::List { config } => users::user_list(&config).await,
+            UserCommand::Show { config, upn } => {
+                kdc::admin::pac_preview::user_show(&config, &upn).await
+            }
         },
         Command::Key { command } => match command {
             KeyCommand::Add {
