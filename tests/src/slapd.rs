@@ -302,7 +302,8 @@ impl Slapd {
     }
 
     /// A `[directory]` table for kdc.toml that binds as the KDC account to this server
-    /// (`url` picks plain or LDAPS), with `extra` `key = value` lines added as they are.
+    /// (`url` picks plain or LDAPS), groups by member search unless `extra` says otherwise,
+    /// with `extra` `key = value` lines added as they are.
     pub fn kdc_directory_toml(&self, url: &str, password_file: &Path, extra: &[&str]) -> String {
         let mut text = format!(
             "[directory]\ntype = \"ldap\"\nurls = [\"{url}\"]\nbase_dn = \"{}\"\n\
@@ -316,6 +317,14 @@ impl Slapd {
         if let Some(ca) = self.ca_file() {
             text.push_str(&format!("ca_file = \"{}\"\n", ca.display()));
         }
+        // OpenLDAP has no tokenGroups (AD's default): groups by `member` search, as
+        // deploy/ldap sets it up.
+        if !extra
+            .iter()
+            .any(|line| line.starts_with("group_membership"))
+        {
+            text.push_str("group_membership = \"member_search\"\n");
+        }
         for line in extra {
             text.push_str(line);
             text.push('\n');
@@ -326,8 +335,8 @@ impl Slapd {
 
 impl Slapd {
     /// The users and registered keys dev-realm wrote to `realm`'s embedded directory, added
-    /// to this server unchanged: DN, UPN, sAMAccountName and the DN-Binary key values (not
-    /// the groups).
+    /// to this server unchanged: DN, UPN, sAMAccountName, objectSid and the DN-Binary key
+    /// values (not the groups).
     pub fn add_users_of(&self, realm: &Realm) -> Result<()> {
         let text = std::fs::read_to_string(realm.dir().join("directory.toml"))?;
         let mut ldif = String::new();
@@ -348,6 +357,10 @@ impl Slapd {
                 512,
                 &keys,
             ));
+            // The SID the realm's PACs name the user by (text form, which the KDC reads).
+            if let Ok(sid) = field("objectSid") {
+                ldif.push_str(&format!("objectSid: {sid}\n"));
+            }
             ldif.push('\n');
         }
         if !ldif.contains("msDS-KeyCredentialLink: B:") {

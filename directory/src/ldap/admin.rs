@@ -13,7 +13,13 @@ use super::entry::{RawEntry, to_user};
 use super::pool::{Failure, describe};
 use super::rdn::first_rdn;
 use super::{LdapDirectory, filter};
-use crate::{DirectoryAdmin, DirectoryError, KeyCredentialLink, NewUser, User, check_upn_form};
+use kdc_config::GroupMembership;
+
+use crate::sid::DomainSid;
+use crate::{
+    DirectoryAdmin, DirectoryError, FIRST_ACCOUNT_RID, KeyCredentialLink, NewUser, User,
+    check_upn_form,
+};
 
 /// Listing every user may take many pages; it is an operator command, not a KDC request.
 const LIST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -42,6 +48,45 @@ fn set(values: impl IntoIterator<Item = String>) -> HashSet<String> {
 }
 
 impl LdapDirectory {
+    /// Every entry under the base that `filter` selects, page by page (an operator command's
+    /// search, not a KDC request's).
+    async fn subtree(
+        &self,
+        filter: String,
+        attributes: Vec<String>,
+        what: &str,
+    ) -> Result<Vec<RawEntry>, DirectoryError> {
+        let base = self.base_dn.clone();
+        let (entries, result) = self
+            .pool
+            .run_for(LIST_TIMEOUT, |mut ldap| {
+                let (base, filter, attributes) = (base.clone(), filter.clone(), attributes.clone());
+                async move {
+                    let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
+                        Box::new(EntriesOnly::new()),
+                        Box::new(PagedResults::new(PAGE_SIZE)),
+                    ];
+                    let mut stream = ldap
+                        .streaming_search_with(adapters, &base, Scope::Subtree, &filter, attributes)
+                        .await?;
+                    let mut entries = Vec::new();
+                    while let Some(entry) = stream.next().await? {
+                        entries.push(entry);
+                    }
+                    Ok((entries, stream.finish().await))
+                }
+            })
+            .await
+            .map_err(Failure::into_error)?;
+        if result.rc != 0 {
+            return Err(DirectoryError::Unavailable(format!(
+                "{what}: {}",
+                describe(&result)
+            )));
+        }
+        Ok(entries.into_iter().filter_map(RawEntry::decode).collect())
+    }
+
     /// The entry whose userPrincipalName is `upn` (any case).
     async fn entry_by_upn(&self, upn: &str) -> Result<RawEntry, DirectoryError> {
         let search = filter::and(&[
@@ -80,41 +125,32 @@ impl LdapDirectory {
 #[async_trait]
 impl DirectoryAdmin for LdapDirectory {
     async fn list_users(&self) -> Result<Vec<User>, DirectoryError> {
-        let base = self.base_dn.clone();
         let filter = self.user_filter.clone();
-        let attributes = self.user_attributes();
-        let (entries, result) = self
-            .pool
-            .run_for(LIST_TIMEOUT, |mut ldap| {
-                let (base, filter, attributes) = (base.clone(), filter.clone(), attributes.clone());
-                async move {
-                    let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
-                        Box::new(EntriesOnly::new()),
-                        Box::new(PagedResults::new(PAGE_SIZE)),
-                    ];
-                    let mut stream = ldap
-                        .streaming_search_with(adapters, &base, Scope::Subtree, &filter, attributes)
-                        .await?;
-                    let mut entries = Vec::new();
-                    while let Some(entry) = stream.next().await? {
-                        entries.push(entry);
-                    }
-                    Ok((entries, stream.finish().await))
-                }
-            })
-            .await
-            .map_err(Failure::into_error)?;
-        if result.rc != 0 {
-            return Err(DirectoryError::Unavailable(format!(
-                "listing users: {}",
-                describe(&result)
-            )));
-        }
-        Ok(entries
+        Ok(self
+            .subtree(filter, self.user_attributes(), "listing users")
+            .await?
             .into_iter()
-            .filter_map(RawEntry::decode)
             .filter_map(|entry| to_user(&entry, &self.names, None))
             .collect())
+    }
+
+    /// OpenLDAP (member-search groups): one above the highest RID of the domain any entry
+    /// under the base holds. Active Directory (tokenGroups) assigns objectSid itself and
+    /// refuses a written one: None.
+    async fn next_rid(&self, domain: &DomainSid) -> Result<Option<u32>, DirectoryError> {
+        if self.group_membership == GroupMembership::TokenGroups {
+            return Ok(None);
+        }
+        let attribute = self.names.object_sid.clone();
+        let filter = format!("({attribute}=*)");
+        let highest = self
+            .subtree(filter, vec![attribute.clone()], "listing objectSids")
+            .await?
+            .iter()
+            .filter_map(|entry| entry.sid(&attribute))
+            .filter_map(|sid| domain.rid_of(&sid))
+            .fold(FIRST_ACCOUNT_RID - 1, u32::max);
+        Ok(highest.checked_add(1))
     }
 
     async fn add_user(&self, new: NewUser) -> Result<User, DirectoryError> {
