@@ -12,6 +12,7 @@ pub mod kdc_load;
 pub mod krb;
 pub mod mit;
 pub mod mit_kdc;
+pub mod pac_tools;
 pub mod pki;
 pub mod ports;
 pub mod process;
