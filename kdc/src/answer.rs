@@ -10,6 +10,7 @@ use tracing::Instrument;
 
 use crate::error::KdcError;
 use crate::metrics::{Metrics, RequestRecord, TrustModel};
+use crate::pac::in_tickets::TgtPacSeen;
 use crate::preauth::pkinit::{ExchangeDetails, Trust};
 use crate::proto::codes::{ErrorCode, padata};
 use crate::proto::kerberos::{ErrorContext, KdcRequest, RequestKind, krb_error, name_to_string};
@@ -72,27 +73,26 @@ impl Kdc {
         async {
             let started = std::time::Instant::now();
             let now = SystemTime::now();
-            let mut trust_model = None;
-            let mut fresh = false;
-            let mut exchange = None;
+            let mut observed = Observed::default();
             let result = match request.kind {
                 RequestKind::As => as_req::handle(&self.realm, &request, message, now).await.map(|outcome| {
                     audit::issued_tgt(&outcome, started.elapsed());
-                    fresh = outcome.fresh;
-                    trust_model = Some(match &outcome.trust {
+                    observed.fresh = outcome.fresh;
+                    observed.trust_model = Some(match &outcome.trust {
                         Trust::Key(_) => TrustModel::Key,
                         Trust::Certificate(_) => TrustModel::Cert,
                     });
-                    exchange = Some(outcome.exchange);
+                    observed.exchange = Some(outcome.exchange);
                     outcome.reply
                 }),
                 RequestKind::Tgs => tgs::handle(&self.realm, &request, now).await.map(|outcome| {
                     audit::issued_service_ticket(&outcome, started.elapsed());
+                    observed.tgt_pac = outcome.tgt_pac;
                     outcome.reply
                 }),
             };
             let elapsed_us = started.elapsed().as_micros();
-            self.record(&request, ctx, &result, trust_model, (fresh, exchange.as_ref()), started.elapsed());
+            self.record(&request, ctx, &result, &observed, started.elapsed());
             match result {
                 Ok(reply) => Some(reply),
                 Err(error) => {
@@ -152,8 +152,7 @@ impl Kdc {
         request: &KdcRequest<'_>,
         ctx: RequestContext,
         result: &Result<T, KdcError>,
-        trust: Option<TrustModel>,
-        (fresh, exchange): (bool, Option<&ExchangeDetails>),
+        observed: &Observed,
         elapsed: Duration,
     ) {
         let Some(metrics) = &self.metrics else {
@@ -162,7 +161,8 @@ impl Kdc {
         let pkinit = (request.kind == RequestKind::As
             && request.padata(padata::PK_AS_REQ).is_some())
         .then(|| {
-            trust
+            observed
+                .trust_model
                 .or_else(|| result.as_ref().err().map(KdcError::trust_model))
                 .unwrap_or(TrustModel::Unknown)
         });
@@ -171,12 +171,22 @@ impl Kdc {
             transport: ctx.transport,
             result: result.as_ref().map(|_| ()).map_err(KdcError::code),
             pkinit,
-            fresh,
-            exchange,
+            fresh: observed.fresh,
+            exchange: observed.exchange.as_ref(),
+            tgt_pac: observed.tgt_pac,
             signed_nonce: request.nonce_form == NonceForm::Signed,
             elapsed,
         });
     }
+}
+
+/// What a successful exchange reports to the metrics beyond its result.
+#[derive(Default)]
+struct Observed {
+    trust_model: Option<TrustModel>,
+    fresh: bool,
+    exchange: Option<ExchangeDetails>,
+    tgt_pac: Option<TgtPacSeen>,
 }
 
 impl Handler for Kdc {

@@ -113,6 +113,10 @@ fn counters_move_by_what_the_clients_sent() {
     let fresh = "kdc_pkinit_fresh_logons_total";
     assert_eq!(grew(&before, &after, fresh, &[("trust", "key")]), 2.0);
 
+    // kvno's TGT carried a PAC, which the TGS verified.
+    let tgt_pacs = "kdc_tgs_tgt_pacs_total";
+    assert_eq!(grew(&before, &after, tgt_pacs, &[("pac", "verified")]), 1.0);
+
     let histogram = "kdc_request_duration_seconds_count";
     assert_eq!(grew(&before, &after, histogram, &[("type", "as")]), as_all);
     assert_eq!(grew(&before, &after, histogram, &[("type", "tgs")]), 1.0);

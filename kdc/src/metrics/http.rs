@@ -153,6 +153,7 @@ mod tests {
             pkinit: None,
             fresh: false,
             exchange: None,
+            tgt_pac: None,
             signed_nonce: false,
             elapsed: Duration::from_millis(3),
         });

@@ -21,6 +21,7 @@ use self::families::{counter_vec, histogram_vec, int_gauge};
 pub use self::health::Health;
 pub use self::labels::{TrustModel, error_name};
 use self::mirror::Mirrors;
+use crate::pac::in_tickets::TgtPacSeen;
 use crate::preauth::pkinit::ExchangeDetails;
 use crate::proto::codes::ErrorCode;
 use crate::proto::kerberos::RequestKind;
@@ -45,6 +46,9 @@ pub struct RequestRecord<'a> {
     pub fresh: bool,
     /// What a successful PKINIT exchange used (digest, encodings, DH key).
     pub exchange: Option<&'a ExchangeDetails>,
+    /// What the TGS found in the TGT of a ticket it issued: a verified PAC, or none
+    /// (accepted for the transition).
+    pub tgt_pac: Option<TgtPacSeen>,
     /// The request's nonce came as a negative INTEGER (proto/nonce.rs).
     pub signed_nonce: bool,
     pub elapsed: Duration,
@@ -66,6 +70,7 @@ pub struct Metrics {
     sha1_replies: IntCounterVec,
     negative_dh_integers: IntCounterVec,
     dh_keys: IntCounterVec,
+    tgt_pacs: IntCounterVec,
     pool_full: IntCounterVec,
     signed_nonces: IntCounterVec,
     request_duration: HistogramVec,
@@ -138,6 +143,12 @@ impl Metrics {
                 "kdc_pkinit_dh_keys_total",
                 "KDC DH keys of issued TGTs: ephemeral (no clientDHNonce), new (made and announced with dhKeyExpiration) or reused (RFC 4556 §3.2.3.1), by MODP group or curve",
                 &["use", "group"],
+            )?,
+            tgt_pacs: counter_vec(
+                &r,
+                "kdc_tgs_tgt_pacs_total",
+                "TGTs of issued tickets by their PAC: verified, or absent (issued before PACs were on, accepted while pac.accept_tgt_without_pac; at 0 for a renewable lifetime it can be turned off)",
+                &["pac"],
             )?,
             pool_full: counter_vec(
                 &r,
@@ -231,6 +242,9 @@ impl Metrics {
         self.request_duration
             .with_label_values(&[kind])
             .observe(record.elapsed.as_secs_f64());
+        if let Some(pac) = record.tgt_pac {
+            self.tgt_pacs.with_label_values(&[pac.label()]).inc();
+        }
         if record.signed_nonce {
             self.signed_nonces.with_label_values(&[kind]).inc();
         }

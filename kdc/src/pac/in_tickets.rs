@@ -102,6 +102,33 @@ pub enum TgtPac {
     Verified { pac: Pac, requestor: Sid },
 }
 
+impl TgtPac {
+    /// For the metrics: what the TGT had, when the realm issues PACs.
+    pub fn seen(&self) -> Option<TgtPacSeen> {
+        match self {
+            TgtPac::Off => None,
+            TgtPac::Absent => Some(TgtPacSeen::Absent),
+            TgtPac::Verified { .. } => Some(TgtPacSeen::Verified),
+        }
+    }
+}
+
+/// The label of `kdc_tgs_tgt_pacs_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TgtPacSeen {
+    Verified,
+    Absent,
+}
+
+impl TgtPacSeen {
+    pub fn label(self) -> &'static str {
+        match self {
+            TgtPacSeen::Verified => "verified",
+            TgtPacSeen::Absent => "absent",
+        }
+    }
+}
+
 /// Verifies the PAC of a TGT decrypted with `krbtgt_key` ([MS-KILE] 3.3.5.7.1): signatures
 /// (KRB_AP_ERR_MODIFIED), CLIENT_INFO against the ticket's client and authtime, and the
 /// REQUESTOR SID against LOGON_INFO's user (KDC_ERR_TGT_REVOKED).

@@ -15,7 +15,7 @@ use self::authenticate::{Authenticated, authenticate};
 use crate::account::{client_account, directory_name};
 use crate::crypto::{Enctype, Key};
 use crate::error::KdcError;
-use crate::pac::in_tickets::{self, TicketPac};
+use crate::pac::in_tickets::{self, TgtPacSeen, TicketPac};
 use crate::proto::codes::padata;
 use crate::proto::kerberos::{KdcRequest, flag, name_to_string, system_time};
 use crate::proto::nonce;
@@ -39,6 +39,7 @@ pub struct TgsOutcome {
     pub client: String,
     pub service: String,
     pub renewed: bool,
+    pub tgt_pac: Option<TgtPacSeen>,
 }
 
 pub async fn handle(
@@ -95,6 +96,7 @@ pub async fn handle(
         .current(&service)
         .ok_or_else(|| KdcError::Internal(format!("{service} has no key")))?;
     let client = &auth.ticket.cname;
+    let seen = tgt_pac.seen();
     let pac = in_tickets::for_tgs_ticket(
         realm,
         tgt_pac,
@@ -160,6 +162,7 @@ pub async fn handle(
         client: format!("{}@{crealm}", name_to_string(client)),
         service,
         renewed: renewing,
+        tgt_pac: seen,
     })
 }
 
