@@ -338,8 +338,18 @@ async fn check_keys(checker: &mut Checker, config: &Config) {
     match KeyRing::load(&*store, &master).await {
         Ok(keys) => {
             let krbtgt = format!("krbtgt/{}", config.realm.name);
-            if keys.current(&krbtgt).is_none() {
-                checker.problem("keys.store", format!("no {krbtgt} key"));
+            match keys.current(&krbtgt) {
+                None => checker.problem("keys.store", format!("no {krbtgt} key")),
+                Some((_, key)) if config.pac().is_some() && !key.enctype().is_aes_sha1() => checker
+                    .note(
+                        "keys.store",
+                        format!(
+                            "{krbtgt} signs PACs with its {} key: Windows verifies PAC \
+                             signatures of aes-sha1 keys only ([MS-PAC] 2.8)",
+                            key.enctype()
+                        ),
+                    ),
+                Some(_) => {}
             }
         }
         Err(e) => checker.problem(
@@ -469,6 +479,32 @@ mod tests {
             format!("{}: {}", problem.key, problem.message),
             "{problem:?}"
         );
+    }
+
+    /// A krbtgt key of an RFC 8009 enctype signs PACs Windows cannot verify: a note.
+    #[tokio::test]
+    async fn a_sha2_krbtgt_key_signing_pacs_is_noted() {
+        let (_dir, path) = dev_realm().await;
+        let notes = |findings: Vec<Finding>| {
+            findings
+                .into_iter()
+                .filter(|f| f.key == "keys.store" && f.message.contains("PAC"))
+                .count()
+        };
+        assert_eq!(
+            notes(check(&path).await),
+            0,
+            "dev-realm's krbtgt is aes-sha1"
+        );
+        let config = Config::load(&path).unwrap();
+        let master = MasterKey::load(&config.keys.master_key).unwrap();
+        let store = open::key_store(&config).await.unwrap();
+        let name = format!("krbtgt/{}", config.realm.name);
+        let existing = store.find_service(&name).await.unwrap();
+        let sha2 = [crate::crypto::Enctype::Aes256CtsHmacSha384192];
+        let (rotated, _) = crate::keys::new_key_version(&master, existing, &name, &sha2).unwrap();
+        store.put_service(rotated).await.unwrap();
+        assert_eq!(notes(check(&path).await), 1);
     }
 
     /// A realm without a domain SID passes, with a note at `[realm]` that its tickets carry

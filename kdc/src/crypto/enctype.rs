@@ -96,6 +96,11 @@ impl Enctype {
         }
     }
 
+    /// aes128/aes256-cts-hmac-sha1-96: the enctypes whose checksums Windows verifies in a PAC.
+    pub fn is_aes_sha1(self) -> bool {
+        self.profile() == Profile::Rfc3962
+    }
+
     /// Smallest valid ciphertext: confounder plus integrity tag (empty plaintext).
     pub fn min_ciphertext_len(self) -> usize {
         super::CONFOUNDER_LEN + self.checksum_len()

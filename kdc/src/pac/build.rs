@@ -28,10 +28,13 @@ const AUTHENTICATION_AUTHORITY: u64 = 0x12;
 /// user (every AS exchange here; S4U2Self would add S-1-18-2 instead, [MS-SFU] 3.2.5.1.2).
 const AUTHORITY_ASSERTED: u32 = 0x01;
 /// S-1-18-3, FRESH_PUBLIC_KEY_IDENTITY: the signed AuthPack carried a valid RFC 8070
-/// freshness token.
+/// freshness token ("clients successfully authenticating with the PKInit Freshness
+/// Extension receive the fresh public key identity SID": Microsoft, "What's New in Kerberos
+/// Authentication", learn.microsoft.com/windows-server/security/kerberos/).
 const FRESH_PUBLIC_KEY: u32 = 0x03;
 /// S-1-18-4, KEY_TRUST_IDENTITY: the user was found by the public key registered for the
-/// account (msDS-KeyCredentialLink, [MS-PKCA] 3.1.5.2.1.4).
+/// account (msDS-KeyCredentialLink, [MS-PKCA] 3.1.5.2.1.4; named in [MS-DTYP] 2.4.2.4, and
+/// added for "Public Key Trust-based client authentication" per the same page).
 const KEY_TRUST: u32 = 0x04;
 
 /// What an asserted-identity SID says, for `kdc user show`; None for any other SID.
