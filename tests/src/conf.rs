@@ -131,15 +131,25 @@ pub fn add_pkinit_anchor(text: &str, pem_path: &str) -> Result<String> {
 
 /// Points every `kdc = ...` line at `host_port` (e.g. a proxy's `127.0.0.1:P`).
 pub fn set_kdc_address(text: &str, host_port: &str) -> Result<String> {
+    set_kdc_addresses(text, &[host_port])
+}
+
+/// Replaces each `kdc = ...` line by one line per address, in this order (MIT tries them in
+/// turn: the first that answers serves the request).
+pub fn set_kdc_addresses(text: &str, host_ports: &[&str]) -> Result<String> {
     let mut found = false;
     let lines: Vec<String> = text
         .lines()
-        .map(|l| {
+        .flat_map(|l| {
             if line_key(l).is_some_and(|k| k == "kdc") {
                 found = true;
-                format!("{}kdc = {host_port}", indentation(l))
+                let indent = indentation(l);
+                host_ports
+                    .iter()
+                    .map(|host_port| format!("{indent}kdc = {host_port}"))
+                    .collect()
             } else {
-                l.to_owned()
+                vec![l.to_owned()]
             }
         })
         .collect();

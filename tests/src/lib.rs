@@ -19,6 +19,7 @@ pub mod process;
 pub mod proxied;
 pub mod proxy;
 pub mod realm;
+pub mod replicas;
 pub mod rng;
 pub mod scrape;
 

@@ -25,6 +25,8 @@ const IO_TIMEOUT: Duration = Duration::from_secs(30);
 /// One request the client sent and what came back.
 #[derive(Clone, Debug)]
 pub struct Exchange {
+    /// The KDC the proxy forwarded it to.
+    pub upstream: SocketAddr,
     /// The request as the client sent it.
     pub request: Vec<u8>,
     /// The request as the KDC got it (differs when the mutator changed it).
@@ -61,19 +63,29 @@ impl TcpProxy {
     where
         F: Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
     {
+        TcpProxy::spawn(vec![upstream], Arc::new(mutator))
+    }
+
+    /// A recording proxy in front of several KDCs, as a TCP load balancer: each connection
+    /// goes to the next upstream in turn. MIT opens a connection per request, so the two
+    /// requests of one kinit land on different KDCs.
+    pub fn round_robin(upstreams: Vec<SocketAddr>) -> Result<TcpProxy> {
+        TcpProxy::spawn(upstreams, Arc::new(|_: &[u8]| None))
+    }
+
+    fn spawn(upstreams: Vec<SocketAddr>, mutator: Arc<Mutator>) -> Result<TcpProxy> {
         // The kernel picks the port; host_port() reports it.
         let listener = TcpListener::bind(ports::loopback(0)).context("bind the proxy")?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let exchanges = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let mutator: Arc<Mutator> = Arc::new(mutator);
         let acceptor = {
             let exchanges = Arc::clone(&exchanges);
             let stop = Arc::clone(&stop);
             thread::Builder::new()
                 .name("kdc-proxy-accept".into())
-                .spawn(move || accept_loop(&listener, upstream, &exchanges, &mutator, &stop))?
+                .spawn(move || accept_loop(&listener, &upstreams, &exchanges, &mutator, &stop))?
         };
         Ok(TcpProxy {
             addr,
@@ -139,14 +151,18 @@ impl Drop for TcpProxy {
 
 fn accept_loop(
     listener: &TcpListener,
-    upstream: SocketAddr,
+    upstreams: &[SocketAddr],
     exchanges: &Arc<Mutex<Vec<Exchange>>>,
     mutator: &Arc<Mutator>,
     stop: &AtomicBool,
 ) {
+    let mut next = upstreams.iter().copied().cycle();
     while !stop.load(Ordering::Relaxed) {
         match listener.accept() {
             Ok((client, _)) => {
+                let Some(upstream) = next.next() else {
+                    return;
+                };
                 let exchanges = Arc::clone(exchanges);
                 let mutator = Arc::clone(mutator);
                 // A connection thread ends on its own (EOF or IO_TIMEOUT); nobody joins it.
@@ -212,6 +228,7 @@ fn relay(
         let index = record(
             exchanges,
             Exchange {
+                upstream,
                 request,
                 forwarded: forwarded.clone(),
                 reply: None,

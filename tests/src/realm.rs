@@ -5,7 +5,7 @@
 
 use std::fs::OpenOptions;
 use std::io::{self, ErrorKind};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,6 +38,8 @@ pub struct Realm {
     tmp: TempDir,
     dir: PathBuf,
     name: String,
+    /// The loopback address the KDC listens on (127.0.0.1 unless moved, for replicas).
+    host: Ipv4Addr,
     port: u16,
     kdc: PathBuf,
     child: Option<Child>,
@@ -80,6 +82,7 @@ impl Realm {
             tmp,
             dir,
             name: name.to_owned(),
+            host: Ipv4Addr::LOCALHOST,
             port,
             kdc,
             child: None,
@@ -127,7 +130,7 @@ impl Realm {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        ports::loopback(self.port)
+        SocketAddr::from((self.host, self.port))
     }
 
     /// `user@REALM`.
@@ -196,7 +199,7 @@ impl Realm {
     /// certificate). Unlike MIT, Heimdal sends a self-signed client certificate without
     /// trusting it.
     pub fn heimdal_client(&self) -> Result<HeimdalClient> {
-        self.heimdal_client_via(&format!("127.0.0.1:{}", self.port))
+        self.heimdal_client_via(&self.addr().to_string())
     }
 
     /// The same, sending to `host_port` (a proxy): Heimdal sends PKINIT over TCP by itself,
@@ -327,17 +330,58 @@ impl Realm {
     }
 
     fn move_to_port(&mut self, port: u16) -> Result<()> {
-        let addr = format!("[\"127.0.0.1:{port}\"]");
+        self.listen_at(self.host, port)
+    }
+
+    /// Listens on `host` (another loopback address, e.g. 127.0.0.2) instead, at the next start;
+    /// the realm's krb5.conf follows.
+    pub fn move_to_host(&mut self, host: Ipv4Addr) -> Result<()> {
+        self.listen_at(host, self.port)
+    }
+
+    fn listen_at(&mut self, host: Ipv4Addr, port: u16) -> Result<()> {
+        let host_port = SocketAddr::from((host, port)).to_string();
+        let addr = format!("[\"{host_port}\"]");
         self.set_kdc_option("listen", "udp", &addr)?;
         self.set_kdc_option("listen", "tcp", &addr)?;
         let path = self.krb5_conf_path();
         let text = std::fs::read_to_string(&path)?;
-        std::fs::write(
-            &path,
-            conf::set_kdc_address(&text, &format!("127.0.0.1:{port}"))?,
-        )?;
+        std::fs::write(&path, conf::set_kdc_address(&text, &host_port)?)?;
+        self.host = host;
         self.port = port;
         Ok(())
+    }
+
+    /// A second KDC of this realm on `host`: a copy of the realm directory (the same master
+    /// key, KDC certificate and configuration) in its own temporary directory, not started.
+    pub fn replica(&self, host: Ipv4Addr) -> Result<Realm> {
+        let tmp = tempfile::Builder::new()
+            .prefix("kdc-it-")
+            .tempdir()
+            .context("temporary directory")?;
+        let dir = tmp.path().join("realm");
+        std::fs::create_dir(&dir)?;
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                std::fs::copy(entry.path(), dir.join(entry.file_name()))?;
+            }
+        }
+        let mut replica = Realm {
+            log: tmp.path().join("kdc.stderr"),
+            tmp,
+            dir,
+            name: self.name.clone(),
+            host,
+            port: self.port,
+            kdc: self.kdc.clone(),
+            child: None,
+            clients: AtomicUsize::new(0),
+            cli_runs: AtomicUsize::new(0),
+            serve_env: self.serve_env.clone(),
+        };
+        replica.listen_at(host, self.port)?;
+        Ok(replica)
     }
 
     fn start_once(&mut self) -> Result<()> {
@@ -383,8 +427,8 @@ impl Realm {
             if started.elapsed() > START_TIMEOUT {
                 let _ = self.kill();
                 bail!(
-                    "kdc serve did not listen on 127.0.0.1:{} within {START_TIMEOUT:?}:\n{}",
-                    self.port,
+                    "kdc serve did not listen on {} within {START_TIMEOUT:?}:\n{}",
+                    self.addr(),
                     self.log()
                 );
             }

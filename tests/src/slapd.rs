@@ -24,6 +24,8 @@ use crate::process::{RunOutput, read_lossy, run_with_timeout};
 pub const KDC_BIND_PASSWORD: &str = "kdc-bind-secret";
 const ROOT_PASSWORD: &str = "root-secret";
 const START_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a write may take to reach the other provider (it takes well under a second).
+pub const REPLICATION_TIMEOUT: Duration = Duration::from_secs(20);
 const TOOL_TIMEOUT: Duration = Duration::from_secs(30);
 const SLAPD: &str = "/usr/sbin/slapd";
 const SLAPADD: &str = "/usr/sbin/slapadd";
@@ -38,6 +40,17 @@ pub struct SlapdOptions {
     /// Configure through cn=config (slapadd -n0 of deploy/ldap/kdc.ldif) instead of
     /// slapd.conf with deploy/ldap/kdc.schema.
     pub cn_config: bool,
+    /// One of two providers that replicate each other, configured from
+    /// deploy/ldap/multi-provider.conf.example (see [`Slapd::start_pair`]).
+    pub replication: Option<Replication>,
+}
+
+/// This server's place among the providers of deploy/ldap/multi-provider.conf.example:
+/// `ports[index]` is its own, the others its peers'.
+#[derive(Clone, Debug)]
+pub struct Replication {
+    pub index: usize,
+    pub ports: [u16; 2],
 }
 
 impl Default for SlapdOptions {
@@ -46,6 +59,7 @@ impl Default for SlapdOptions {
             suffix: "DC=example,DC=test".into(),
             tls: false,
             cn_config: false,
+            replication: None,
         }
     }
 }
@@ -91,7 +105,13 @@ impl Slapd {
             .tempdir()
             .context("temporary directory")?;
         std::fs::create_dir(tmp.path().join("db"))?;
-        let port = ports::free_port()?;
+        let port = match &options.replication {
+            Some(replication) => *replication
+                .ports
+                .get(replication.index)
+                .context("replication index out of range")?,
+            None => ports::free_port()?,
+        };
         let tls_port = if options.tls {
             Some(ports::free_port()?)
         } else {
@@ -108,14 +128,63 @@ impl Slapd {
         if slapd.options.tls {
             slapd.make_certificates()?;
         }
-        if slapd.options.cn_config {
-            slapd.write_cn_config()?;
-        } else {
-            std::fs::write(slapd.path("slapd.conf"), slapd.slapd_conf())?;
+        match &slapd.options.replication {
+            Some(replication) => {
+                let conf = slapd.replicated_conf(replication)?;
+                std::fs::write(slapd.path("slapd.conf"), conf)?;
+            }
+            None if slapd.options.cn_config => slapd.write_cn_config()?,
+            None => std::fs::write(slapd.path("slapd.conf"), slapd.slapd_conf())?,
         }
         slapd.launch()?;
-        slapd.add_ldif(&slapd.base_ldif()?)?;
+        // A second provider gets the base entries from the first, by replication.
+        if slapd
+            .options
+            .replication
+            .as_ref()
+            .is_none_or(|r| r.index == 0)
+        {
+            slapd.add_ldif(&slapd.base_ldif()?)?;
+        }
         Ok(slapd)
+    }
+
+    /// Two providers replicating each other (deploy/ldap/multi-provider.conf.example on two
+    /// free ports), returned once the second holds the first's base entries.
+    pub fn start_pair() -> Result<[Slapd; 2]> {
+        let ports = [ports::free_port()?, ports::free_port()?];
+        let provider = |index| {
+            Slapd::start(SlapdOptions {
+                replication: Some(Replication { index, ports }),
+                ..SlapdOptions::default()
+            })
+        };
+        let pair = [provider(0)?, provider(1)?];
+        let [first, second] = &pair;
+        second
+            .wait_for("(cn=kdc)", REPLICATION_TIMEOUT)
+            .with_context(|| format!("{} did not replicate {}", second.url(), first.url()))?;
+        Ok(pair)
+    }
+
+    /// Waits (bounded) until an entry matching `filter` is here, as replication brings it;
+    /// returns how long that took.
+    pub fn wait_for(&self, filter: &str, timeout: Duration) -> Result<Duration> {
+        let started = Instant::now();
+        loop {
+            let found = self.search(filter, &["1.1"])?;
+            if found.lines().any(|line| line.starts_with("dn:")) {
+                return Ok(started.elapsed());
+            }
+            if started.elapsed() > timeout {
+                bail!(
+                    "no entry ({filter}) on {} after {timeout:?}:\n{}",
+                    self.url(),
+                    self.log()
+                );
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {

@@ -7,7 +7,9 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use super::{ROOT_PASSWORD, SLAPADD, Slapd, TOOL_TIMEOUT, repo_root};
+use anyhow::bail;
+
+use super::{ROOT_PASSWORD, Replication, SLAPADD, Slapd, TOOL_TIMEOUT, repo_root};
 use crate::mit::Identity;
 use crate::pki::{self, KeyType, Signing};
 use crate::process::run_with_timeout;
@@ -113,6 +115,41 @@ impl Slapd {
             text.push_str(&format!("access {acl}\n"));
         }
         text
+    }
+
+    /// deploy/ldap/multi-provider.conf.example as it is, with this test's host names (loopback
+    /// ports), paths and password in place of the example's.
+    pub(super) fn replicated_conf(&self, replication: &Replication) -> Result<String> {
+        let example = repo_root().join("deploy/ldap/multi-provider.conf.example");
+        let mut text = std::fs::read_to_string(&example)
+            .with_context(|| format!("reading {}", example.display()))?;
+        if self.options.suffix != "DC=example,DC=test" || self.options.tls || self.options.cn_config
+        {
+            bail!("the multi-provider example serves DC=example,DC=test over plain LDAP only");
+        }
+        let schema = repo_root().join("deploy/ldap/kdc.schema").canonicalize()?;
+        for (from, to) in [
+            ("/etc/ldap/schema/kdc.schema", schema.display().to_string()),
+            (
+                "/run/slapd/slapd.pid",
+                self.path("slapd.pid").display().to_string(),
+            ),
+            ("/var/lib/ldap", self.path("db").display().to_string()),
+            ("admin-secret", ROOT_PASSWORD.to_owned()),
+        ] {
+            if !text.contains(from) {
+                bail!("{} no longer has {from:?}", example.display());
+            }
+            text = text.replace(from, &to);
+        }
+        for (i, port) in replication.ports.iter().enumerate() {
+            let host = format!("ldap://ldap{}.example.test/", i + 1);
+            if !text.contains(&host) {
+                bail!("{} no longer names {host}", example.display());
+            }
+            text = text.replace(&host, &format!("ldap://127.0.0.1:{port}/"));
+        }
+        Ok(text)
     }
 
     /// A cn=config tree made by slapadd from LDIF, loading the schema from kdc.ldif.
