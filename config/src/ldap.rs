@@ -119,6 +119,9 @@ pub struct LdapAttributeNames {
     /// A FILETIME; non-zero refuses the account (the KDC does not read the domain's lockout
     /// duration: a lockout lasts until the value is 0 again). Default `lockoutTime`.
     pub lockout_time: String,
+    /// A FILETIME: when the password was last set, the PAC's PasswordLastSet ([MS-KILE]
+    /// 3.3.5.6.4.1); absent or unreadable is 0. Default `pwdLastSet`.
+    pub pwd_last_set: String,
     /// Explicit certificate mappings for certificate trust (KB5014754). Default `altSecurityIdentities`.
     pub alt_security_identities: String,
     /// The SID that certificate trust matches against the SID extension (KB5014754), and
@@ -143,6 +146,7 @@ impl Default for LdapAttributeNames {
             user_account_control: "userAccountControl".into(),
             account_expires: "accountExpires".into(),
             lockout_time: "lockoutTime".into(),
+            pwd_last_set: "pwdLastSet".into(),
             alt_security_identities: "altSecurityIdentities".into(),
             object_sid: "objectSid".into(),
             primary_group_id: "primaryGroupID".into(),
@@ -154,20 +158,34 @@ impl Default for LdapAttributeNames {
 
 impl LdapAttributeNames {
     /// Every name, each checked as the file loads.
-    pub fn all(&self) -> [&str; 11] {
-        let [a, b, c, d, e, f, g, h, i] = self.read_for_users();
-        [a, b, c, d, e, f, g, h, i, &self.token_groups, &self.member]
+    pub fn all(&self) -> [&str; 12] {
+        let [a, b, c, d, e, f, g, h, i, j] = self.read_for_users();
+        [
+            a,
+            b,
+            c,
+            d,
+            e,
+            f,
+            g,
+            h,
+            i,
+            j,
+            &self.token_groups,
+            &self.member,
+        ]
     }
 
     /// The names read for every user (and written by the admin commands); tokenGroups is
     /// not among them (AD returns it only to a base-scope read).
-    pub fn read_for_users(&self) -> [&str; 9] {
+    pub fn read_for_users(&self) -> [&str; 10] {
         [
             &self.user_principal_name,
             &self.sam_account_name,
             &self.user_account_control,
             &self.account_expires,
             &self.lockout_time,
+            &self.pwd_last_set,
             &self.key_credential_link,
             &self.alt_security_identities,
             &self.object_sid,

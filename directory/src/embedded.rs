@@ -47,6 +47,7 @@ impl Record {
             user_account_control: entry.user_account_control,
             account_expires: entry.account_expires,
             lockout_time: entry.lockout_time,
+            pwd_last_set: entry.pwd_last_set,
             key_credentials: links,
             alt_security_identities: entry.alt_security_identities.clone(),
             object_sid: entry.object_sid.clone(),
@@ -64,6 +65,7 @@ impl Record {
             user_account_control: user.user_account_control,
             account_expires: user.account_expires,
             lockout_time: user.lockout_time,
+            pwd_last_set: user.pwd_last_set,
             key_credential_links: user
                 .key_credentials
                 .iter()

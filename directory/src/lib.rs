@@ -42,6 +42,8 @@ pub struct User {
     pub account_expires: u64,
     /// lockoutTime as a FILETIME; non-zero = locked out (see [`AccountRefusal::LockedOut`]).
     pub lockout_time: u64,
+    /// pwdLastSet as a FILETIME; 0 when never set or not read. Only the PAC reads it.
+    pub pwd_last_set: u64,
     /// The values of msDS-KeyCredentialLink that parsed; the others were logged and skipped.
     pub key_credentials: Vec<KeyCredentialLink>,
     /// altSecurityIdentities: explicit certificate mappings such as `X509:<SKI>...`

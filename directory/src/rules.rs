@@ -105,6 +105,7 @@ impl NewUser {
             user_account_control: self.user_account_control,
             account_expires: 0,
             lockout_time: 0,
+            pwd_last_set: 0,
             key_credentials: Vec::new(),
             alt_security_identities: Vec::new(),
             object_sid: self.object_sid,

@@ -89,6 +89,7 @@ fn a_key_registered_under_another_dn_never_matches() {
         user_account_control: UF_NORMAL_ACCOUNT,
         account_expires: 0,
         lockout_time: 0,
+        pwd_last_set: 0,
         key_credentials: vec![ngc_link(BOB_DN, &key)],
         alt_security_identities: Vec::new(),
         object_sid: None,

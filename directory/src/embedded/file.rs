@@ -26,6 +26,7 @@ pub(super) struct Entry {
     pub user_account_control: u32,
     pub account_expires: u64,
     pub lockout_time: u64,
+    pub pwd_last_set: u64,
     pub key_credential_links: Vec<String>,
     pub alt_security_identities: Vec<String>,
     pub object_sid: Option<Sid>,
@@ -98,6 +99,9 @@ struct UserIn {
     /// FILETIME; absent = 0 = not locked out.
     #[serde(rename = "lockoutTime", default)]
     lockout_time: u64,
+    /// FILETIME; absent = 0 = never set (PasswordLastSet in the PAC).
+    #[serde(rename = "pwdLastSet", default)]
+    pwd_last_set: u64,
     #[serde(rename = "msDS-KeyCredentialLink", default)]
     key_credential_links: Vec<Spanned<String>>,
     #[serde(rename = "altSecurityIdentities", default)]
@@ -156,6 +160,8 @@ struct UserOut<'a> {
     account_expires: u64,
     #[serde(rename = "lockoutTime", skip_serializing_if = "is_zero")]
     lockout_time: u64,
+    #[serde(rename = "pwdLastSet", skip_serializing_if = "is_zero")]
+    pwd_last_set: u64,
     #[serde(
         rename = "msDS-KeyCredentialLink",
         skip_serializing_if = "<[_]>::is_empty"
@@ -228,6 +234,7 @@ pub(super) fn parse(text: &str) -> Result<Loaded, LineError> {
                 user_account_control: user.user_account_control,
                 account_expires: user.account_expires,
                 lockout_time: user.lockout_time,
+                pwd_last_set: user.pwd_last_set,
                 key_credential_links: user
                     .key_credential_links
                     .into_iter()
@@ -245,8 +252,8 @@ pub(super) fn parse(text: &str) -> Result<Loaded, LineError> {
 const HEADER: &str = "\
 # kdc embedded directory: one [[user]] table per user, keyed by Active Directory attribute
 # names (distinguishedName, userPrincipalName, sAMAccountName, userAccountControl (default
-# 512, enabled), accountExpires and lockoutTime (FILETIMEs; absent or 0 = never expires, not
-# locked out), msDS-KeyCredentialLink as DN-Binary strings, altSecurityIdentities, objectSid
+# 512, enabled), accountExpires, lockoutTime and pwdLastSet (FILETIMEs; absent or 0 = never
+# expires, not locked out, never set), msDS-KeyCredentialLink as DN-Binary strings, altSecurityIdentities, objectSid
 # as S-1-5-..., primaryGroupID (default 513, Domain Users)) and one [[group]] table per group
 # (distinguishedName, sAMAccountName, objectSid, member: DNs of users and groups).
 # Admin commands rewrite this file; comments other than this header are not kept.
@@ -263,6 +270,7 @@ pub(super) fn render(entries: &[Entry], groups: &[GroupTable]) -> Result<String,
                 user_account_control: e.user_account_control,
                 account_expires: e.account_expires,
                 lockout_time: e.lockout_time,
+                pwd_last_set: e.pwd_last_set,
                 key_credential_links: &e.key_credential_links,
                 alt_security_identities: &e.alt_security_identities,
                 object_sid: e.object_sid.as_ref(),
@@ -346,6 +354,7 @@ mod tests {
             user_account_control: 514,
             account_expires: 132_539_328_000_000_000,
             lockout_time: 1,
+            pwd_last_set: 133_000_000_000_000_000,
             key_credential_links: vec!["B:2:00:CN=alice".into(), "B:2:01:CN=alice".into()],
             alt_security_identities: vec!["X509:<SKI>0123".into()],
             object_sid: Some("S-1-5-21-1-2-3-1104".parse().unwrap()),

@@ -185,6 +185,7 @@ mod tests {
             user_account_control: 0x200,
             account_expires: 0,
             lockout_time: 0,
+            pwd_last_set: 0,
             key_credentials: Vec::new(),
             alt_security_identities: Vec::new(),
             object_sid: None,

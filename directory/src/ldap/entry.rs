@@ -135,9 +135,9 @@ fn user_account_control(entry: &RawEntry, attribute: &str) -> u32 {
     }
 }
 
-/// A FILETIME attribute (accountExpires, lockoutTime: AD's Integer8, a signed 64-bit
-/// decimal). Absent is `absent` (AD's meaning of a value never written); unreadable or
-/// negative is `unreadable`, chosen by the caller to refuse the account.
+/// A FILETIME attribute (accountExpires, lockoutTime, pwdLastSet: AD's Integer8, a signed
+/// 64-bit decimal). Absent is `absent` (AD's meaning of a value never written); unreadable or
+/// negative is `unreadable`, chosen by the caller (to refuse the account, for the first two).
 fn filetime(entry: &RawEntry, attribute: &str, absent: u64, unreadable: u64) -> u64 {
     let Some(text) = entry.first(attribute) else {
         return absent;
@@ -145,7 +145,7 @@ fn filetime(entry: &RawEntry, attribute: &str, absent: u64, unreadable: u64) -> 
     match text.trim().parse::<u64>() {
         Ok(value) if value <= ACCOUNT_NEVER_EXPIRES => value,
         _ => {
-            tracing::warn!(dn = %entry.dn, attribute, value = text, "unreadable FILETIME; refusing the account");
+            tracing::warn!(dn = %entry.dn, attribute, value = text, read_as = unreadable, "unreadable FILETIME");
             unreadable
         }
     }
@@ -169,6 +169,7 @@ pub fn to_user(entry: &RawEntry, names: &LdapAttributeNames, realm: Option<&str>
         // An unreadable accountExpires reads as 1 (1601, long expired), lockoutTime as locked.
         account_expires: filetime(entry, &names.account_expires, 0, 1),
         lockout_time: filetime(entry, &names.lockout_time, 0, 1),
+        pwd_last_set: filetime(entry, &names.pwd_last_set, 0, 0),
         user_principal_name,
         sam_account_name,
         key_credentials,

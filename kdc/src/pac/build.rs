@@ -112,6 +112,8 @@ pub struct PacIdentity {
     pub sam_account_flags: u32,
     /// accountExpires as a FILETIME; [`ACCOUNT_NEVER_EXPIRES`] when it never does.
     pub account_expires: u64,
+    /// pwdLastSet as a FILETIME; 0 when never set.
+    pub password_last_set: u64,
 }
 
 /// Why a user cannot have a PAC: an operator has to fix the entry.
@@ -175,6 +177,7 @@ impl PacIdentity {
                 0 => ACCOUNT_NEVER_EXPIRES,
                 expires => expires.min(ACCOUNT_NEVER_EXPIRES),
             },
+            password_last_set: user.pwd_last_set,
         })
     }
 }
@@ -303,6 +306,10 @@ fn validation_info(
         logon_time: whole_seconds_filetime(logon.auth_time),
         logoff_time: identity.account_expires,
         kick_off_time: identity.account_expires,
+        // AD adds the domain's minPwdAge and maxPwdAge, which this KDC does not read: the
+        // password may change at once and (for passwordless logons) never must.
+        password_last_set: identity.password_last_set,
+        password_can_change: identity.password_last_set,
         password_must_change: ACCOUNT_NEVER_EXPIRES,
         effective_name: NdrString::new(&identity.account_name),
         full_name: NdrString::new(&identity.full_name),

@@ -241,6 +241,7 @@ fn prototype_identity() -> PacIdentity {
         other_groups: Vec::new(),
         sam_account_flags: 0x210,
         account_expires: kdc_directory::ACCOUNT_NEVER_EXPIRES,
+        password_last_set: 0,
     }
 }
 

@@ -108,6 +108,33 @@ async fn a_key_trust_tgt_names_the_user_their_groups_and_how_they_logged_on() {
     );
 }
 
+/// PasswordLastSet is the entry's pwdLastSet, as AD fills it; the KDC reads no domain
+/// password policy, so the password may change at once and never must.
+#[tokio::test]
+async fn password_times_come_from_pwd_last_set() {
+    const SET: u64 = 133_000_000_000_000_000;
+    let realm = Realm::new(
+        |c| c,
+        async |dir| {
+            crate::support::set_user_attribute(
+                dir,
+                &format!("alice@{REALM}"),
+                "pwdLastSet",
+                &SET.to_string(),
+            );
+        },
+    )
+    .await;
+    let tgt = login(&realm, ClientOptions::new(REALM, "alice"), "alice").await;
+    let info = logon_info(&tgt_pac(&realm, &tgt));
+    assert_eq!(info.password_last_set, SET);
+    assert_eq!(info.password_can_change, SET);
+    assert_eq!(
+        info.password_must_change,
+        kdc_directory::ACCOUNT_NEVER_EXPIRES
+    );
+}
+
 #[tokio::test]
 async fn certificate_trust_and_a_freshness_token_change_the_asserted_sids() {
     let realm = Realm::dev().await;
