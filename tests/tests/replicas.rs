@@ -10,9 +10,11 @@
     clippy::indexing_slicing
 )]
 
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use kdc_integration::kdc_load::kdc_load;
 use kdc_integration::replicas::{CACHE_TTL, Replicas};
 use kdc_integration::scrape::{self, http_get};
 use kdc_integration::slapd::REPLICATION_TIMEOUT;
@@ -257,4 +259,60 @@ fn a_kdc_whose_ldap_server_is_down_says_so_clients_move_on_and_it_recovers() {
             (status, body) => Err(format!("{status} {body}")),
         },
     );
+}
+
+#[test]
+fn replica_a_killed_under_load_every_request_still_gets_a_right_answer() {
+    let replicas = Replicas::start().unwrap();
+    let [a, b] = &replicas.kdc;
+    let json = a.tmp().join("killed.json");
+    let (a_addr, b_addr) = (a.addr().to_string(), b.addr().to_string());
+    let mut cmd = Command::new(kdc_load().unwrap());
+    cmd.args(["run", "--quiet", "--json", json.to_str().unwrap()])
+        .args(["--realm-dir", a.dir().to_str().unwrap()])
+        .args(["--kdc", &a_addr, "--kdc", &b_addr])
+        .args(["--duration", "4", "--concurrency", "4", "--exchange", "as"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let load = cmd.spawn().unwrap();
+    // Killed once it is carrying its share (kdc-load signs its requests before it starts).
+    within(
+        Duration::from_secs(30),
+        "replica A serving kdc-load",
+        || {
+            let samples = a.metrics().map_err(|e| e.to_string())?;
+            let ok = [("type", "as"), ("result", "ok")];
+            match scrape::sum(&samples, "kdc_requests_total", &ok) {
+                Ok(n) if n >= 20.0 => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    );
+    a.signal("KILL").unwrap();
+    let output = load.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let phase = &report["phases"][0];
+    // Every request was answered, and every answer verified (kdc-load checks the KDC's
+    // signature, the DH agreement and the enc-part of each): none wrong, none lost.
+    assert_eq!(phase["completed"], phase["ok"], "{stdout}");
+    assert_eq!(phase["ok"], phase["verified"], "{stdout}");
+    assert_eq!(phase["failures"], serde_json::json!({}), "{stdout}");
+    assert_eq!(phase["krb_errors"], serde_json::json!({}), "{stdout}");
+    let sent = |i: usize| phase["kdcs"][i]["sent"].as_u64().unwrap();
+    assert!(
+        sent(0) > 0 && sent(1) > sent(0),
+        "B carried the rest:\n{stdout}"
+    );
+    eprintln!("{stdout}");
+
+    // And MIT kinit, listing both, gets its TGT from B.
+    let client = replicas.client().unwrap();
+    kinit(&replicas, &client, "alice").unwrap();
 }

@@ -5,6 +5,7 @@
 //! users.
 #![forbid(unsafe_code)]
 
+mod balance;
 mod options;
 mod pool;
 mod prepare;
@@ -85,7 +86,12 @@ async fn run(args: &RunArgs) -> Result<Vec<PhaseReport>> {
     }
     let options = Arc::new(options);
     let info = RunInfo {
-        kdc: target.kdc.to_string(),
+        kdc: target
+            .kdcs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" "),
         realm: target.realm.clone(),
         transport: match args.transport {
             TransportKind::Udp => "udp",
@@ -162,8 +168,16 @@ async fn phase(
             started.elapsed().as_secs_f64()
         );
     }
+    let balancer = Arc::new(balance::Balancer::new(target.kdcs.clone(), args.spread)?);
+    let by_kdc = target
+        .kdcs
+        .iter()
+        .map(|_| Arc::new(Recorder::default()))
+        .collect();
     Ok(Phase {
         target: target.clone(),
+        balancer,
+        by_kdc,
         options: options.clone(),
         tgts,
         pool,
@@ -185,10 +199,20 @@ async fn measure(label: &'static str, args: &RunArgs, phase: Phase) -> PhaseRepo
         progress.stop();
     }
     let tally = phase.recorder.finish();
+    let by_kdc = match phase.by_kdc.len() {
+        0 | 1 => Vec::new(),
+        _ => phase
+            .balancer
+            .kdcs()
+            .iter()
+            .zip(&phase.by_kdc)
+            .map(|(kdc, recorder)| (kdc.to_string(), recorder.finish()))
+            .collect(),
+    };
     if let Ok(phase) = Arc::try_unwrap(phase) {
         phase.pool.stop().await;
     }
-    PhaseReport::new(label, tally, elapsed)
+    PhaseReport::new(label, tally, elapsed).with_kdcs(by_kdc)
 }
 
 /// One AS exchange per user (up to [`MAX_TGTS`]), not measured, for the TGS phase.
@@ -205,7 +229,7 @@ async fn freshness_token(
     let request = kdc_client::build_freshness_request(options)?;
     let reply = tokio::time::timeout(
         args.timeout(),
-        transport::exchange(args.transport, target.kdc, &request),
+        transport::exchange(args.transport, target.first_kdc()?, &request),
     )
     .await
     .context("asking for a freshness token: timeout")?
@@ -221,7 +245,7 @@ async fn get_tgts(args: &RunArgs, target: &Target, options: &[ClientOptions]) ->
         let request = build_request(opts, user.signer.as_ref()).await?;
         let reply = tokio::time::timeout(
             args.timeout(),
-            transport::exchange(args.transport, target.kdc, &request.message),
+            transport::exchange(args.transport, target.first_kdc()?, &request.message),
         )
         .await;
         let reply = match reply {

@@ -97,9 +97,16 @@ pub struct RunArgs {
     /// Users to log in as: lines `user cert.pem key.pem` (paths relative to the file).
     #[arg(long)]
     pub users_file: Option<PathBuf>,
-    /// The KDC's address (default: the realm folder's first TCP or UDP listener).
+    /// The KDC's address (default: the realm folder's first TCP or UDP listener). Give it
+    /// several times for replicas of one realm: requests are spread over them as `--spread`
+    /// says, like a load balancer, and reported per KDC and in total.
     #[arg(long)]
-    pub kdc: Option<SocketAddr>,
+    pub kdc: Vec<SocketAddr>,
+    /// How requests are spread over several `--kdc`: each in turn, or a random one per
+    /// request. Either way a KDC that failed 3 times in a row (no answer) is left out for
+    /// 1 s, and a request it did not answer is sent once more to another KDC.
+    #[arg(long, value_enum, default_value_t = Spread::RoundRobin)]
+    pub spread: Spread,
     /// The realm (default: from the realm folder).
     #[arg(long)]
     pub realm: Option<String>,
@@ -158,6 +165,12 @@ pub struct RunArgs {
     /// No progress line.
     #[arg(long)]
     pub quiet: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spread {
+    RoundRobin,
+    Random,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -274,7 +287,8 @@ mod tests {
             "out.json",
         ])
         .unwrap();
-        assert_eq!(args.kdc, Some(SocketAddr::from(([127, 0, 0, 1], 88))));
+        assert_eq!(args.kdc, [SocketAddr::from(([127, 0, 0, 1], 88))]);
+        assert_eq!(args.spread, Spread::RoundRobin);
         assert_eq!(args.transport, TransportKind::Udp);
         assert_eq!(args.exchange, ExchangeKind::Both);
         assert_eq!(args.concurrency, 32);

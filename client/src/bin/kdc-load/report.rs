@@ -25,6 +25,9 @@ pub struct PhaseReport {
     pub tally: Tally,
     pub elapsed: Duration,
     pub latency_us: Option<Percentiles>,
+    /// With several KDCs: every attempt by the KDC it went to (a request retried on another
+    /// KDC counts at both; the totals above count it once, by how it ended).
+    pub by_kdc: Vec<(String, Tally)>,
 }
 
 impl PhaseReport {
@@ -35,7 +38,12 @@ impl PhaseReport {
             tally,
             elapsed,
             latency_us,
+            by_kdc: Vec::new(),
         }
+    }
+
+    pub fn with_kdcs(self, by_kdc: Vec<(String, Tally)>) -> PhaseReport {
+        PhaseReport { by_kdc, ..self }
     }
 
     /// Exchanges that ended (any outcome) per second.
@@ -110,6 +118,19 @@ pub fn table(info: &RunInfo, phases: &[PhaseReport]) -> String {
         if let Some(why) = &t.first_bad_reply {
             row("first bad reply", why.clone());
         }
+        if !phase.by_kdc.is_empty() {
+            row("retried elsewhere", t.retries.to_string());
+        }
+        for (kdc, t) in &phase.by_kdc {
+            let _ = writeln!(
+                out,
+                "  KDC {kdc:<18} {} sent, {} ok, {} KRB errors, {} failures",
+                t.total(),
+                t.ok,
+                t.krb_error_count(),
+                t.failure_count()
+            );
+        }
     }
     out
 }
@@ -132,6 +153,25 @@ pub fn json(info: &RunInfo, phases: &[PhaseReport]) -> String {
 
 fn phase_json(phase: &PhaseReport) -> String {
     let t = &phase.tally;
+    let kdcs = match phase.by_kdc.as_slice() {
+        [] => String::new(),
+        by_kdc => {
+            let each: Vec<String> = by_kdc
+                .iter()
+                .map(|(kdc, t)| {
+                    format!(
+                        "{{\"kdc\":{},\"sent\":{},\"ok\":{},\"krb_errors\":{},\"failures\":{}}}",
+                        string(kdc),
+                        t.total(),
+                        t.ok,
+                        t.krb_error_count(),
+                        t.failure_count()
+                    )
+                })
+                .collect();
+            format!(",\"retries\":{},\"kdcs\":[{}]", t.retries, each.join(","))
+        }
+    };
     let codes: BTreeMap<String, u64> = t
         .krb_errors
         .iter()
@@ -157,7 +197,7 @@ fn phase_json(phase: &PhaseReport) -> String {
     format!(
         "{{\"exchange\":{},\"completed\":{},\"ok\":{},\"verified\":{},\"krb_errors\":{},\
          \"failures\":{},\"duration_secs\":{:.6},\"throughput_per_sec\":{:.3},\
-         \"pool_waits\":{},\"latency_ms\":{latency}}}",
+         \"pool_waits\":{},\"latency_ms\":{latency}{kdcs}}}",
         string(phase.exchange),
         t.total(),
         t.ok,
@@ -218,6 +258,7 @@ mod tests {
             failures: BTreeMap::from([(Failure::Timeout, 1)]),
             latencies_us: vec![1000, 2000, 3000, 4000],
             pool_waits: 0,
+            retries: 0,
             first_bad_reply: None,
         };
         let phase = PhaseReport::new("as", tally, Duration::from_secs(2));
@@ -241,6 +282,34 @@ mod tests {
              \"krb_errors\":{\"62\":3},\"failures\":{\"timeout\":1},\"duration_secs\":2.000000,\
              \"throughput_per_sec\":4.000,\"pool_waits\":0,\"latency_ms\":{\"p50\":2,\"p90\":4,\
              \"p99\":4,\"p99_9\":4,\"max\":4,\"mean\":2.500}}]}\n"
+        );
+    }
+
+    #[test]
+    fn several_kdcs_are_reported_each_and_in_total() {
+        let (info, mut phases) = sample();
+        let phase = phases.remove(0);
+        let mut retried = phase.tally.clone();
+        retried.retries = 1;
+        let by_kdc = vec![
+            ("127.0.0.2:88".to_owned(), phase.tally.clone()),
+            ("127.0.0.3:88".to_owned(), Tally::default()),
+        ];
+        let phases = vec![PhaseReport::new("as", retried, phase.elapsed).with_kdcs(by_kdc)];
+        let text = table(&info, &phases);
+        assert!(text.contains("retried elsewhere      1"), "{text}");
+        assert!(
+            text.contains("KDC 127.0.0.2:88       8 sent, 4 ok, 3 KRB errors, 1 failures"),
+            "{text}"
+        );
+        assert!(text.contains("KDC 127.0.0.3:88       0 sent"), "{text}");
+        let json = json(&info, &phases);
+        assert!(
+            json.contains(
+                ",\"retries\":1,\"kdcs\":[{\"kdc\":\"127.0.0.2:88\",\"sent\":8,\"ok\":4,\
+                 \"krb_errors\":3,\"failures\":1},{\"kdc\":\"127.0.0.3:88\",\"sent\":0,"
+            ),
+            "{json}"
         );
     }
 

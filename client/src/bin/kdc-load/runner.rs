@@ -12,6 +12,7 @@ use kdc_client::{ClientError, ClientOptions, read_reply};
 use rasn_kerberos::KrbError;
 use tokio::time::Instant;
 
+use super::balance::Balancer;
 use super::options::{Amount, TransportKind};
 use super::pool::{Pool, Prepared, Tgt};
 use super::stats::{Failure, Outcome, Recorder};
@@ -27,6 +28,9 @@ const KEY_USAGE_TGS_REP_SESSION_KEY: u32 = 8;
 
 pub struct Phase {
     pub target: Arc<Target>,
+    pub balancer: Arc<Balancer>,
+    /// Every attempt, by the KDC it went to (the index of `balancer.kdcs()`).
+    pub by_kdc: Vec<Arc<Recorder>>,
     pub options: Arc<Vec<ClientOptions>>,
     pub tgts: Arc<Vec<Tgt>>,
     pub pool: Pool,
@@ -74,23 +78,41 @@ async fn client(phase: Arc<Phase>, next: Arc<AtomicU64>, start: Instant) {
         // At a fixed rate latency counts from the scheduled time, so time spent queued
         // behind a slow KDC is not hidden (no coordinated omission).
         let began = due.unwrap_or_else(Instant::now);
-        let reply = tokio::time::timeout(
-            phase.timeout,
-            transport::exchange(phase.transport, phase.target.kdc, prepared.message()),
-        )
-        .await;
-        let latency = began.elapsed();
-        let outcome = match reply {
-            Err(_) => Outcome::Failed(Failure::Timeout),
-            Ok(Err(_)) => Outcome::Failed(Failure::Transport),
-            Ok(Ok(reply)) => classify(
-                &phase,
-                &prepared,
-                &reply,
-                in_sample(seq, phase.verify_sample),
-            ),
+        let (mut index, mut kdc) = phase.balancer.pick(seq, None);
+        let mut retried = false;
+        let outcome = loop {
+            let attempt = Instant::now();
+            let outcome = send(&phase, &prepared, kdc, seq).await;
+            let answered = !matches!(
+                outcome,
+                Outcome::Failed(Failure::Timeout | Failure::Transport)
+            );
+            phase.balancer.report(index, answered);
+            if let Some(recorder) = phase.by_kdc.get(index) {
+                recorder.record(outcome, attempt.elapsed());
+            }
+            if answered || retried || phase.balancer.kdcs().len() < 2 {
+                break outcome;
+            }
+            retried = true;
+            phase.recorder.retry();
+            (index, kdc) = phase.balancer.pick(seq, Some(index));
         };
-        phase.recorder.record(outcome, latency);
+        phase.recorder.record(outcome, began.elapsed());
+    }
+}
+
+/// One attempt of one request at one KDC.
+async fn send(phase: &Phase, prepared: &Prepared, kdc: std::net::SocketAddr, seq: u64) -> Outcome {
+    let reply = tokio::time::timeout(
+        phase.timeout,
+        transport::exchange(phase.transport, kdc, prepared.message()),
+    )
+    .await;
+    match reply {
+        Err(_) => Outcome::Failed(Failure::Timeout),
+        Ok(Err(_)) => Outcome::Failed(Failure::Transport),
+        Ok(Ok(reply)) => classify(phase, prepared, &reply, in_sample(seq, phase.verify_sample)),
     }
 }
 

@@ -61,6 +61,8 @@ pub struct Tally {
     pub latencies_us: Vec<u32>,
     /// Requests that had to wait for the pool of prepared requests.
     pub pool_waits: u64,
+    /// Requests sent again to another KDC because theirs did not answer.
+    pub retries: u64,
     /// Why the first bad reply was bad, to show the operator.
     pub first_bad_reply: Option<String>,
 }
@@ -107,6 +109,12 @@ impl Recorder {
             && tally.first_bad_reply.is_none()
         {
             tally.first_bad_reply = Some(why());
+        }
+    }
+
+    pub fn retry(&self) {
+        if let Ok(mut tally) = self.inner.lock() {
+            tally.retries += 1;
         }
     }
 

@@ -13,13 +13,22 @@ use kdc_config::Config;
 use super::options::{RunArgs, TransportKind};
 
 /// A user the generator logs in as.
+impl Target {
+    /// The KDC of the set-up exchanges.
+    pub fn first_kdc(&self) -> Result<SocketAddr> {
+        self.kdcs.first().copied().context("no KDC")
+    }
+}
+
 pub struct LoadUser {
     pub name: String,
     pub signer: Arc<SoftwareSigner>,
 }
 
 pub struct Target {
-    pub kdc: SocketAddr,
+    /// Every KDC requests go to (replicas of the realm); the first also serves the set-up
+    /// exchanges (freshness token, TGTs for the TGS phase).
+    pub kdcs: Vec<SocketAddr>,
     pub realm: String,
     /// DER of the KDC certificate.
     pub kdc_certificate: Vec<u8>,
@@ -49,9 +58,9 @@ pub fn resolve(args: &RunArgs) -> Result<Target> {
         (None, Some(config)) => config.realm.name.clone(),
         (None, None) => bail!("give --realm, or --realm-dir"),
     };
-    let kdc = match (args.kdc, &config) {
-        (Some(addr), _) => addr,
-        (None, Some(config)) => {
+    let kdcs = match (args.kdc.as_slice(), &config) {
+        ([_, ..], _) => args.kdc.clone(),
+        ([], Some(config)) => {
             let listeners = match args.transport {
                 TransportKind::Tcp => &config.listen.tcp,
                 TransportKind::Udp => &config.listen.udp,
@@ -59,9 +68,9 @@ pub fn resolve(args: &RunArgs) -> Result<Target> {
             let first = listeners
                 .first()
                 .context("kdc.toml has no listener for this transport")?;
-            reachable(*first)
+            vec![reachable(*first)]
         }
-        (None, None) => bail!("give --kdc, or --realm-dir"),
+        ([], None) => bail!("give --kdc, or --realm-dir"),
     };
     let kdc_cert_path = match (&args.kdc_cert, &config) {
         (Some(path), _) => path.clone(),
@@ -103,7 +112,7 @@ pub fn resolve(args: &RunArgs) -> Result<Target> {
         bail!("no users to log in as");
     }
     Ok(Target {
-        kdc,
+        kdcs,
         realm,
         kdc_certificate,
         users,
