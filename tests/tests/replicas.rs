@@ -170,17 +170,23 @@ fn after_a_krbtgt_rotation_and_a_reload_both_replicas_take_old_and_new_tgts() {
     reloaded(&replicas, 0);
     reloaded(&replicas, 1);
 
-    let new = replicas.client_of(1).unwrap();
-    kinit(&replicas, &new, "alice").unwrap();
-    let klist = new.klist().unwrap();
-    assert!(klist.success(), "{}", klist.report());
-    // The new TGT (kvno 2, from B) at A, the old one (kvno 1, from A) at B.
-    let a_addr = a.addr().to_string();
-    new.edit_krb5_conf(|t| conf::set_kdc_address(t, &a_addr))
-        .unwrap();
-    let run = new.kvno(&[&web]).unwrap();
-    assert!(run.success(), "{}\n{}", run.report(), replicas.logs());
-    let b_addr = b.addr().to_string();
+    // New TGTs (kvno 2) from each replica are good at the other.
+    let (a_addr, b_addr) = (a.addr().to_string(), b.addr().to_string());
+    for (from, at) in [(1, &a_addr), (0, &b_addr)] {
+        let new = replicas.client_of(from).unwrap();
+        kinit(&replicas, &new, "alice").unwrap();
+        let krbtgt = new.kvno(&[&a.principal("krbtgt/EXAMPLE.TEST")]).unwrap();
+        assert!(
+            krbtgt.output.stdout.contains("kvno = 2"),
+            "replica {from} issues under the new key:\n{}",
+            krbtgt.report()
+        );
+        new.edit_krb5_conf(|t| conf::set_kdc_address(t, at))
+            .unwrap();
+        let run = new.kvno(&[&web]).unwrap();
+        assert!(run.success(), "{}\n{}", run.report(), replicas.logs());
+    }
+    // The old one (kvno 1, from A) still at B.
     old.edit_krb5_conf(|t| conf::set_kdc_address(t, &b_addr))
         .unwrap();
     let run = old.kvno(&[&web]).unwrap();
