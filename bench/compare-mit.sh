@@ -63,24 +63,14 @@ fi
 PATH=$PATH:/usr/sbin:/sbin
 
 # --- build ------------------------------------------------------------------------------
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 log "building kdc and kdc-load (release)"
-# The production build's DH (feature `openssl`, as deploy/Containerfile builds it); MIT uses
-# the same OpenSSL.
-# kdc-load is in the kdc-client package, whose `openssl` feature is the kdc's.
-cargo build --release --locked -p kdc -p kdc-client --features openssl --bin kdc --bin kdc-load >&2
-bin=${CARGO_TARGET_DIR:-target}/release
-kdc=$bin/kdc
-load=$bin/kdc-load
+# The production build's DH; MIT uses the same OpenSSL.
+build_release
 
 # --- work dir, ports, cleanup ---------------------------------------------------------------
-work=$(mktemp -d /tmp/kdc-bench.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if ((keep)); then log "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+make_work kdc-bench
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_port() {

@@ -33,20 +33,11 @@ while (($#)); do
 done
 log() { echo "replicas: $*" >&2; }
 
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 log "building kdc and kdc-load (release, openssl)"
-cargo build --release --locked -p kdc -p kdc-client --features openssl --bin kdc --bin kdc-load >&2
-bin=${CARGO_TARGET_DIR:-target}/release
-kdc=$bin/kdc
-load=$bin/kdc-load
-
-work=$(mktemp -d /tmp/kdc-replicas.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if ((keep)); then log "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+build_release
+make_work kdc-replicas
 
 port_free() { ! (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 port=0

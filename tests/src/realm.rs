@@ -69,31 +69,16 @@ impl Realm {
 
     /// [`Realm::create_named`] with more `kdc dev-realm` options, e.g. `["--kdc-cert", "dc"]`.
     pub fn create_with_args(name: &str, dev_realm_args: &[&str]) -> Result<Realm> {
-        let kdc = kdc_binary()?;
-        let tmp = tempfile::Builder::new()
-            .prefix("kdc-it-")
-            .tempdir()
-            .context("temporary directory")?;
-        let dir = tmp.path().join("realm");
-        std::fs::create_dir(&dir)?;
-        let port = ports::free_port()?;
-        let realm = Realm {
-            log: tmp.path().join("kdc.stderr"),
-            tmp,
-            dir,
-            name: name.to_owned(),
-            host: Ipv4Addr::LOCALHOST,
-            port,
-            kdc,
-            child: None,
-            clients: AtomicUsize::new(0),
-            cli_runs: AtomicUsize::new(0),
-            serve_env: Vec::new(),
-        };
+        let realm = Realm::empty(
+            name,
+            kdc_binary()?,
+            Ipv4Addr::LOCALHOST,
+            ports::free_port()?,
+        )?;
         let mut cmd = Command::new(&realm.kdc);
         cmd.arg("dev-realm")
             .arg(&realm.dir)
-            .args(["--realm", name, "--port", &port.to_string()])
+            .args(["--realm", name, "--port", &realm.port.to_string()])
             .args(dev_realm_args);
         run_with_timeout(&mut cmd, realm.tmp.path(), "dev-realm", CLI_TIMEOUT)?
             .ok()
@@ -109,6 +94,29 @@ impl Realm {
             realm.set_kdc_option("metrics", "listen", "\"127.0.0.1:0\"")?;
         }
         Ok(realm)
+    }
+
+    /// A realm with an empty realm directory in a new temporary directory, not started.
+    fn empty(name: &str, kdc: PathBuf, host: Ipv4Addr, port: u16) -> Result<Realm> {
+        let tmp = tempfile::Builder::new()
+            .prefix("kdc-it-")
+            .tempdir()
+            .context("temporary directory")?;
+        let dir = tmp.path().join("realm");
+        std::fs::create_dir(&dir)?;
+        Ok(Realm {
+            log: tmp.path().join("kdc.stderr"),
+            tmp,
+            dir,
+            name: name.to_owned(),
+            host,
+            port,
+            kdc,
+            child: None,
+            clients: AtomicUsize::new(0),
+            cli_runs: AtomicUsize::new(0),
+            serve_env: Vec::new(),
+        })
     }
 
     /// The temporary directory (holds the realm directory, logs, clients).
@@ -355,31 +363,14 @@ impl Realm {
     /// A second KDC of this realm on `host`: a copy of the realm directory (the same master
     /// key, KDC certificate and configuration) in its own temporary directory, not started.
     pub fn replica(&self, host: Ipv4Addr) -> Result<Realm> {
-        let tmp = tempfile::Builder::new()
-            .prefix("kdc-it-")
-            .tempdir()
-            .context("temporary directory")?;
-        let dir = tmp.path().join("realm");
-        std::fs::create_dir(&dir)?;
+        let mut replica = Realm::empty(&self.name, self.kdc.clone(), host, self.port)?;
         for entry in std::fs::read_dir(&self.dir)? {
             let entry = entry?;
             if entry.file_type()?.is_file() {
-                std::fs::copy(entry.path(), dir.join(entry.file_name()))?;
+                std::fs::copy(entry.path(), replica.dir.join(entry.file_name()))?;
             }
         }
-        let mut replica = Realm {
-            log: tmp.path().join("kdc.stderr"),
-            tmp,
-            dir,
-            name: self.name.clone(),
-            host,
-            port: self.port,
-            kdc: self.kdc.clone(),
-            child: None,
-            clients: AtomicUsize::new(0),
-            cli_runs: AtomicUsize::new(0),
-            serve_env: self.serve_env.clone(),
-        };
+        replica.serve_env = self.serve_env.clone();
         replica.listen_at(host, self.port)?;
         Ok(replica)
     }

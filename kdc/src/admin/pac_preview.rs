@@ -5,7 +5,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use kdc_config::Config;
 use kdc_directory::{Directory, Group, Sid};
 
@@ -15,12 +15,7 @@ use crate::pac::build::{Authentication, PacIdentity, asserted_sid_meaning};
 pub async fn user_show(config: &Path, upn: &str) -> Result<()> {
     let config = Config::load(config)?;
     let directory = open_directory(&config).await?;
-    let user = directory
-        .list_users()
-        .await?
-        .into_iter()
-        .find(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
-        .with_context(|| format!("no user {upn}"))?;
+    let user = super::users::user_by_upn(directory.as_ref(), upn).await?;
     let mut out = format!(
         "{}\n  dn                {}\n  sAMAccountName    {}\n  objectSid         {}\n",
         user.user_principal_name,

@@ -123,18 +123,24 @@ pub async fn key_add(config: &Path, upn: &str, key_file: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The user whose userPrincipalName is `upn` (case-insensitively, as the admin commands name
+/// users).
+pub async fn user_by_upn(directory: &dyn DirectoryAdmin, upn: &str) -> Result<User> {
+    directory
+        .list_users()
+        .await?
+        .into_iter()
+        .find(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
+        .with_context(|| format!("no user {upn}"))
+}
+
 /// Registers an NGC key for a user, as Windows Hello for Business enrolment would.
 pub async fn register_key(
     directory: &dyn DirectoryAdmin,
     upn: &str,
     key: &RsaPublicKey,
 ) -> Result<Vec<u8>> {
-    let user = directory
-        .list_users()
-        .await?
-        .into_iter()
-        .find(|u| u.user_principal_name.eq_ignore_ascii_case(upn))
-        .with_context(|| format!("no user {upn}"))?;
+    let user = user_by_upn(directory, upn).await?;
     let mut device = [0u8; 16];
     aws_lc_rs::rand::fill(&mut device).map_err(|_| anyhow::anyhow!("random generator failed"))?;
     let credential = KeyCredential::new_ngc(key, Guid::from_bytes(device), filetime_now());
