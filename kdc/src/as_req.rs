@@ -92,10 +92,7 @@ pub async fn handle(
     let session_key =
         Key::random(enctype).map_err(|e| KdcError::Internal(format!("session key: {e}")))?;
     let times = initial_ticket_times(body, now, realm.policy().lifetime);
-    let (kvno, krbtgt_key) = realm
-        .keys()
-        .current(realm.krbtgt_principal())
-        .ok_or_else(|| KdcError::Internal("no krbtgt key in the key store".into()))?;
+    let (kvno, krbtgt_key) = realm.current_krbtgt_key()?;
     let client_name = name_to_string(&ticket_client);
     let logon = Logon {
         auth_time: times.auth_time,

@@ -9,7 +9,8 @@ use std::time::Duration;
 use kdc_config::{Config, Freshness, PacSettings};
 use kdc_directory::Directory;
 
-use crate::crypto::Enctype;
+use crate::crypto::{Enctype, Key};
+use crate::error::KdcError;
 use crate::keys::KeyRing;
 use crate::preauth::pkinit::Pkinit;
 use crate::preauth::pkinit::agreement::ReusedKeys;
@@ -127,6 +128,12 @@ impl Realm {
     }
     pub fn keys(&self) -> &KeyRing {
         &self.keys
+    }
+    /// The newest krbtgt key: what TGTs are sealed and PACs signed with.
+    pub fn current_krbtgt_key(&self) -> Result<(u32, &Key), KdcError> {
+        self.keys
+            .current(&self.krbtgt)
+            .ok_or_else(|| KdcError::Internal("no krbtgt key in the key store".into()))
     }
     pub fn directory(&self) -> &dyn Directory {
         &*self.directory

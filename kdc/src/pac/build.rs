@@ -278,8 +278,8 @@ fn client_info(logon: &Logon<'_>) -> ClientInfo {
 }
 
 /// The authtime as the ticket carries it (KerberosTime has whole seconds), as a FILETIME:
-/// MIT compares CLIENT_INFO's time with the ticket's to the second.
-fn whole_seconds_filetime(time: SystemTime) -> u64 {
+/// MIT compares CLIENT_INFO's time with the ticket's to the second, and so does the TGS.
+pub fn whole_seconds_filetime(time: SystemTime) -> u64 {
     let secs = time
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())

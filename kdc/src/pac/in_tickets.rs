@@ -11,6 +11,7 @@ use rasn_kerberos::{EncTicketPart, PrincipalName};
 use super::authz_data::find_pac;
 use super::build::{
     Authentication, Logon, PacIdentity, PacRequest, renewed_tgt_pac, service_pac, tgt_pac,
+    whole_seconds_filetime,
 };
 use super::checksum::verify;
 use super::small_buffers::ClientInfo;
@@ -162,7 +163,7 @@ pub fn verify_tgt_pac(
     )
     .map_err(KdcError::PacModified)?;
     if client.name.to_string() != name_to_string(&ticket.cname)
-        || client.client_id != whole_seconds(&ticket.auth_time)
+        || client.client_id != whole_seconds_filetime(system_time(&ticket.auth_time))
     {
         return Err(revoked("names another client or logon than the ticket"));
     }
@@ -184,10 +185,6 @@ pub fn verify_tgt_pac(
 
 fn revoked(what: &str) -> KdcError {
     KdcError::TgtRevoked(format!("the TGT's PAC {what}"))
-}
-
-fn whole_seconds(time: &rasn_kerberos::KerberosTime) -> u64 {
-    kdc_directory::filetime(system_time(time))
 }
 
 /// The TGT's PAC must name the directory entry its client name finds now: an account

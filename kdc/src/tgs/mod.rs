@@ -106,10 +106,7 @@ pub async fn handle(
         now,
     )
     .await?;
-    let (_, krbtgt_key) = realm
-        .keys()
-        .current(realm.krbtgt_principal())
-        .ok_or_else(|| KdcError::Internal("no krbtgt key in the key store".into()))?;
+    let (_, krbtgt_key) = realm.current_krbtgt_key()?;
     let pac = pac.map(|(pac, kind)| TicketPac {
         pac,
         kind,
