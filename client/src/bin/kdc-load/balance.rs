@@ -1,12 +1,14 @@
 //! Spreading requests over several KDCs (replicas of one realm, deploy/replicas.md) as a
 //! load balancer with passive health checks does: round-robin or random per request; a KDC
 //! that failed [`EJECT_AFTER`] times in a row (no answer: refused, reset, timeout) is
-//! skipped for [`EJECT_FOR`], then tried again; a request whose KDC did not answer is sent
-//! once more to another KDC. A KRB-ERROR is an answer, never a reason to skip a KDC.
+//! skipped for [`EJECT_FOR`], then gets one request at a time (a probe) until one is
+//! answered, so a KDC that is still silent holds up one client, not all of them; a request
+//! whose KDC did not answer is sent once more to another KDC. A KRB-ERROR is an answer, never
+//! a reason to skip a KDC.
 
 use std::net::SocketAddr;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use super::options::Spread;
@@ -19,6 +21,7 @@ pub const EJECT_FOR: Duration = Duration::from_secs(1);
 pub struct Balancer {
     kdcs: Vec<SocketAddr>,
     spread: Spread,
+    eject_for: Duration,
     health: Vec<Health>,
 }
 
@@ -26,10 +29,20 @@ pub struct Balancer {
 struct Health {
     failures_in_a_row: AtomicU32,
     ejected_until: Mutex<Option<Instant>>,
+    /// An ejected KDC's time is up and one request is finding out whether it answers again.
+    probing: AtomicBool,
 }
 
 impl Balancer {
     pub fn new(kdcs: Vec<SocketAddr>, spread: Spread) -> anyhow::Result<Balancer> {
+        Balancer::ejecting_for(kdcs, spread, EJECT_FOR)
+    }
+
+    fn ejecting_for(
+        kdcs: Vec<SocketAddr>,
+        spread: Spread,
+        eject_for: Duration,
+    ) -> anyhow::Result<Balancer> {
         if kdcs.is_empty() {
             anyhow::bail!("no KDC to send requests to");
         }
@@ -37,6 +50,7 @@ impl Balancer {
         Ok(Balancer {
             kdcs,
             spread,
+            eject_for,
             health,
         })
     }
@@ -65,7 +79,7 @@ impl Balancer {
         let chosen = candidates
             .clone()
             .filter(|&i| Some(i) != avoid)
-            .find(|&i| !self.ejected(i, now))
+            .find(|&i| self.takes_requests(i, now))
             .or_else(|| candidates.clone().find(|&i| Some(i) != avoid))
             .unwrap_or(first);
         self.kdcs
@@ -74,11 +88,26 @@ impl Balancer {
             .unwrap_or(fallback)
     }
 
-    fn ejected(&self, index: usize, now: Instant) -> bool {
-        self.health
-            .get(index)
-            .and_then(|h| h.ejected_until.lock().ok().and_then(|until| *until))
-            .is_some_and(|until| until > now)
+    /// Whether KDC `index` may have this request: it is healthy, or its ejection is over and
+    /// no other request is probing it (this one then becomes the probe).
+    fn takes_requests(&self, index: usize, now: Instant) -> bool {
+        let Some(health) = self.health.get(index) else {
+            return false;
+        };
+        if health.failures_in_a_row.load(Ordering::Relaxed) < EJECT_AFTER {
+            return true;
+        }
+        let ejected = health
+            .ejected_until
+            .lock()
+            .ok()
+            .and_then(|until| *until)
+            .is_some_and(|until| until > now);
+        !ejected
+            && health
+                .probing
+                .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// What became of a request to KDC `index`: answered (anything Kerberos) or not.
@@ -88,14 +117,16 @@ impl Balancer {
         };
         if answered {
             health.failures_in_a_row.store(0, Ordering::Relaxed);
+            health.probing.store(false, Ordering::Relaxed);
             return;
         }
         let failures = health.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
         if failures >= EJECT_AFTER
             && let Ok(mut until) = health.ejected_until.lock()
         {
-            *until = Some(Instant::now() + EJECT_FOR);
+            *until = Some(Instant::now() + self.eject_for);
         }
+        health.probing.store(false, Ordering::Relaxed);
     }
 }
 
@@ -144,6 +175,31 @@ mod tests {
             "not ejected: the count restarted"
         );
         let random = Balancer::new(balancer.kdcs().to_vec(), Spread::Random).unwrap();
-        assert!((0..100).all(|seq| random.pick(seq, None).0 < 3));
+        let picks: Vec<usize> = (0..300).map(|seq| random.pick(seq, None).0).collect();
+        assert!(picks.iter().all(|&i| i < 3));
+        // Each of three KDCs drawn 100 times in 300 on average: absent from every draw with
+        // probability 3 * (2/3)^300, about 10^-52.
+        assert!((0..3).all(|i| picks.contains(&i)), "{picks:?}");
+    }
+
+    #[test]
+    fn after_its_ejection_a_kdc_gets_one_probe_at_a_time() {
+        let kdcs = three().kdcs().to_vec();
+        let balancer = Balancer::ejecting_for(kdcs, Spread::RoundRobin, Duration::ZERO).unwrap();
+        for _ in 0..EJECT_AFTER {
+            balancer.report(1, false);
+        }
+        // The ejection is over at once: the first request whose turn it is probes KDC 1, and
+        // while that probe is out the others go on to KDC 2.
+        let turns: Vec<usize> = (0..6).map(|seq| balancer.pick(seq, None).0).collect();
+        assert_eq!(turns, [0, 1, 2, 0, 2, 2]);
+        // Still silent: ejected again, then probed again.
+        balancer.report(1, false);
+        assert_eq!(balancer.pick(1, None).0, 1);
+        assert_eq!(balancer.pick(4, None).0, 2);
+        // It answered: back in the rotation for every request.
+        balancer.report(1, true);
+        let turns: Vec<usize> = (0..6).map(|seq| balancer.pick(seq, None).0).collect();
+        assert_eq!(turns, [0, 1, 2, 0, 1, 2]);
     }
 }

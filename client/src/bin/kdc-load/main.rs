@@ -16,6 +16,7 @@ mod stats;
 mod target;
 mod transport;
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -215,7 +216,6 @@ async fn measure(label: &'static str, args: &RunArgs, phase: Phase) -> PhaseRepo
     PhaseReport::new(label, tally, elapsed).with_kdcs(by_kdc)
 }
 
-/// One AS exchange per user (up to [`MAX_TGTS`]), not measured, for the TGS phase.
 /// One AS-REQ without pre-authentication asking for a freshness token (RFC 8070 §2.1); the
 /// token from the PREAUTH_REQUIRED answer, which is not single-use, serves every request.
 async fn freshness_token(
@@ -227,35 +227,25 @@ async fn freshness_token(
         bail!("no users to ask a freshness token for");
     };
     let request = kdc_client::build_freshness_request(options)?;
-    let reply = tokio::time::timeout(
-        args.timeout(),
-        transport::exchange(args.transport, target.first_kdc()?, &request),
-    )
-    .await
-    .context("asking for a freshness token: timeout")?
-    .context("asking for a freshness token")?;
+    let reply = SetupKdcs::new(&target.kdcs)
+        .exchange(args, &request)
+        .await
+        .context("asking for a freshness token")?;
     kdc_client::freshness_token_of(&reply)
         .context("the KDC's answer carries no freshness token (RFC 8070 PA_AS_FRESHNESS)")
 }
 
+/// One AS exchange per user (up to [`MAX_TGTS`]), not measured, for the TGS phase.
 async fn get_tgts(args: &RunArgs, target: &Target, options: &[ClientOptions]) -> Result<Vec<Tgt>> {
     let mut tgts = Vec::new();
     let mut last_error = None;
+    let mut kdcs = SetupKdcs::new(&target.kdcs);
     for (user, opts) in target.users.iter().zip(options).take(MAX_TGTS) {
         let request = build_request(opts, user.signer.as_ref()).await?;
-        let reply = tokio::time::timeout(
-            args.timeout(),
-            transport::exchange(args.transport, target.first_kdc()?, &request.message),
-        )
-        .await;
-        let reply = match reply {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(e)) => {
-                last_error = Some(e.to_string());
-                continue;
-            }
-            Err(_) => {
-                last_error = Some("timeout".into());
+        let reply = match kdcs.exchange(args, &request.message).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                last_error = Some(format!("{e:#}"));
                 continue;
             }
         };
@@ -275,4 +265,42 @@ async fn get_tgts(args: &RunArgs, target: &Target, options: &[ClientOptions]) ->
         );
     }
     Ok(tgts)
+}
+
+/// Where the set-up exchanges (not measured) go: to the KDC that answered the last one, else
+/// to the next KDC that answers, so a `--kdc` that is down costs one failed attempt, not the
+/// run.
+struct SetupKdcs<'a> {
+    kdcs: &'a [SocketAddr],
+    answering: usize,
+}
+
+impl<'a> SetupKdcs<'a> {
+    fn new(kdcs: &'a [SocketAddr]) -> SetupKdcs<'a> {
+        SetupKdcs { kdcs, answering: 0 }
+    }
+
+    async fn exchange(&mut self, args: &RunArgs, message: &[u8]) -> Result<Vec<u8>> {
+        let mut failures = Vec::new();
+        for offset in 0..self.kdcs.len() {
+            let index = (self.answering + offset) % self.kdcs.len();
+            let Some(&kdc) = self.kdcs.get(index) else {
+                continue;
+            };
+            let reply = tokio::time::timeout(
+                args.timeout(),
+                transport::exchange(args.transport, kdc, message),
+            )
+            .await;
+            match reply {
+                Ok(Ok(reply)) => {
+                    self.answering = index;
+                    return Ok(reply);
+                }
+                Ok(Err(e)) => failures.push(format!("{kdc}: {e}")),
+                Err(_) => failures.push(format!("{kdc}: timeout")),
+            }
+        }
+        bail!("no KDC answered ({})", failures.join("; "))
+    }
 }

@@ -98,13 +98,16 @@ pub struct RunArgs {
     #[arg(long)]
     pub users_file: Option<PathBuf>,
     /// The KDC's address (default: the realm folder's first TCP or UDP listener). Give it
-    /// several times for replicas of one realm: requests are spread over them as `--spread`
-    /// says, like a load balancer, and reported per KDC and in total.
-    #[arg(long)]
+    /// several times (or `--target`) for replicas of one realm: requests are spread over them
+    /// as `--spread` says, like a load balancer, and reported per KDC and in total. The
+    /// set-up exchanges (freshness token, TGTs for the TGS phase) go to the first that
+    /// answers.
+    #[arg(long, visible_alias = "target")]
     pub kdc: Vec<SocketAddr>,
     /// How requests are spread over several `--kdc`: each in turn, or a random one per
-    /// request. Either way a KDC that failed 3 times in a row (no answer) is left out for
-    /// 1 s, and a request it did not answer is sent once more to another KDC.
+    /// request. Either way a KDC that failed 3 times in a row (refused, reset, timeout) is
+    /// left out for 1 s, then gets one request at a time until it answers again, and a
+    /// request it did not answer is sent once more to another KDC.
     #[arg(long, value_enum, default_value_t = Spread::RoundRobin)]
     pub spread: Spread,
     /// The realm (default: from the realm folder).
@@ -297,6 +300,28 @@ mod tests {
         assert_eq!(args.pool_size(), 300);
         assert_eq!(args.verify_sample, 0.1);
         assert_eq!(args.json, Some(PathBuf::from("out.json")));
+    }
+
+    #[test]
+    fn several_kdcs_by_either_name() {
+        let args = run(&[
+            "--kdc",
+            "127.0.0.2:88",
+            "--target",
+            "127.0.0.3:750",
+            "--spread",
+            "random",
+        ])
+        .unwrap();
+        assert_eq!(
+            args.kdc,
+            [
+                SocketAddr::from(([127, 0, 0, 2], 88)),
+                SocketAddr::from(([127, 0, 0, 3], 750))
+            ]
+        );
+        assert_eq!(args.spread, Spread::Random);
+        assert!(run(&["--spread", "least-busy"]).is_err());
     }
 
     #[test]

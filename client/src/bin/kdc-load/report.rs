@@ -122,17 +122,43 @@ pub fn table(info: &RunInfo, phases: &[PhaseReport]) -> String {
             row("retried elsewhere", t.retries.to_string());
         }
         for (kdc, t) in &phase.by_kdc {
-            let _ = writeln!(
-                out,
-                "  KDC {kdc:<18} {} sent, {} ok, {} KRB errors, {} failures",
-                t.total(),
-                t.ok,
-                t.krb_error_count(),
-                t.failure_count()
-            );
+            let _ = writeln!(out, "  KDC {kdc:<18} {}", kdc_line(t));
         }
     }
     out
+}
+
+/// One KDC's attempts on one line: what it was sent, how each ended (KRB-ERROR codes and
+/// failure kinds, a wrong answer being `bad_reply`), and its latency.
+fn kdc_line(t: &Tally) -> String {
+    let mut line = format!(
+        "{} sent, {} ok ({} verified), {} KRB errors",
+        t.total(),
+        t.ok,
+        t.verified,
+        t.krb_error_count()
+    );
+    let codes: Vec<String> = t
+        .krb_errors
+        .iter()
+        .map(|(c, n)| format!("{c}: {n}"))
+        .collect();
+    if !codes.is_empty() {
+        let _ = write!(line, " ({})", codes.join(", "));
+    }
+    let _ = write!(line, ", {} failures", t.failure_count());
+    let kinds: Vec<String> = t
+        .failures
+        .iter()
+        .map(|(f, n)| format!("{}: {n}", f.name()))
+        .collect();
+    if !kinds.is_empty() {
+        let _ = write!(line, " ({})", kinds.join(", "));
+    }
+    if let Some(p) = percentiles(&t.latencies_us) {
+        let _ = write!(line, ", p50 {:.3} ms, p99 {:.3} ms", ms(p.p50), ms(p.p99));
+    }
+    line
 }
 
 pub fn json(info: &RunInfo, phases: &[PhaseReport]) -> String {
@@ -160,18 +186,33 @@ fn phase_json(phase: &PhaseReport) -> String {
                 .iter()
                 .map(|(kdc, t)| {
                     format!(
-                        "{{\"kdc\":{},\"sent\":{},\"ok\":{},\"krb_errors\":{},\"failures\":{}}}",
+                        "{{\"kdc\":{},\"sent\":{},{},\"latency_ms\":{}}}",
                         string(kdc),
                         t.total(),
-                        t.ok,
-                        t.krb_error_count(),
-                        t.failure_count()
+                        outcomes_json(t),
+                        latency_json(percentiles(&t.latencies_us).as_ref())
                     )
                 })
                 .collect();
             format!(",\"retries\":{},\"kdcs\":[{}]", t.retries, each.join(","))
         }
     };
+    format!(
+        "{{\"exchange\":{},\"completed\":{},{},\"duration_secs\":{:.6},\
+         \"throughput_per_sec\":{:.3},\"pool_waits\":{},\"latency_ms\":{}{kdcs}}}",
+        string(phase.exchange),
+        t.total(),
+        outcomes_json(t),
+        phase.elapsed.as_secs_f64(),
+        phase.throughput(),
+        t.pool_waits,
+        latency_json(phase.latency_us.as_ref())
+    )
+}
+
+/// `"ok":N,"verified":N,"krb_errors":{CODE:N},"failures":{KIND:N}`, the same for a phase's
+/// totals and for each KDC.
+fn outcomes_json(t: &Tally) -> String {
     let codes: BTreeMap<String, u64> = t
         .krb_errors
         .iter()
@@ -182,7 +223,17 @@ fn phase_json(phase: &PhaseReport) -> String {
         .iter()
         .map(|(f, n)| (f.name().to_owned(), *n))
         .collect();
-    let latency = match &phase.latency_us {
+    format!(
+        "\"ok\":{},\"verified\":{},\"krb_errors\":{},\"failures\":{}",
+        t.ok,
+        t.verified,
+        object(&codes),
+        object(&failures)
+    )
+}
+
+fn latency_json(latency: Option<&Percentiles>) -> String {
+    match latency {
         Some(p) => format!(
             "{{\"p50\":{},\"p90\":{},\"p99\":{},\"p99_9\":{},\"max\":{},\"mean\":{:.3}}}",
             ms(p.p50),
@@ -193,21 +244,7 @@ fn phase_json(phase: &PhaseReport) -> String {
             p.mean / 1000.0
         ),
         None => "null".into(),
-    };
-    format!(
-        "{{\"exchange\":{},\"completed\":{},\"ok\":{},\"verified\":{},\"krb_errors\":{},\
-         \"failures\":{},\"duration_secs\":{:.6},\"throughput_per_sec\":{:.3},\
-         \"pool_waits\":{},\"latency_ms\":{latency}{kdcs}}}",
-        string(phase.exchange),
-        t.total(),
-        t.ok,
-        t.verified,
-        object(&codes),
-        object(&failures),
-        phase.elapsed.as_secs_f64(),
-        phase.throughput(),
-        t.pool_waits
-    )
+    }
 }
 
 fn object(map: &BTreeMap<String, u64>) -> String {
@@ -299,15 +336,26 @@ mod tests {
         let text = table(&info, &phases);
         assert!(text.contains("retried elsewhere      1"), "{text}");
         assert!(
-            text.contains("KDC 127.0.0.2:88       8 sent, 4 ok, 3 KRB errors, 1 failures"),
+            text.contains(
+                "KDC 127.0.0.2:88       8 sent, 4 ok (2 verified), 3 KRB errors (62: 3), \
+                 1 failures (timeout: 1), p50 2.000 ms, p99 4.000 ms"
+            ),
             "{text}"
         );
-        assert!(text.contains("KDC 127.0.0.3:88       0 sent"), "{text}");
+        assert!(
+            text.contains(
+                "KDC 127.0.0.3:88       0 sent, 0 ok (0 verified), 0 KRB errors, 0 failures\n"
+            ),
+            "{text}"
+        );
         let json = json(&info, &phases);
         assert!(
             json.contains(
                 ",\"retries\":1,\"kdcs\":[{\"kdc\":\"127.0.0.2:88\",\"sent\":8,\"ok\":4,\
-                 \"krb_errors\":3,\"failures\":1},{\"kdc\":\"127.0.0.3:88\",\"sent\":0,"
+                 \"verified\":2,\"krb_errors\":{\"62\":3},\"failures\":{\"timeout\":1},\
+                 \"latency_ms\":{\"p50\":2,\"p90\":4,\"p99\":4,\"p99_9\":4,\"max\":4,\
+                 \"mean\":2.500}},{\"kdc\":\"127.0.0.3:88\",\"sent\":0,\"ok\":0,\
+                 \"verified\":0,\"krb_errors\":{},\"failures\":{},\"latency_ms\":null}]}"
             ),
             "{json}"
         );

@@ -13,21 +13,14 @@ use kdc_config::Config;
 use super::options::{RunArgs, TransportKind};
 
 /// A user the generator logs in as.
-impl Target {
-    /// The KDC of the set-up exchanges.
-    pub fn first_kdc(&self) -> Result<SocketAddr> {
-        self.kdcs.first().copied().context("no KDC")
-    }
-}
-
 pub struct LoadUser {
     pub name: String,
     pub signer: Arc<SoftwareSigner>,
 }
 
 pub struct Target {
-    /// Every KDC requests go to (replicas of the realm); the first also serves the set-up
-    /// exchanges (freshness token, TGTs for the TGS phase).
+    /// Every KDC requests go to (replicas of the realm); the set-up exchanges (freshness
+    /// token, TGTs for the TGS phase) go to the first that answers.
     pub kdcs: Vec<SocketAddr>,
     pub realm: String,
     /// DER of the KDC certificate.
