@@ -2,7 +2,9 @@
 //! exchanges (RFC 4120 §3.3) over TCP and UDP all verify, for key-trust and CA-issued users
 //! made by `kdc-load prepare`, and a KDC that refuses every request (an unregistered key:
 //! KDC_ERR_CLIENT_NOT_TRUSTED, 62) or is not running is counted by outcome; the same client
-//! drives MIT's krb5kdc.
+//! drives MIT's krb5kdc. Against two replicas of one realm (`--kdc` twice) both get requests
+//! and every answer verifies, and a replica that is not running costs failed attempts, counted
+//! for it, while every request still gets a right answer from the other.
 //! Nothing here is timed: speed is the benchmark's business (bench/compare-mit.sh).
 
 #![allow(
@@ -12,8 +14,11 @@
     clippy::indexing_slicing
 )]
 
+use std::net::Ipv4Addr;
+
 use kdc_integration::kdc_load::{self, all_refused, all_verified, dir_arg};
 use kdc_integration::mit_kdc::{self, MitKdc, MitRealm};
+use kdc_integration::ports;
 use kdc_integration::process::RunOutput;
 use kdc_integration::{KDC_ERR_CLIENT_NOT_TRUSTED, KDC_ERR_PREAUTH_FAILED, Realm};
 
@@ -286,5 +291,173 @@ fn a_full_pkinit_pool_answers_svc_unavailable_at_once() {
         .unwrap(),
         busy as f64
     );
+    realm.check_no_panic().unwrap();
+}
+
+/// A phase of a JSON report, parsed.
+fn phase<'a>(report: &'a serde_json::Value, exchange: &str) -> &'a serde_json::Value {
+    report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["exchange"] == exchange)
+        .unwrap_or_else(|| panic!("no {exchange} phase: {report}"))
+}
+
+fn number(value: &serde_json::Value) -> u64 {
+    value
+        .as_u64()
+        .unwrap_or_else(|| panic!("not a count: {value}"))
+}
+
+/// Every request of the phase ended in a verified answer: none refused, failed or wrong.
+fn assert_all_verified(phase: &serde_json::Value, count: u64) {
+    assert_eq!(number(&phase["completed"]), count, "{phase}");
+    assert_eq!(number(&phase["ok"]), count, "{phase}");
+    assert_eq!(number(&phase["verified"]), count, "{phase}");
+    assert_eq!(phase["krb_errors"], serde_json::json!({}), "{phase}");
+    assert_eq!(phase["failures"], serde_json::json!({}), "{phase}");
+}
+
+/// Each attempt is counted at the KDC it went to: the KDCs' attempts are the requests plus
+/// those sent again elsewhere, so none vanished.
+fn assert_attempts_add_up(phase: &serde_json::Value) {
+    let sent: u64 = phase["kdcs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|kdc| number(&kdc["sent"]))
+        .sum();
+    assert_eq!(
+        sent,
+        number(&phase["completed"]) + number(&phase["retries"]),
+        "{phase}"
+    );
+}
+
+/// Two `kdc serve` of one dev realm (the second on a copy of its folder, on 127.0.0.2): with
+/// `--kdc A --target B` both get requests, round-robin over TCP and at random over UDP, and
+/// every AS and TGS answer verifies, whichever replica answers (a TGT from one is good at the
+/// other).
+#[test]
+fn two_replicas_of_one_realm_share_the_load_and_every_answer_verifies() {
+    let mut a = Realm::create().unwrap();
+    let dir = a.dir().to_owned();
+    load(
+        &a,
+        "prepare",
+        &["prepare", "--realm-dir", dir_arg(&dir), "--users", "4"],
+    );
+    // Copied once the users are in the directory, so both replicas know them.
+    let mut b = a.replica(Ipv4Addr::new(127, 0, 0, 2)).unwrap();
+    a.start().unwrap();
+    b.start().unwrap();
+    let (a_addr, b_addr) = (a.addr().to_string(), b.addr().to_string());
+    for (transport, spread, count) in [("tcp", "round-robin", 40), ("udp", "random", 60)] {
+        let text = run_json(
+            &a,
+            &format!("replicas-{transport}"),
+            &[
+                "--realm-dir",
+                dir_arg(&dir),
+                "--kdc",
+                &a_addr,
+                "--target",
+                &b_addr,
+                "--spread",
+                spread,
+                "--transport",
+                transport,
+                "--exchange",
+                "both",
+                "--count",
+                &count.to_string(),
+                "--concurrency",
+                "4",
+            ],
+        );
+        let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for exchange in ["as", "tgs"] {
+            let phase = phase(&report, exchange);
+            assert_all_verified(phase, count);
+            assert_eq!(number(&phase["retries"]), 0, "{transport}: {phase}");
+            let kdcs = phase["kdcs"].as_array().unwrap();
+            assert_eq!(kdcs.len(), 2, "{phase}");
+            for (kdc, addr) in kdcs.iter().zip([&a_addr, &b_addr]) {
+                assert_eq!(kdc["kdc"], addr.as_str(), "{phase}");
+                let sent = number(&kdc["sent"]);
+                assert!(
+                    sent > 0,
+                    "{transport} {spread}: {addr} got nothing: {phase}"
+                );
+                assert_eq!(number(&kdc["verified"]), sent, "{phase}");
+            }
+            if spread == "round-robin" {
+                // Each in turn: half each.
+                assert!(
+                    kdcs.iter().all(|k| number(&k["sent"]) == count / 2),
+                    "{phase}"
+                );
+            }
+            assert_attempts_add_up(phase);
+        }
+    }
+    a.check_no_panic().unwrap();
+    b.check_no_panic().unwrap();
+}
+
+/// A target nobody listens on, given first (so the set-up exchanges of the TGS phase find
+/// it too): the run completes, its refused attempts are reported as its failures, it is left
+/// out after a few (far fewer than its round-robin half), and every request gets a verified
+/// answer from the KDC that runs.
+#[test]
+fn a_target_nobody_listens_on_is_reported_and_the_other_answers_every_request() {
+    let realm = Realm::started().unwrap();
+    let dead = ports::loopback(ports::free_port().unwrap()).to_string();
+    let live = realm.addr().to_string();
+    let count = 60;
+    for transport in ["tcp", "udp"] {
+        let text = run_json(
+            &realm,
+            &format!("dead-{transport}"),
+            &[
+                "--realm-dir",
+                dir_arg(realm.dir()),
+                "--kdc",
+                &dead,
+                "--kdc",
+                &live,
+                "--transport",
+                transport,
+                "--exchange",
+                "both",
+                "--count",
+                &count.to_string(),
+                "--concurrency",
+                "4",
+                "--timeout-ms",
+                "2000",
+            ],
+        );
+        let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for exchange in ["as", "tgs"] {
+            let phase = phase(&report, exchange);
+            assert_all_verified(phase, count);
+            let (down, up) = (&phase["kdcs"][0], &phase["kdcs"][1]);
+            assert_eq!(down["kdc"], dead.as_str(), "{phase}");
+            let refused = number(&down["sent"]);
+            // Loopback refuses at once: a TCP RST, or ICMP port unreachable for UDP.
+            assert!(refused > 0, "{transport}: {phase}");
+            assert_eq!(down["failures"], serde_json::json!({"transport": refused}));
+            assert_eq!(number(&down["ok"]), 0, "{phase}");
+            assert!(refused < count / 2, "never left out: {phase}");
+            // Every refused request was sent again to the live KDC, which answered it.
+            assert_eq!(number(&phase["retries"]), refused, "{phase}");
+            assert_eq!(number(&up["sent"]), count, "{phase}");
+            assert_eq!(number(&up["verified"]), count, "{phase}");
+            assert_eq!(up["failures"], serde_json::json!({}), "{phase}");
+            assert_attempts_add_up(phase);
+        }
+    }
     realm.check_no_panic().unwrap();
 }
