@@ -3,18 +3,20 @@
 # client (kdc-load), the same CA, KDC certificate and RSA-2048 key, DH MODP group 14 and the
 # same realm name, each on its own loopback port. For each KDC it prints the KDC's CPU seconds
 # per PKINIT AS exchange (utime+stime from /proc/PID/stat, summed over its processes), the
-# throughput at saturation, p99 latency at 80 % of that throughput, the share of the cores
-# it kept busy, and peak RSS (VmHWM, summed over its processes); then, with MIT kinit as the
-# client, the KDC's CPU milliseconds per logon (two AS exchanges: PREAUTH_REQUIRED, then
-# PKINIT, as MIT and Windows clients do it), logons per second and failed logons; then the
-# ratio ours/MIT.
+# throughput at saturation, p99 and p99.9 latency at 80 % of that throughput, the share of
+# the cores it kept busy, and peak RSS (VmHWM, summed over its processes); then, with MIT
+# kinit as the client, the KDC's CPU milliseconds per logon (two AS exchanges:
+# PREAUTH_REQUIRED, then PKINIT, as MIT and Windows clients do it) with a few kinits at a
+# time and with one at a time, logons per second and failed logons; then the ratio ours/MIT;
+# then p50, p99 and p99.9 latency of each KDC against offered load, from 20 % to 100 % of
+# its saturation throughput.
 #
 # Usage: bench/compare-mit.sh [--users N] [--sat-count N] [--paced-secs S] [--concurrency C]
 #                             [--transport tcp|udp] [--kinit-logons N] [--kinit-parallel P]
-#                             [--no-dh-nonce] [--keep]
+#                             [--curve-secs S] [--no-dh-nonce] [--keep]
 # Needs root or sudo only to install missing Debian packages (krb5-kdc, krb5-admin-server for
 # kadmin.local, krb5-pkinit, krb5-user for kinit, openssl, and libssl-dev with pkg-config to
-# build our KDC with the `openssl` feature). Run time: about 3 minutes after the build.
+# build our KDC with the `openssl` feature). Run time: about 5 minutes after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,10 +26,11 @@ paced_secs=10       # length of the run at 80 % of saturation
 concurrency=16      # clients in flight at saturation
 transport=tcp       # MIT kinit sends PKINIT AS-REQs over TCP (they exceed udp_preference_limit)
 kinit_logons=300    # logons with MIT kinit per KDC (0: none)
-kinit_parallel=4    # kinit processes at a time
+kinit_parallel=4    # kinit processes at a time (and a second run with one at a time)
+curve_secs=5        # length of each step of the latency-against-load table (0: no table)
 keep=0
 dh_nonce_rows=1     # also measure clients that send clientDHNonce (DH key reuse on and off)
-usage="usage: $0 [--users N] [--sat-count N] [--paced-secs S] [--concurrency C] [--transport tcp|udp] [--kinit-logons N] [--kinit-parallel P] [--no-dh-nonce] [--keep]"
+usage="usage: $0 [--users N] [--sat-count N] [--paced-secs S] [--concurrency C] [--transport tcp|udp] [--kinit-logons N] [--kinit-parallel P] [--curve-secs S] [--no-dh-nonce] [--keep]"
 while (($#)); do
     case "$1" in
         --users) users=$2; shift 2 ;;
@@ -37,6 +40,7 @@ while (($#)); do
         --transport) transport=$2; shift 2 ;;
         --kinit-logons) kinit_logons=$2; shift 2 ;;
         --kinit-parallel) kinit_parallel=$2; shift 2 ;;
+        --curve-secs) curve_secs=$2; shift 2 ;;
         --keep) keep=1; shift ;;
         --no-dh-nonce) dh_nonce_rows=0; shift ;;
         *) echo "$usage" >&2; exit 2 ;;
@@ -200,7 +204,7 @@ cpu_ticks() { local t=0 pid; for pid in $(tree "$1"); do
 peak_rss_kib() { local m=0 pid; for pid in $(tree "$1"); do
         m=$((m + $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0))); done; echo "$m"; }
 json_num() { sed -n "s/.*\"$2\":\\([0-9.]*\\).*/\\1/p" "$1" | head -1; }
-p99_of() { sed -n 's/.*"p99":\([0-9.]*\).*/\1/p' "$1" | head -1; }
+latency_of() { sed -n "s/.*\"$2\":\\([0-9.]*\\).*/\\1/p" "$1" | head -1; } # file p50|p99|p99_9
 
 declare -A result
 # Warm-up, then a saturation run: KDC CPU per exchange, cores busy, throughput.
@@ -241,7 +245,8 @@ measure() { # name pid port users-file count
     "$load" run "${common[@]}" --count "$paced" --rate "$rate" --concurrency 64 --verify-sample 0.02 \
         --json "$work/$name-paced.json" >"$work/$name-paced.txt"
     result[$name.rate]=$rate
-    result[$name.p99]=$(p99_of "$work/$name-paced.json")
+    result[$name.p99]=$(latency_of "$work/$name-paced.json" p99)
+    result[$name.p999]=$(latency_of "$work/$name-paced.json" p99_9)
     result[$name.paced_ok]=$(json_num "$work/$name-paced.json" ok)/$paced
     result[$name.rss]=$(awk -v k="$(peak_rss_kib "$pid")" 'BEGIN { printf "%.1f", k / 1024 }')
 }
@@ -252,8 +257,8 @@ measure() { # name pid port users-file count
 # each with its own memory cache, cycling over the users, a few at a time (kinit is one
 # process per logon and spends more CPU than the KDC, so a few keep the KDC busy without
 # crowding it out of the cores).
-kinit_measure() { # name pid krb5.conf users-file
-    local name=$1 pid=$2 conf=$3 users_file=$4
+kinit_measure() { # name pid krb5.conf users-file parallel
+    local name=$1 pid=$2 conf=$3 users_file=$4 parallel=$5
     local dir u c k
     local -a who=() cert=() key=()
     dir=$(dirname "$users_file")
@@ -263,6 +268,7 @@ kinit_measure() { # name pid krb5.conf users-file
     done <"$users_file"
     # Untimed, traced: loads the KDC's lazy state, and shows how many AS-REQs a logon sends.
     log "$name: kinit warm-up"
+    : >"$work/$name-kinit-trace.txt"
     if ! KRB5_TRACE=$work/$name-kinit-trace.txt KRB5_CONFIG=$conf KRB5CCNAME=MEMORY: \
             kinit -X "X509_user_identity=FILE:${cert[0]},${key[0]}" "${who[0]}" \
             </dev/null >"$work/$name-kinit-warm.txt" 2>&1; then
@@ -271,15 +277,15 @@ kinit_measure() { # name pid krb5.conf users-file
     local sent
     sent=$(grep -c 'Sending request' "$work/$name-kinit-trace.txt" || true)
     if [[ $sent != 2 ]]; then log "$name: the kinit warm-up sent $sent AS-REQs, not 2"; fi
-    log "$name: $kinit_logons kinit logons, $kinit_parallel at a time"
+    log "$name: $kinit_logons kinit logons, $parallel at a time"
     local before after start end w kpids=()
     : >"$work/$name-kinit-errors.txt"
     before=$(cpu_ticks "$pid")
     start=$EPOCHREALTIME
-    for ((w = 0; w < kinit_parallel; w++)); do
+    for ((w = 0; w < parallel; w++)); do
         (
             failed=0
-            for ((i = w; i < kinit_logons; i += kinit_parallel)); do
+            for ((i = w; i < kinit_logons; i += parallel)); do
                 j=$((i % ${#who[@]}))
                 KRB5_CONFIG=$conf KRB5CCNAME=MEMORY: \
                     kinit -X "X509_user_identity=FILE:${cert[j]},${key[j]}" "${who[j]}" \
@@ -300,6 +306,8 @@ kinit_measure() { # name pid krb5.conf users-file
         log "$name: $failed of $kinit_logons kinit logons failed, first errors:"
         head -5 "$work/$name-kinit-errors.txt" >&2
     fi
+    rm -f "$work/$name-kinit-failed."*
+    name=$name.$parallel
     result[$name.kinit_ms]=$(awk -v t=$((after - before)) -v hz="$clk_tck" -v n="$ok" \
         'BEGIN { if (n > 0) printf "%.3f", t / hz / n * 1000; else print "-" }')
     result[$name.kinit_rate]=$(awk -v n="$ok" -v s="$start" -v e="$end" 'BEGIN { printf "%.1f", n / (e - s) }')
@@ -308,8 +316,31 @@ kinit_measure() { # name pid krb5.conf users-file
 }
 kinit_failures=0
 
+# Latency against offered load: paced runs at 20 % to 100 % of the saturation throughput.
+curve_steps=(20 40 60 80 100)
+curve() { # name port users-file
+    local name=$1 port=$2 users_file=$3 pct rate
+    local common=(--kdc "127.0.0.1:$port" --realm "$realm" --kdc-cert "$ours/kdc.pem"
+        --users-file "$users_file" --transport "$transport" --quiet)
+    for pct in "${curve_steps[@]}"; do
+        rate=$(awk -v t="${result[$name.tput]}" -v p="$pct" 'BEGIN { printf "%.0f", t * p / 100 }')
+        log "$name: latency at $pct % ($rate/s) for $curve_secs s"
+        "$load" run "${common[@]}" --count $((rate * curve_secs)) --rate "$rate" --concurrency 64 \
+            --verify-sample 0.02 --json "$work/$name-curve-$pct.json" >"$work/$name-curve-$pct.txt"
+        local q
+        for q in p50 p99 p99_9; do
+            result[$name.curve.$pct.$q]=$(latency_of "$work/$name-curve-$pct.json" "$q")
+        done
+        result[$name.curve.$pct.ok]=$(json_num "$work/$name-curve-$pct.json" ok)/$((rate * curve_secs))
+    done
+}
+
 measure ours "$ours_pid" "$ours_port" "$ours_users" "$sat_count"
-if ((kinit_logons > 0)); then kinit_measure ours "$ours_pid" "$ours_kinit_conf" "$ours_users"; fi
+if ((curve_secs > 0)); then curve ours "$ours_port" "$ours_users"; fi
+if ((kinit_logons > 0)); then
+    kinit_measure ours "$ours_pid" "$ours_kinit_conf" "$ours_users" "$kinit_parallel"
+    kinit_measure ours "$ours_pid" "$ours_kinit_conf" "$ours_users" 1
+fi
 # Clients that send clientDHNonce (kdc-load's Windows shape), for which our KDC reuses its DH
 # key (dh_key_reuse_secs, default 60) and then skips key generation; then the same clients
 # with a new key per request (dh_key_reuse_secs = 0, applied by SIGHUP). MIT's KDC answers
@@ -329,7 +360,11 @@ if ((dh_nonce_rows)); then
     saturate ours-nonce-fresh "$ours_pid" "$ours_port" "$ours_users" "$sat_count" --client-profile windows
 fi
 measure mit "$mit_pid" "$mit_port" "$ours/cert-users/users.txt" $((sat_count / 2))
-if ((kinit_logons > 0)); then kinit_measure mit "$mit_pid" "$mit/krb5.conf" "$ours/cert-users/users.txt"; fi
+if ((curve_secs > 0)); then curve mit "$mit_port" "$ours/cert-users/users.txt"; fi
+if ((kinit_logons > 0)); then
+    kinit_measure mit "$mit_pid" "$mit/krb5.conf" "$ours/cert-users/users.txt" "$kinit_parallel"
+    kinit_measure mit "$mit_pid" "$mit/krb5.conf" "$ours/cert-users/users.txt" 1
+fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 row() { printf '%-44s %12s %12s %12s\n' "$@"; }
@@ -337,7 +372,7 @@ echo
 echo "PKINIT AS exchanges over $transport, RSA-2048 KDC key, DH MODP-2048, $users users, kdc-load $concurrency clients"
 echo "ours: $trust trust; MIT krb5kdc $(dpkg-query -W -f='${Version}' krb5-kdc): certificate trust, $(nproc) workers"
 if ((kinit_logons > 0)); then
-    echo "kinit: MIT $(dpkg-query -W -f='${Version}' krb5-user), $kinit_logons logons per KDC, $kinit_parallel at a time"
+    echo "kinit: MIT $(dpkg-query -W -f='${Version}' krb5-user), $kinit_logons logons per KDC, $kinit_parallel at a time, then one at a time"
 fi
 row "" ours MIT ours/MIT
 row "KDC CPU ms per AS exchange" "${result[ours.cpu_ms]}" "${result[mit.cpu_ms]}" "$(ratio "${result[ours.cpu_ms]}" "${result[mit.cpu_ms]}")"
@@ -345,6 +380,7 @@ row "throughput at saturation /s" "${result[ours.tput]}" "${result[mit.tput]}" "
 row "KDC cores busy at saturation" "${result[ours.cores]}" "${result[mit.cores]}" "$(ratio "${result[ours.cores]}" "${result[mit.cores]}")"
 row "rate at 80 % of saturation /s" "${result[ours.rate]}" "${result[mit.rate]}" ""
 row "p99 latency at 80 % ms" "${result[ours.p99]}" "${result[mit.p99]}" "$(ratio "${result[ours.p99]}" "${result[mit.p99]}")"
+row "p99.9 latency at 80 % ms" "${result[ours.p999]}" "${result[mit.p999]}" "$(ratio "${result[ours.p999]}" "${result[mit.p999]}")"
 row "ok at 80 %" "${result[ours.paced_ok]}" "${result[mit.paced_ok]}" ""
 row "peak RSS MiB (all processes)" "${result[ours.rss]}" "${result[mit.rss]}" "$(ratio "${result[ours.rss]}" "${result[mit.rss]}")"
 row "ECDH P-256: KDC CPU ms per AS exchange" "${result[ours-p256.cpu_ms]}" "-" ""
@@ -356,9 +392,24 @@ if ((dh_nonce_rows)); then
     row "clientDHNonce, key per request: /s" "${result[ours-nonce-fresh.tput]}" "-" ""
 fi
 if ((kinit_logons > 0)); then
-    row "KDC CPU ms per kinit logon (2 AS exchanges)" "${result[ours.kinit_ms]}" "${result[mit.kinit_ms]}" "$(ratio "${result[ours.kinit_ms]}" "${result[mit.kinit_ms]}")"
-    row "kinit logons /s ($kinit_parallel at a time)" "${result[ours.kinit_rate]}" "${result[mit.kinit_rate]}" "$(ratio "${result[ours.kinit_rate]}" "${result[mit.kinit_rate]}")"
-    row "failed kinit logons" "${result[ours.kinit_failed]}" "${result[mit.kinit_failed]}" ""
+    for p in "$kinit_parallel" 1; do
+        o=ours.$p m=mit.$p
+        row "KDC CPU ms per kinit logon, $p at a time" "${result[$o.kinit_ms]}" "${result[$m.kinit_ms]}" "$(ratio "${result[$o.kinit_ms]}" "${result[$m.kinit_ms]}")"
+        row "kinit logons /s, $p at a time" "${result[$o.kinit_rate]}" "${result[$m.kinit_rate]}" "$(ratio "${result[$o.kinit_rate]}" "${result[$m.kinit_rate]}")"
+        row "failed kinit logons, $p at a time" "${result[$o.kinit_failed]}" "${result[$m.kinit_failed]}" ""
+    done
+fi
+if ((curve_secs > 0)); then
+    echo
+    echo "Latency (ms) against offered load, each KDC at a share of its own saturation throughput, $curve_secs s per step"
+    printf '%-8s %8s %8s %8s %8s %13s   %8s %8s %8s %8s %11s\n' "load" "ours/s" "p50" "p99" "p99.9" "ok" "MIT/s" "p50" "p99" "p99.9" "ok"
+    for pct in "${curve_steps[@]}"; do
+        printf '%-8s %8s %8s %8s %8s %13s   %8s %8s %8s %8s %11s\n' "$pct %" \
+            "$(awk -v t="${result[ours.tput]}" -v p="$pct" 'BEGIN { printf "%.0f", t * p / 100 }')" \
+            "${result[ours.curve.$pct.p50]}" "${result[ours.curve.$pct.p99]}" "${result[ours.curve.$pct.p99_9]}" "${result[ours.curve.$pct.ok]}" \
+            "$(awk -v t="${result[mit.tput]}" -v p="$pct" 'BEGIN { printf "%.0f", t * p / 100 }')" \
+            "${result[mit.curve.$pct.p50]}" "${result[mit.curve.$pct.p99]}" "${result[mit.curve.$pct.p99_9]}" "${result[mit.curve.$pct.ok]}"
+    done
 fi
 echo
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(uname -sr)"

@@ -179,15 +179,20 @@ pub struct PkinitConfig {
     /// needs at least one checksum in an accepted hash. Default all four.
     #[serde(default = "default_pa_checksum_hashes")]
     pub pa_checksum_hashes: Vec<HashName>,
-    /// Threads that run AS exchanges (PKINIT signature checks, certificate paths, DH, the
+    /// Threads that run PKINIT AS exchanges (signature checks, certificate paths, DH, the
     /// KDC signature) apart from the network threads; 0 = one per core. Default 0.
     #[serde(default)]
     pub workers: usize,
-    /// AS exchanges admitted beyond those running; when full, more get
-    /// KDC_ERR_SVC_UNAVAILABLE over TCP and are dropped over UDP
+    /// PKINIT AS exchanges admitted beyond those running, started oldest first; when full,
+    /// more get KDC_ERR_SVC_UNAVAILABLE over TCP and are dropped over UDP
     /// (`kdc_pkinit_pool_full_total`). Default 256.
     #[serde(default = "default_pkinit_queue")]
     pub queue: usize,
+    /// A request over UDP that waited this long for a worker is dropped unstarted
+    /// (`kdc_pkinit_queue_stale_total`): MIT's client sends it again after 1 s, and the copy
+    /// that waited is work nobody waits for. Default 1000.
+    #[serde(default = "default_pkinit_udp_queue_timeout_ms")]
+    pub udp_queue_timeout_ms: u64,
 }
 
 /// The strength of a key agreement group, for `[pkinit] min_dh_bits`: declared weakest first,
@@ -434,6 +439,9 @@ fn default_dh_key_reuse_secs() -> u64 {
 fn default_pkinit_queue() -> usize {
     256
 }
+fn default_pkinit_udp_queue_timeout_ms() -> u64 {
+    1000
+}
 fn default_tcti() -> String {
     "device:/dev/tpmrm0".to_owned()
 }
@@ -667,6 +675,11 @@ impl Config {
             ),
             Bound::new("pkinit.workers", pkinit.workers, 0..=256),
             Bound::new("pkinit.queue", pkinit.queue, 1..=0x1_0000),
+            Bound::new(
+                "pkinit.udp_queue_timeout_ms",
+                pkinit.udp_queue_timeout_ms,
+                1..=60_000,
+            ),
         ];
         if let Some(tpm) = &pkinit.tpm {
             bounds.push(Bound::new(

@@ -110,9 +110,16 @@ impl Kdc {
         .await
     }
 
-    /// The answer to an AS request the PKINIT pool had no room for: KDC_ERR_SVC_UNAVAILABLE
-    /// over TCP, so the client tries another KDC or later; nothing over UDP, where a client
-    /// retransmits by itself. Counted either way.
+    /// How long a PKINIT exchange waited for a worker of the pool.
+    pub fn record_pool_wait(&self, ctx: RequestContext, waited: Duration) {
+        if let Some(metrics) = &self.metrics {
+            metrics.record_pool_wait(ctx.transport, waited);
+        }
+    }
+
+    /// The answer to an AS request the PKINIT pool had no room for, or could not start
+    /// before its deadline: KDC_ERR_SVC_UNAVAILABLE over TCP, so the client tries another KDC
+    /// or later; nothing over UDP, where a client retransmits by itself. Counted either way.
     pub fn refuse_busy(
         &self,
         message: &[u8],
@@ -120,7 +127,12 @@ impl Kdc {
         why: &crate::crypto_pool::PoolError,
     ) -> Option<Vec<u8>> {
         if let Some(metrics) = &self.metrics {
-            metrics.record_pool_full(ctx.transport);
+            match why {
+                crate::crypto_pool::PoolError::Stale { .. } => {
+                    metrics.record_pool_stale(ctx.transport)
+                }
+                _ => metrics.record_pool_full(ctx.transport),
+            }
         }
         tracing::debug!(peer = %ctx.peer, transport = ?ctx.transport, reason = %why, "AS request refused: busy");
         if ctx.transport == crate::server::Transport::Udp {

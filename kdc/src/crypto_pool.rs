@@ -4,21 +4,35 @@
 //! stuck behind it on the reactor threads, and a bounded number of exchanges admitted at
 //! once. A full pool refuses at once (the caller answers KDC_ERR_SVC_UNAVAILABLE, or drops a
 //! datagram, and counts it) instead of queueing without end.
+//!
+//! Admitted exchanges wait in the pool runtime's injection queue, which its workers serve
+//! first in, first out; each runs to its end on one worker unless it waits for I/O. One that
+//! starts after its deadline (a datagram its client has sent again by then) is dropped
+//! unstarted, and so is one whose caller stopped waiting.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::runtime::Runtime;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 /// Why an exchange did not run on the pool.
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
     #[error("the PKINIT pool is full ({0} exchanges admitted)")]
     Full(usize),
+    #[error("waited {waited:?} for the PKINIT pool, past its deadline")]
+    Stale { waited: Duration },
     #[error("the exchange failed on the PKINIT pool: {0}")]
     Failed(String),
+}
+
+/// An exchange's output, and how long it waited for a worker.
+pub struct Ran<T> {
+    pub output: T,
+    pub waited: Duration,
 }
 
 pub struct CryptoPool {
@@ -51,26 +65,41 @@ impl CryptoPool {
         })
     }
 
-    /// Runs `exchange` on the pool if it has room. A caller that stops waiting (the request
-    /// timeout) does not stop the exchange; its place is given back when it ends.
+    /// Runs `exchange` on the pool if it has room, unless it would start after `start_by`.
+    /// A caller that stops waiting (the request timeout) gives its place back if the
+    /// exchange has not started; one that started runs to its end and only then gives its
+    /// place back, so the bound holds.
     pub async fn run<T: Send + 'static>(
         &self,
         exchange: impl Future<Output = T> + Send + 'static,
-    ) -> Result<T, PoolError> {
-        let (Some(runtime), Ok(permit)) = (
+        start_by: Option<Instant>,
+    ) -> Result<Ran<T>, PoolError> {
+        let (Some(runtime), Ok(admitted)) = (
             self.runtime.as_ref(),
             Arc::clone(&self.admitted).try_acquire_owned(),
         ) else {
             self.refused.fetch_add(1, Ordering::Relaxed);
             return Err(PoolError::Full(self.capacity));
         };
-        runtime
-            .spawn(async move {
-                let _permit = permit;
-                exchange.await
-            })
-            .await
-            .map_err(|e| PoolError::Failed(e.to_string()))
+        let (reply, result) = oneshot::channel();
+        let queued = Instant::now();
+        // No JoinHandle: a panic drops `reply`, which the caller sees as a failure.
+        drop(runtime.spawn(async move {
+            let _admitted = admitted;
+            let started = Instant::now();
+            let waited = started.saturating_duration_since(queued);
+            if start_by.is_some_and(|deadline| started > deadline) {
+                let _ = reply.send(Err(PoolError::Stale { waited }));
+            } else if !reply.is_closed() {
+                let output = exchange.await;
+                let _ = reply.send(Ok(Ran { output, waited }));
+            }
+        }));
+        result.await.unwrap_or_else(|_| {
+            Err(PoolError::Failed(
+                "the exchange ended without a result".into(),
+            ))
+        })
     }
 
     /// Exchanges refused because the pool was full, since start.
@@ -91,16 +120,26 @@ impl Drop for CryptoPool {
 mod tests {
     use std::time::Duration;
 
+    use tokio::task::JoinHandle;
+
     use super::*;
 
     #[tokio::test]
     async fn runs_on_its_own_threads_and_refuses_when_full() {
         let pool = Arc::new(CryptoPool::new(1, 1).unwrap());
         let name = pool
-            .run(async { std::thread::current().name().map(str::to_owned) })
+            .run(
+                async { std::thread::current().name().map(str::to_owned) },
+                None,
+            )
             .await
-            .unwrap();
+            .unwrap()
+            .output;
         assert_eq!(name.as_deref(), Some("kdc-pkinit"));
+        // Its place comes back just after its result is sent.
+        while pool.admitted.available_permits() < pool.capacity {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
 
         // Two places (one worker, one queued): a third exchange is refused at once.
         let (release, released) = tokio::sync::watch::channel(false);
@@ -109,21 +148,137 @@ mod tests {
             let pool = Arc::clone(&pool);
             let mut released = released.clone();
             held.push(tokio::spawn(async move {
-                pool.run(async move {
-                    let _ = released.wait_for(|r| *r).await;
-                })
+                pool.run(
+                    async move {
+                        let _ = released.wait_for(|r| *r).await;
+                    },
+                    None,
+                )
                 .await
+                .map(drop)
             }));
         }
         while pool.admitted.available_permits() > 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        assert!(matches!(pool.run(async {}).await, Err(PoolError::Full(2))));
+        assert!(matches!(
+            pool.run(async {}, None).await,
+            Err(PoolError::Full(2))
+        ));
         assert_eq!(pool.refused(), 1);
         release.send(true).unwrap();
         for task in held {
             task.await.unwrap().unwrap();
         }
-        assert!(pool.run(async {}).await.is_ok(), "places come back");
+        assert!(pool.run(async {}, None).await.is_ok(), "places come back");
+    }
+
+    /// Keeps the pool's only worker thread busy until the returned sender is dropped.
+    async fn block(pool: &Arc<CryptoPool>) -> (std::sync::mpsc::Sender<()>, JoinHandle<()>) {
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let (started, running) = oneshot::channel();
+        let pool = Arc::clone(pool);
+        let blocker = tokio::spawn(async move {
+            let busy = async move {
+                let _ = started.send(());
+                let _ = released.recv();
+            };
+            pool.run(busy, None).await.map(drop).unwrap();
+        });
+        running.await.unwrap();
+        (release, blocker)
+    }
+
+    async fn until_admitted(pool: &CryptoPool, admitted: usize) {
+        while pool.capacity - pool.admitted.available_permits() < admitted {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn queued_exchanges_start_in_arrival_order() {
+        let pool = Arc::new(CryptoPool::new(1, 16).unwrap());
+        let (release, blocker) = block(&pool).await;
+        let started = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut queued = Vec::new();
+        for n in 0..8 {
+            let (pool_n, started_n) = (Arc::clone(&pool), Arc::clone(&started));
+            queued.push(tokio::spawn(async move {
+                let record = async move { started_n.lock().unwrap().push(n) };
+                pool_n.run(record, None).await.unwrap().waited
+            }));
+            until_admitted(&pool, n + 2).await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(started.lock().unwrap().is_empty());
+        drop(release);
+        blocker.await.unwrap();
+        for task in queued {
+            assert!(task.await.unwrap() >= Duration::from_millis(20));
+        }
+        assert_eq!(*started.lock().unwrap(), (0..8).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn an_exchange_that_cannot_start_by_its_deadline_is_dropped_unstarted() {
+        let pool = Arc::new(CryptoPool::new(1, 16).unwrap());
+        let (release, blocker) = block(&pool).await;
+        let ran = Arc::new(AtomicU64::new(0));
+        let submit = |start_by: Instant| {
+            let (pool, ran) = (Arc::clone(&pool), Arc::clone(&ran));
+            tokio::spawn(async move {
+                let count = async move { ran.fetch_add(1, Ordering::Relaxed) };
+                pool.run(count, Some(start_by)).await.map(|ran| ran.waited)
+            })
+        };
+        let stale = submit(Instant::now() + Duration::from_millis(10));
+        until_admitted(&pool, 2).await;
+        let timely = submit(Instant::now() + Duration::from_secs(60));
+        until_admitted(&pool, 3).await;
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        drop(release);
+        blocker.await.unwrap();
+        match stale.await.unwrap() {
+            Err(PoolError::Stale { waited }) => assert!(waited >= Duration::from_millis(30)),
+            other => panic!("expected a stale drop, got {:?}", other.map(|_| ())),
+        }
+        assert!(timely.await.unwrap().is_ok());
+        assert_eq!(
+            ran.load(Ordering::Relaxed),
+            1,
+            "only the timely exchange ran"
+        );
+        // Places come back (the last just after its result is sent).
+        while pool.admitted.available_permits() < pool.capacity {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn an_exchange_nobody_waits_for_any_more_is_not_started() {
+        let pool = Arc::new(CryptoPool::new(1, 16).unwrap());
+        let (release, blocker) = block(&pool).await;
+        let ran = Arc::new(AtomicU64::new(0));
+        let counted = Arc::clone(&ran);
+        let abandoned = tokio::time::timeout(
+            Duration::from_millis(10),
+            pool.run(async move { counted.fetch_add(1, Ordering::Relaxed) }, None),
+        )
+        .await;
+        assert!(abandoned.is_err(), "it could not have started");
+        drop(release);
+        blocker.await.unwrap();
+        assert!(pool.run(async {}, None).await.is_ok());
+        assert_eq!(ran.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_exchange_fails_alone() {
+        let pool = CryptoPool::new(1, 1).unwrap();
+        let failed = pool.run(async { panic!("boom") }, None).await;
+        assert!(matches!(failed, Err(PoolError::Failed(_))));
+        for _ in 0..3 {
+            assert_eq!(pool.run(async { 7 }, None).await.unwrap().output, 7);
+        }
     }
 }

@@ -73,7 +73,10 @@ pub async fn serve(config_path: &Path) -> Result<()> {
     }
     let pool = CryptoPool::new(config.pkinit.workers, config.pkinit.queue)
         .context("starting the PKINIT worker threads")?;
-    let live = Arc::new(LiveKdc::new(kdc, Some(Arc::new(pool))));
+    let live = Arc::new(
+        LiveKdc::new(kdc, Some(Arc::new(pool)))
+            .with_udp_queue_timeout(Duration::from_millis(config.pkinit.udp_queue_timeout_ms)),
+    );
     let shutdown = shutdown_signal()?;
     let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .context("installing the SIGHUP handler")?;

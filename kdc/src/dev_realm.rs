@@ -321,6 +321,7 @@ require_pa_checksum2 = "never"
 pa_checksum_hashes = ["sha1", "sha256", "sha384", "sha512"]
 workers = 0
 queue = 256
+udp_queue_timeout_ms = 1000
 
 # Certificate trust: client certificates issued by ca.pem (bob.pem). Remove this table to
 # serve key trust only.

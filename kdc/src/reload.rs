@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use kdc_config::{Config, SignerKind};
@@ -15,16 +16,18 @@ use crate::build::{self, BuildOptions, Built};
 use crate::crypto_pool::CryptoPool;
 use crate::metrics::Metrics;
 use crate::notify;
-use crate::proto::codes::ErrorCode;
-use crate::proto::kerberos::RequestKind;
-use crate::server::{Handler, RequestContext};
+use crate::proto::codes::{ErrorCode, padata};
+use crate::proto::kerberos::{KdcRequest, RequestKind};
+use crate::server::{Handler, RequestContext, Transport};
 use crate::signer::KdcSigner;
 
-/// The KDC now serving; each request reads it once. AS exchanges run on the PKINIT pool,
-/// which outlives reloads (its size needs a restart).
+/// The KDC now serving; each request reads it once. PKINIT AS exchanges run on the PKINIT
+/// pool, which outlives reloads (its size needs a restart).
 pub struct LiveKdc {
     current: RwLock<Arc<Kdc>>,
     pool: Option<Arc<CryptoPool>>,
+    /// How long a datagram may wait for the pool (`pkinit.udp_queue_timeout_ms`).
+    udp_queue_timeout: Option<Duration>,
 }
 
 impl LiveKdc {
@@ -32,7 +35,15 @@ impl LiveKdc {
         LiveKdc {
             current: RwLock::new(kdc),
             pool,
+            udp_queue_timeout: None,
         }
+    }
+
+    /// Drops a datagram still waiting for the pool this long after it came: by then its
+    /// client has sent it again, and the copy that waited is work nobody waits for.
+    pub fn with_udp_queue_timeout(mut self, timeout: Duration) -> LiveKdc {
+        self.udp_queue_timeout = Some(timeout);
+        self
     }
 
     pub fn current(&self) -> Arc<Kdc> {
@@ -53,17 +64,22 @@ impl LiveKdc {
 impl Handler for LiveKdc {
     async fn handle(&self, request: bytes::Bytes, ctx: RequestContext) -> Option<Vec<u8>> {
         let kdc = self.current();
-        let as_req =
-            request.first().copied().and_then(RequestKind::of_tag) == Some(RequestKind::As);
-        let Some(pool) = self.pool.as_ref().filter(|_| as_req) else {
+        let Some(pool) = self.pool.as_ref().filter(|_| is_pkinit(&request)) else {
             return kdc.answer(&request, ctx).await;
         };
+        let start_by = self
+            .udp_queue_timeout
+            .filter(|_| ctx.transport == Transport::Udp)
+            .map(|timeout| Instant::now() + timeout);
         let (worker, bytes) = (Arc::clone(&kdc), request.clone());
         match pool
-            .run(async move { worker.answer(&bytes, ctx).await })
+            .run(async move { worker.answer(&bytes, ctx).await }, start_by)
             .await
         {
-            Ok(reply) => reply,
+            Ok(ran) => {
+                kdc.record_pool_wait(ctx, ran.waited);
+                ran.output
+            }
             Err(error) => kdc.refuse_busy(&request, ctx, &error),
         }
     }
@@ -71,6 +87,15 @@ impl Handler for LiveKdc {
     fn transport_error(&self, code: ErrorCode) -> Vec<u8> {
         self.current().transport_error(code)
     }
+}
+
+/// Whether a message is an AS-REQ with PA-PK-AS-REQ (RFC 4556 §3.2.1): the exchange whose
+/// private-key work belongs on the pool. Every other message (the first AS-REQ of a logon,
+/// answered PREAUTH_REQUIRED; TGS-REQs; garbage) is answered where it was read, which saves
+/// two thread hand-offs.
+fn is_pkinit(message: &[u8]) -> bool {
+    message.first().copied().and_then(RequestKind::of_tag) == Some(RequestKind::As)
+        && KdcRequest::decode(message).is_ok_and(|r| r.padata(padata::PK_AS_REQ).is_some())
 }
 
 /// The TPM key's certificate file as it is now (TPM signers only).
@@ -103,8 +128,15 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.metrics != new.metrics {
         changed.push("[metrics]");
     }
-    if (old.pkinit.workers, old.pkinit.queue) != (new.pkinit.workers, new.pkinit.queue) {
-        changed.push("pkinit.workers and pkinit.queue");
+    let pool = |c: &Config| {
+        (
+            c.pkinit.workers,
+            c.pkinit.queue,
+            c.pkinit.udp_queue_timeout_ms,
+        )
+    };
+    if pool(old) != pool(new) {
+        changed.push("pkinit.workers, pkinit.queue and pkinit.udp_queue_timeout_ms");
     }
     if old.log != new.log {
         changed.push("[log]");
@@ -170,6 +202,18 @@ async fn reload(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::wire;
+
+    #[test]
+    fn only_pkinit_as_requests_go_to_the_pool() {
+        assert!(is_pkinit(&wire("mit_as_req_pkinit_dh2048.der")));
+        assert!(is_pkinit(&wire("heimdal_as_req_pkinit_dh2048.der")));
+        // A logon's first AS-REQ (PREAUTH_REQUIRED), a TGS-REQ, and garbage.
+        assert!(!is_pkinit(&wire("mit_as_req_nopreauth.der")));
+        assert!(!is_pkinit(&wire("mit_tgs_req_host.der")));
+        assert!(!is_pkinit(&[0x6a, 0x03, 0x30, 0x01]));
+        assert!(!is_pkinit(&[]));
+    }
 
     const BASE: &str = r#"
 [realm]

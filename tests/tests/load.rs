@@ -294,6 +294,51 @@ fn a_full_pkinit_pool_answers_svc_unavailable_at_once() {
     realm.check_no_panic().unwrap();
 }
 
+/// Issue 19: a PKINIT request over UDP still waiting for the pool `udp_queue_timeout_ms`
+/// after it came is dropped unstarted (its client has sent it again by then), counted in
+/// `kdc_pkinit_queue_stale_total`; the others are answered, and the time they waited is in
+/// `kdc_pkinit_queue_wait_seconds`. One worker, 1 ms: a burst of 16 clients leaves most
+/// waiting longer.
+#[test]
+fn udp_requests_that_waited_too_long_for_the_pool_are_dropped_and_counted() {
+    let mut realm = Realm::create().unwrap();
+    realm.set_kdc_option("pkinit", "workers", "1").unwrap();
+    realm
+        .set_kdc_option("pkinit", "udp_queue_timeout_ms", "1")
+        .unwrap();
+    realm.start().unwrap();
+    let json = run_json(
+        &realm,
+        "stale",
+        &[
+            "--realm-dir",
+            dir_arg(realm.dir()),
+            "--transport",
+            "udp",
+            "--count",
+            "64",
+            "--concurrency",
+            "16",
+            "--timeout-ms",
+            "1000",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let as_phase = phase(&report, "as");
+    let ok = number(&as_phase["ok"]);
+    let timeouts = as_phase["failures"]["timeout"].as_u64().unwrap_or(0);
+    assert!(timeouts > 0, "nothing waited past 1 ms: {as_phase}");
+    assert!(ok > 0, "nothing got through: {as_phase}");
+    assert_eq!(ok + timeouts, 64, "{as_phase}");
+    assert_eq!(number(&as_phase["verified"]), ok, "{as_phase}");
+    let samples = realm.metrics().unwrap();
+    let metric =
+        |name: &str| kdc_integration::scrape::sum(&samples, name, &[("transport", "udp")]).unwrap();
+    assert_eq!(metric("kdc_pkinit_queue_stale_total"), timeouts as f64);
+    assert_eq!(metric("kdc_pkinit_queue_wait_seconds_count"), ok as f64);
+    realm.check_no_panic().unwrap();
+}
+
 /// A phase of a JSON report, parsed.
 fn phase<'a>(report: &'a serde_json::Value, exchange: &str) -> &'a serde_json::Value {
     report["phases"]

@@ -72,6 +72,8 @@ pub struct Metrics {
     dh_keys: IntCounterVec,
     tgt_pacs: IntCounterVec,
     pool_full: IntCounterVec,
+    pool_stale: IntCounterVec,
+    pool_wait: HistogramVec,
     signed_nonces: IntCounterVec,
     request_duration: HistogramVec,
     undecodable: IntCounterVec,
@@ -154,6 +156,18 @@ impl Metrics {
                 &r,
                 "kdc_pkinit_pool_full_total",
                 "AS requests refused because the PKINIT pool was full (pkinit.workers + pkinit.queue exchanges admitted): KDC_ERR_SVC_UNAVAILABLE over TCP, dropped over UDP",
+                &["transport"],
+            )?,
+            pool_stale: counter_vec(
+                &r,
+                "kdc_pkinit_queue_stale_total",
+                "PKINIT AS requests over UDP dropped unstarted because they waited for the pool longer than pkinit.udp_queue_timeout_ms (their client has sent them again by then)",
+                &["transport"],
+            )?,
+            pool_wait: histogram_vec(
+                &r,
+                "kdc_pkinit_queue_wait_seconds",
+                "Time a PKINIT AS exchange waited for a worker of the pool before it started",
                 &["transport"],
             )?,
             signed_nonces: counter_vec(
@@ -274,6 +288,20 @@ impl Metrics {
         self.pool_full
             .with_label_values(&[labels::transport(transport)])
             .inc();
+    }
+
+    /// An AS request over UDP dropped unstarted: it waited for the pool past its deadline.
+    pub fn record_pool_stale(&self, transport: Transport) {
+        self.pool_stale
+            .with_label_values(&[labels::transport(transport)])
+            .inc();
+    }
+
+    /// How long a PKINIT exchange waited for a worker before it started.
+    pub fn record_pool_wait(&self, transport: Transport, waited: std::time::Duration) {
+        self.pool_wait
+            .with_label_values(&[labels::transport(transport)])
+            .observe(waited.as_secs_f64());
     }
 
     /// A message that was no Kerberos request at all (dropped without an answer).

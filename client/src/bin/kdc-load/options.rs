@@ -127,8 +127,10 @@ pub struct RunArgs {
     /// Clients with one request in flight each.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,
-    /// Requests per second, spread evenly; absent = as fast as the clients go. Latency is
-    /// then counted from each request's scheduled time, so a KDC that falls behind shows it.
+    /// Requests per second, spread evenly; absent = as fast as the clients go. Latency of a
+    /// request sent late, because its client still waited for a reply, is then counted from
+    /// its scheduled time, so a KDC that falls behind shows it; one sent on time counts from
+    /// its sending (the timer's own lateness is the generator's, not the KDC's).
     #[arg(long, value_parser = positive_f64)]
     pub rate: Option<f64>,
     /// Requests per phase (default 1000 unless --duration is given).

@@ -72,12 +72,18 @@ async fn client(phase: Arc<Phase>, next: Arc<AtomicU64>, start: Instant) {
         let Some(prepared) = phase.pool.take(&phase.recorder).await else {
             return;
         };
-        if let Some(due) = due {
-            tokio::time::sleep_until(due).await;
-        }
-        // At a fixed rate latency counts from the scheduled time, so time spent queued
-        // behind a slow KDC is not hidden (no coordinated omission).
-        let began = due.unwrap_or_else(Instant::now);
+        // A client behind schedule (its previous reply came late) counts from the scheduled
+        // time, so time spent queued behind a slow KDC is not hidden (no coordinated
+        // omission). A client ahead of it sleeps, and counts from when it sends: the timer
+        // wakes it up to a millisecond late, and that delay is the generator's, not the KDC's.
+        let began = match due {
+            Some(due) if due > Instant::now() => {
+                tokio::time::sleep_until(due).await;
+                Instant::now()
+            }
+            Some(due) => due,
+            None => Instant::now(),
+        };
         let (mut index, mut kdc) = phase.balancer.pick(seq, None);
         let mut retried = false;
         let outcome = loop {
