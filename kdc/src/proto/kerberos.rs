@@ -108,6 +108,50 @@ impl<'a> KdcRequest<'a> {
     }
 }
 
+/// Whether an AS-REQ may carry PA-DATA of `padata_type` (RFC 4120 §5.4.1: `padata [3]`, each
+/// entry's `padata-type [1]`), read from its DER without decoding the request: false only for
+/// an AS-REQ whose every PA-DATA type was read and none matched, or a message that is not an
+/// AS-REQ. It routes a request before the full decode and errs towards true, so a request
+/// it cannot read goes where one that carries the type would go.
+pub fn as_req_may_carry(message: &[u8], padata_type: i32) -> bool {
+    message.first().copied().and_then(RequestKind::of_tag) == Some(RequestKind::As)
+        && padata_types_include(message, padata_type).unwrap_or(true)
+}
+
+fn padata_types_include(message: &[u8], padata_type: i32) -> Result<bool, DerError> {
+    let outer = Tlv::read_only(message, APPLICATION_AS_REQ)?;
+    let fields = Tlv::read_only(outer.value, tag::SEQUENCE)?;
+    let mut found = false;
+    for field in fields.children() {
+        let field = field?;
+        if field.tag != tag::context(3) {
+            continue;
+        }
+        for entry in Tlv::read_only(field.value, tag::SEQUENCE)?.children() {
+            for part in entry?.expect(tag::SEQUENCE)?.children() {
+                let part = part?;
+                if part.tag == tag::context(1) {
+                    let value = Tlv::read_only(part.value, tag::INTEGER)?.value;
+                    found |= small_integer(value) == Some(i64::from(padata_type));
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// A DER INTEGER's content as i64, if it fits.
+fn small_integer(content: &[u8]) -> Option<i64> {
+    let negative = content.first()? & 0x80 != 0;
+    (content.len() <= 8).then(|| {
+        content
+            .iter()
+            .fold(if negative { -1 } else { 0 }, |acc, &b| {
+                (acc << 8) | i64::from(b)
+            })
+    })
+}
+
 /// A KerberosTime (whole seconds, UTC) for a system time.
 pub fn kerberos_time(time: SystemTime) -> KerberosTime {
     let secs = time
@@ -269,5 +313,53 @@ mod tests {
         let f = flags(0x4000_0010);
         assert_eq!(f.len(), 32);
         assert!(flag(&f, 1) && flag(&f, 27) && !flag(&f, 0));
+    }
+
+    #[test]
+    fn padata_types_are_read_without_decoding() {
+        use crate::proto::codes::padata;
+        use crate::testing::wire;
+        let pkinit = wire("mit_as_req_pkinit_dh2048.der");
+        assert!(as_req_may_carry(&pkinit, padata::PK_AS_REQ));
+        assert!(as_req_may_carry(
+            &wire("heimdal_as_req_pkinit_dh2048.der"),
+            padata::PK_AS_REQ
+        ));
+        // Every type it carries is read, and only those: the full decode agrees.
+        let decoded = KdcRequest::decode(&pkinit).unwrap();
+        for pa in decoded.req.padata.iter().flatten() {
+            assert!(as_req_may_carry(&pkinit, pa.r#type));
+        }
+        assert!(!as_req_may_carry(&pkinit, 0x7fff_ffff));
+        assert!(!as_req_may_carry(&pkinit, -128));
+        assert!(!as_req_may_carry(
+            &wire("mit_as_req_nopreauth.der"),
+            padata::PK_AS_REQ
+        ));
+        // Not an AS-REQ.
+        assert!(!as_req_may_carry(
+            &wire("mit_tgs_req_host.der"),
+            padata::PK_AS_REQ
+        ));
+        assert!(!as_req_may_carry(&[], padata::PK_AS_REQ));
+        // Unreadable: it may carry anything.
+        assert!(as_req_may_carry(
+            &[0x6a, 0x03, 0x30, 0x01],
+            padata::PK_AS_REQ
+        ));
+        assert!(as_req_may_carry(
+            &pkinit[..pkinit.len() - 1],
+            padata::PK_AS_REQ
+        ));
+    }
+
+    #[test]
+    fn small_integers_read_as_der_encodes_them() {
+        assert_eq!(small_integer(&[0x10]), Some(16));
+        assert_eq!(small_integer(&[0x00, 0x80]), Some(128));
+        assert_eq!(small_integer(&[0x80]), Some(-128));
+        assert_eq!(small_integer(&[0xff, 0x7f]), Some(-129));
+        assert_eq!(small_integer(&[]), None);
+        assert_eq!(small_integer(&[1; 9]), None);
     }
 }
