@@ -22,6 +22,7 @@ pub const NT_ENTERPRISE: i32 = 0x0a;
 
 const APPLICATION_AS_REQ: u8 = 0x6a;
 const APPLICATION_TGS_REQ: u8 = 0x6c;
+const APPLICATION_KRB_ERROR: u8 = 0x7e;
 
 /// Why a message could not be decoded as a KDC request.
 #[derive(Debug, thiserror::Error)]
@@ -242,6 +243,16 @@ pub fn krb_error(code: ErrorCode, context: ErrorContext, now: SystemTime) -> Vec
     rasn::der::encode(&error).unwrap_or_default()
 }
 
+/// The error code of a KRB-ERROR (RFC 4120 §5.9.1), or None for any other message.
+pub fn krb_error_code(message: &[u8]) -> Option<ErrorCode> {
+    if message.first() != Some(&APPLICATION_KRB_ERROR) {
+        return None;
+    }
+    rasn::der::decode::<KrbError>(message)
+        .ok()
+        .map(|error| ErrorCode(error.error_code))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,5 +372,21 @@ mod tests {
         assert_eq!(small_integer(&[0xff, 0x7f]), Some(-129));
         assert_eq!(small_integer(&[]), None);
         assert_eq!(small_integer(&[1; 9]), None);
+    }
+
+    #[test]
+    fn a_krb_errors_code_is_read_back() {
+        let context = ErrorContext {
+            realm: "EXAMPLE.TEST".into(),
+            ..ErrorContext::default()
+        };
+        let error = krb_error(ErrorCode::SVC_UNAVAILABLE, context, SystemTime::now());
+        assert_eq!(krb_error_code(&error), Some(ErrorCode::SVC_UNAVAILABLE));
+        assert_eq!(krb_error_code(&error[..error.len() - 1]), None);
+        assert_eq!(
+            krb_error_code(&crate::testing::wire("mit_tgs_req_host.der")),
+            None
+        );
+        assert_eq!(krb_error_code(&[]), None);
     }
 }

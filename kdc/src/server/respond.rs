@@ -12,6 +12,7 @@ use super::reply_cache::{ReplyCache, ReplyKey};
 use super::stats::{self, ServerStats};
 use super::{Handler, RequestContext};
 use crate::proto::codes::ErrorCode;
+use crate::proto::kerberos;
 
 /// Everything a request task needs, shared by all sockets.
 pub(super) struct Shared<H> {
@@ -61,7 +62,7 @@ impl<H: Handler> Shared<H> {
             Ok(Some(reply)) => {
                 tracing::debug!(peer = %ctx.peer, transport = ?ctx.transport, request_len, reply_len = reply.len(), "answered");
                 let reply = Bytes::from(reply);
-                if let Some(key) = key {
+                if let Some(key) = key.filter(|_| worth_repeating(&reply)) {
                     self.cache.insert(key, reply.clone(), Instant::now());
                 }
                 Some(Answer { reply })
@@ -85,4 +86,11 @@ impl<H: Handler> Shared<H> {
     pub(super) fn transport_error(&self, code: ErrorCode) -> Bytes {
         Bytes::from(self.handler.transport_error(code))
     }
+}
+
+/// Whether a copy of the request should get this reply again rather than a new try: not a
+/// KDC_ERR_SVC_UNAVAILABLE (the PKINIT pool full, the directory or the TPM down), which says
+/// "not now"; the copy may come after the KDC has room, or the directory is back.
+fn worth_repeating(reply: &[u8]) -> bool {
+    kerberos::krb_error_code(reply) != Some(ErrorCode::SVC_UNAVAILABLE)
 }

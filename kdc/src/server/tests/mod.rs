@@ -25,7 +25,8 @@ const BIG_REPLY_LEN: usize = 10_000;
 
 /// Stands in for the KDC core. The request's first bytes pick the behaviour:
 /// `BIG…` a 10000-byte reply, `SLOW…` answers after `slow`, `QUIET…` no reply,
-/// anything else is echoed after `re:` (so a reply is never the request itself).
+/// `BUSY…` a KRB-ERROR KDC_ERR_SVC_UNAVAILABLE, anything else is echoed after `re:` (so a
+/// reply is never the request itself).
 struct FakeKdc {
     calls: AtomicUsize,
     slow: Duration,
@@ -47,6 +48,9 @@ impl Handler for FakeKdc {
         if request.starts_with(b"QUIET") {
             return None;
         }
+        if request.starts_with(b"BUSY") {
+            return Some(busy_error());
+        }
         if request.starts_with(b"SLOW") {
             tokio::time::sleep(self.slow).await;
         }
@@ -56,6 +60,14 @@ impl Handler for FakeKdc {
     fn transport_error(&self, code: ErrorCode) -> Vec<u8> {
         format!("KRB-ERROR {}", code.0).into_bytes()
     }
+}
+
+fn busy_error() -> Vec<u8> {
+    let context = crate::proto::kerberos::ErrorContext {
+        realm: "EXAMPLE.TEST".into(),
+        ..Default::default()
+    };
+    crate::proto::kerberos::krb_error(ErrorCode::SVC_UNAVAILABLE, context, std::time::UNIX_EPOCH)
 }
 
 /// A server on 127.0.0.1 with one UDP socket and one TCP listener.

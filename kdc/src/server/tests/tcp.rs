@@ -236,3 +236,17 @@ async fn the_same_bytes_again_get_the_same_reply_without_the_handler() {
     assert_eq!(server.stats.snapshot().reply_cache_hits, 2);
     server.shut_down().await.unwrap();
 }
+
+/// KDC_ERR_SVC_UNAVAILABLE says "not now" (pool full, directory or TPM down): a copy of the
+/// request gets a new try, not the old refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_for_now_is_not_repeated_from_the_cache() {
+    let server = start(ServerLimits::default(), Duration::ZERO).await;
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(server.tcp).await.unwrap();
+        assert_eq!(tcp_exchange(&mut stream, b"BUSY now").await, busy_error());
+    }
+    assert_eq!(server.kdc.calls(), 2);
+    assert_eq!(server.stats.snapshot().reply_cache_hits, 0);
+    server.shut_down().await.unwrap();
+}
