@@ -4,13 +4,14 @@
 # same realm name, each on its own loopback port. For each KDC it prints the KDC's CPU seconds
 # per PKINIT AS exchange (utime+stime from /proc/PID/stat, summed over its processes), the
 # throughput at saturation, p99 and p99.9 latency at 80 % of that throughput (the median of
-# --paced-runs runs, each listed), the share of
-# the cores it kept busy, and peak RSS (VmHWM, summed over its processes); then, with MIT
-# kinit as the client, the KDC's CPU milliseconds per logon (two AS exchanges:
-# PREAUTH_REQUIRED, then PKINIT, as MIT and Windows clients do it) with a few kinits at a
-# time and with one at a time, logons per second and failed logons; then the ratio ours/MIT;
+# --paced-runs runs, each listed), the share of the cores it kept busy, and peak RSS (VmHWM,
+# summed over its processes); then, with MIT kinit as the client, the KDC's CPU milliseconds
+# and context switches per logon (two AS exchanges: PREAUTH_REQUIRED, then PKINIT, as MIT
+# and Windows clients do it) with a few kinits at a time and with one at a time, logons per
+# second and failed logons; then the ratio ours/MIT;
 # then p50, p99 and p99.9 latency of each KDC against offered load, from 20 % to 100 % of
-# its saturation throughput.
+# its saturation throughput. The runs at 80 %, the steps of that table and the kinit runs
+# alternate between the two KDCs, so that both meet the same spells of the host's load.
 #
 # Usage: bench/compare-mit.sh [--users N] [--sat-count N] [--paced-secs S] [--paced-runs N]
 #                             [--concurrency C]
@@ -213,7 +214,7 @@ peak_rss_kib() { local m=0 pid; for pid in $(tree "$1"); do
 json_num() { sed -n "s/.*\"$2\":\\([0-9.]*\\).*/\\1/p" "$1" | head -1; }
 latency_of() { sed -n "s/.*\"$2\":\\([0-9.]*\\).*/\\1/p" "$1" | head -1; } # file p50|p99|p99_9
 runs_list() { printf '%s\n' "$@" | awk '{ printf "%s%.1f", (NR > 1 ? "/" : ""), $1 }'; } # 4.1/5.3/7.2
-median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 declare -A result
 # Warm-up, then a saturation run: KDC CPU per exchange, cores busy, throughput.
@@ -241,32 +242,36 @@ saturate() { # name pid port users-file count [kdc-load run options]
     result[$name.cores]=$(awk -v t=$((after - before)) -v hz="$clk_tck" -v w="$wall" 'BEGIN { printf "%.2f", t / hz / w }')
     result[$name.tput]=$tput
 }
-measure() { # name pid port users-file count
-    local name=$1 pid=$2 port=$3 users_file=$4 count=$5
+# One fixed-rate run at 80 % of a KDC's saturation throughput. The runs of the two KDCs
+# alternate and the median of each one's runs is reported, every run listed: on a shared
+# 2-core machine one run's tail moves by 2x or more from the next as the host's load changes
+# (issue 19), and alternating gives both KDCs the same spells of it.
+paced_run() { # name port users-file run
+    local name=$1 port=$2 users_file=$3 run=$4
     local common=(--kdc "127.0.0.1:$port" --realm "$realm" --kdc-cert "$ours/kdc.pem"
         --users-file "$users_file" --transport "$transport" --quiet)
-    saturate "$@"
-    local tput=${result[$name.tput]}
     local rate paced
-    rate=$(awk -v t="$tput" 'BEGIN { printf "%.0f", t * 0.8 }')
+    rate=$(awk -v t="${result[$name.tput]}" 'BEGIN { printf "%.0f", t * 0.8 }')
     paced=$(awk -v r="$rate" -v s="$paced_secs" 'BEGIN { printf "%.0f", r * s }')
-    # Several runs, the median reported and every run listed: on a shared 2-core machine one
-    # run's tail moves by 2x from the next (issue 19), the median much less.
-    local run ok=0 p99s=() p999s=()
-    for ((run = 1; run <= paced_runs; run++)); do
-        log "$name: $rate/s (80 %) for $paced_secs s, run $run of $paced_runs"
-        "$load" run "${common[@]}" --count "$paced" --rate "$rate" --concurrency 64 --verify-sample 0.02 \
-            --json "$work/$name-paced-$run.json" >"$work/$name-paced-$run.txt"
-        p99s+=("$(latency_of "$work/$name-paced-$run.json" p99)")
-        p999s+=("$(latency_of "$work/$name-paced-$run.json" p99_9)")
-        ok=$((ok + $(json_num "$work/$name-paced-$run.json" ok)))
-    done
+    log "$name: $rate/s (80 %) for $paced_secs s, run $run of $paced_runs"
+    "$load" run "${common[@]}" --count "$paced" --rate "$rate" --concurrency 64 --verify-sample 0.02 \
+        --json "$work/$name-paced-$run.json" >"$work/$name-paced-$run.txt"
     result[$name.rate]=$rate
-    result[$name.p99]=$(median "${p99s[@]}")
-    result[$name.p999]=$(median "${p999s[@]}")
-    result[$name.p99_runs]=$(runs_list "${p99s[@]}")
-    result[$name.p999_runs]=$(runs_list "${p999s[@]}")
-    result[$name.paced_ok]=$ok/$((paced * paced_runs))
+    result[$name.p99s]+=" $(latency_of "$work/$name-paced-$run.json" p99)"
+    result[$name.p999s]+=" $(latency_of "$work/$name-paced-$run.json" p99_9)"
+    result[$name.paced_ok_n]=$((${result[$name.paced_ok_n]:-0} + $(json_num "$work/$name-paced-$run.json" ok)))
+    result[$name.paced_ok]=${result[$name.paced_ok_n]}/$((paced * run))
+}
+paced_summary() { # name pid
+    local name=$1 pid=$2
+    # shellcheck disable=SC2086 # the lists are space-separated numbers
+    result[$name.p99]=$(median ${result[$name.p99s]})
+    # shellcheck disable=SC2086
+    result[$name.p999]=$(median ${result[$name.p999s]})
+    # shellcheck disable=SC2086
+    result[$name.p99_runs]=$(runs_list ${result[$name.p99s]})
+    # shellcheck disable=SC2086
+    result[$name.p999_runs]=$(runs_list ${result[$name.p999s]})
     result[$name.rss]=$(awk -v k="$(peak_rss_kib "$pid")" 'BEGIN { printf "%.1f", k / 1024 }')
 }
 
@@ -340,33 +345,45 @@ kinit_failures=0
 
 # Latency against offered load: paced runs at 20 % to 100 % of the saturation throughput.
 curve_steps=(20 40 60 80 100)
-curve() { # name port users-file
-    local name=$1 port=$2 users_file=$3 pct rate
+curve_step() { # name port users-file pct
+    local name=$1 port=$2 users_file=$3 pct=$4 rate q
     local common=(--kdc "127.0.0.1:$port" --realm "$realm" --kdc-cert "$ours/kdc.pem"
         --users-file "$users_file" --transport "$transport" --quiet)
-    for pct in "${curve_steps[@]}"; do
-        rate=$(awk -v t="${result[$name.tput]}" -v p="$pct" 'BEGIN { printf "%.0f", t * p / 100 }')
-        log "$name: latency at $pct % ($rate/s) for $curve_secs s"
-        "$load" run "${common[@]}" --count $((rate * curve_secs)) --rate "$rate" --concurrency 64 \
-            --verify-sample 0.02 --json "$work/$name-curve-$pct.json" >"$work/$name-curve-$pct.txt"
-        local q
-        for q in p50 p99 p99_9; do
-            result[$name.curve.$pct.$q]=$(latency_of "$work/$name-curve-$pct.json" "$q")
-        done
-        result[$name.curve.$pct.ok]=$(json_num "$work/$name-curve-$pct.json" ok)/$((rate * curve_secs))
+    rate=$(awk -v t="${result[$name.tput]}" -v p="$pct" 'BEGIN { printf "%.0f", t * p / 100 }')
+    log "$name: latency at $pct % ($rate/s) for $curve_secs s"
+    "$load" run "${common[@]}" --count $((rate * curve_secs)) --rate "$rate" --concurrency 64 \
+        --verify-sample 0.02 --json "$work/$name-curve-$pct.json" >"$work/$name-curve-$pct.txt"
+    for q in p50 p99 p99_9; do
+        result[$name.curve.$pct.$q]=$(latency_of "$work/$name-curve-$pct.json" "$q")
     done
+    result[$name.curve.$pct.ok]=$(json_num "$work/$name-curve-$pct.json" ok)/$((rate * curve_secs))
 }
 
-measure ours "$ours_pid" "$ours_port" "$ours_users" "$sat_count"
-if ((curve_secs > 0)); then curve ours "$ours_port" "$ours_users"; fi
+mit_users=$ours/cert-users/users.txt
+saturate ours "$ours_pid" "$ours_port" "$ours_users" "$sat_count"
+saturate mit "$mit_pid" "$mit_port" "$mit_users" $((sat_count / 2))
+for ((run = 1; run <= paced_runs; run++)); do
+    paced_run ours "$ours_port" "$ours_users" "$run"
+    paced_run mit "$mit_port" "$mit_users" "$run"
+done
+paced_summary ours "$ours_pid"
+paced_summary mit "$mit_pid"
+if ((curve_secs > 0)); then
+    for pct in "${curve_steps[@]}"; do
+        curve_step ours "$ours_port" "$ours_users" "$pct"
+        curve_step mit "$mit_port" "$mit_users" "$pct"
+    done
+fi
 if ((kinit_logons > 0)); then
-    kinit_measure ours "$ours_pid" "$ours_kinit_conf" "$ours_users" "$kinit_parallel"
-    kinit_measure ours "$ours_pid" "$ours_kinit_conf" "$ours_users" 1
+    for p in "$kinit_parallel" 1; do
+        kinit_measure ours "$ours_pid" "$ours_kinit_conf" "$ours_users" "$p"
+        kinit_measure mit "$mit_pid" "$mit/krb5.conf" "$mit_users" "$p"
+    done
 fi
 # Clients that send clientDHNonce (kdc-load's Windows shape), for which our KDC reuses its DH
 # key (dh_key_reuse_secs, default 60) and then skips key generation; then the same clients
-# with a new key per request (dh_key_reuse_secs = 0, applied by SIGHUP). MIT's KDC answers
-# no serverDHNonce, which these clients demand, so they have no MIT column.
+# with a new key per request (dh_key_reuse_secs = 0, applied by SIGHUP, so these come last).
+# MIT's KDC answers no serverDHNonce, which these clients demand, so they have no MIT column.
 # ECDH (RFC 5349) on P-256 against the MODP-2048 rows above: ours only, MIT 1.20's KDC has
 # no ECDH.
 saturate ours-p256 "$ours_pid" "$ours_port" "$ours_users" "$sat_count" --dh p256
@@ -380,12 +397,6 @@ if ((dh_nonce_rows)); then
         sleep 0.05
     done
     saturate ours-nonce-fresh "$ours_pid" "$ours_port" "$ours_users" "$sat_count" --client-profile windows
-fi
-measure mit "$mit_pid" "$mit_port" "$ours/cert-users/users.txt" $((sat_count / 2))
-if ((curve_secs > 0)); then curve mit "$mit_port" "$ours/cert-users/users.txt"; fi
-if ((kinit_logons > 0)); then
-    kinit_measure mit "$mit_pid" "$mit/krb5.conf" "$ours/cert-users/users.txt" "$kinit_parallel"
-    kinit_measure mit "$mit_pid" "$mit/krb5.conf" "$ours/cert-users/users.txt" 1
 fi
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
