@@ -1,9 +1,11 @@
 //! A KDC-REQ as it arrives (RFC 4120 §7.2.1, §7.2.2, §5.4.1): the bytes as a UDP datagram,
 //! and as a TCP stream cut into frames by the record marking, each frame then through the
-//! request decoder that every request reaches before anything else.
+//! padata walk that routes PKINIT requests to their pool and the request decoder that every
+//! request reaches before anything else.
 
 use kdc::proto::codes::ErrorCode;
-use kdc::proto::kerberos::{KdcRequest, RequestKind};
+use kdc::proto::codes::padata;
+use kdc::proto::kerberos::{KdcRequest, RequestKind, as_req_may_carry};
 use kdc::server::ServerLimits;
 use kdc::server::framing::{self, FrameError};
 use rasn_kerberos::{AsReq, TgsReq};
@@ -16,9 +18,24 @@ pub fn run(data: &[u8]) {
 }
 
 fn decode(message: &[u8]) {
+    let routed_to_pool = as_req_may_carry(message, padata::PK_AS_REQ);
     let Ok(request) = KdcRequest::decode(message) else {
         return;
     };
+    // The walk never misses a type the decoder finds: a PKINIT request that reaches the
+    // exchange always went through the pool's bound.
+    if request.kind == RequestKind::As {
+        for pa in request.req.padata.iter().flatten() {
+            assert!(
+                as_req_may_carry(message, pa.r#type),
+                "padata type {} missed",
+                pa.r#type
+            );
+        }
+        assert!(routed_to_pool || request.padata(padata::PK_AS_REQ).is_none());
+    } else {
+        assert!(!routed_to_pool, "only AS-REQs go to the PKINIT pool");
+    }
     assert_eq!(
         message.first().copied().and_then(RequestKind::of_tag),
         Some(request.kind),

@@ -23,6 +23,8 @@ pub const NT_ENTERPRISE: i32 = 0x0a;
 const APPLICATION_AS_REQ: u8 = 0x6a;
 const APPLICATION_TGS_REQ: u8 = 0x6c;
 const APPLICATION_KRB_ERROR: u8 = 0x7e;
+/// The constructed bit of an identifier octet (X.690 §8.1.2.5).
+const CONSTRUCTED: u8 = 0x20;
 
 /// Why a message could not be decoded as a KDC request.
 #[derive(Debug, thiserror::Error)]
@@ -125,13 +127,13 @@ fn padata_types_include(message: &[u8], padata_type: i32) -> Result<bool, DerErr
     let mut found = false;
     for field in fields.children() {
         let field = field?;
-        if field.tag != tag::context(3) {
+        if !is_context(field.tag, 3) {
             continue;
         }
         for entry in Tlv::read_only(field.value, tag::SEQUENCE)?.children() {
             for part in entry?.expect(tag::SEQUENCE)?.children() {
                 let part = part?;
-                if part.tag == tag::context(1) {
+                if is_context(part.tag, 1) {
                     let value = Tlv::read_only(part.value, tag::INTEGER)?.value;
                     found |= small_integer(value) == Some(i64::from(padata_type));
                 }
@@ -139,6 +141,12 @@ fn padata_types_include(message: &[u8], padata_type: i32) -> Result<bool, DerErr
         }
     }
     Ok(found)
+}
+
+/// Whether a tag is context-specific `[n]`, constructed or not: rasn's decoder takes an
+/// explicit tag in either form (found by fuzzing), so the walk must not skip either.
+fn is_context(tag_byte: u8, n: u8) -> bool {
+    tag_byte & !CONSTRUCTED == tag::context_primitive(n)
 }
 
 /// A DER INTEGER's content as i64, if it fits.
@@ -362,6 +370,18 @@ mod tests {
             &pkinit[..pkinit.len() - 1],
             padata::PK_AS_REQ
         ));
+        // PA-PK-AS-REQ's padata-type as a primitive [1] (0x81, found by fuzzing): rasn's
+        // decoder takes it, so the walk must, or the request would skip the pool.
+        let pk_type = [0xa1, 0x03, 0x02, 0x01, 0x10];
+        let at = pkinit
+            .windows(pk_type.len())
+            .position(|w| w == pk_type)
+            .unwrap();
+        let mut primitive = pkinit.clone();
+        primitive[at] = 0x81;
+        let decoded = KdcRequest::decode(&primitive).unwrap();
+        assert!(decoded.padata(padata::PK_AS_REQ).is_some());
+        assert!(as_req_may_carry(&primitive, padata::PK_AS_REQ));
     }
 
     #[test]
