@@ -21,19 +21,27 @@ pub(super) fn nfold(input: &[u8], out_len: usize) -> Vec<u8> {
     out
 }
 
-/// Rotates the big-endian bit string `input` right by `bits` positions.
+/// Rotates the big-endian bit string `input` right by `bits` positions: whole bytes by
+/// index, the rest by shifting each byte with its left neighbour's low bits (this runs
+/// for every key derivation, so not bit by bit).
 fn rotate_right_bits(input: &[u8], bits: usize) -> Vec<u8> {
-    let total_bits = input.len() * 8;
-    let shift = bits % total_bits;
-    (0..input.len())
-        .map(|byte| {
-            (0..8).fold(0u8, |acc, bit| {
-                let source = (byte * 8 + bit + total_bits - shift) % total_bits;
-                let value = input
-                    .get(source / 8)
-                    .map_or(0, |b| (b >> (7 - source % 8)) & 1);
-                (acc << 1) | value
-            })
+    let len = input.len();
+    if len == 0 {
+        return Vec::new();
+    }
+    let shift = bits % (len * 8);
+    let (byte_shift, bit_shift) = (shift / 8, shift % 8);
+    // Output byte i takes its high bits from input byte i - byte_shift - 1 and its low bits
+    // from input byte i - byte_shift (indices modulo len).
+    let byte_at = |index: usize| input.get(index % len).copied().unwrap_or(0);
+    (0..len)
+        .map(|i| {
+            let right = byte_at(i + len - byte_shift % len);
+            if bit_shift == 0 {
+                return right;
+            }
+            let left = byte_at(i + 2 * len - byte_shift % len - 1);
+            (right >> bit_shift) | (left << (8 - bit_shift))
         })
         .collect()
 }
@@ -127,6 +135,31 @@ mod tests {
                 "{bits}-fold({:?})",
                 String::from_utf8_lossy(input)
             );
+        }
+    }
+
+    /// The bytewise rotation against the definition, bit by bit, for every shift of inputs
+    /// of several lengths.
+    #[test]
+    fn rotation_matches_the_bitwise_definition() {
+        let bit = |input: &[u8], index: usize| (input[index / 8] >> (7 - index % 8)) & 1;
+        for input in [&b"Q"[..], b"ba", b"012345", b"\x80\x01\xff\x00\x5a\xa5\x3c"] {
+            let total = input.len() * 8;
+            for shift in 0..3 * total {
+                let expected: Vec<u8> = (0..input.len())
+                    .map(|byte| {
+                        (0..8).fold(0u8, |acc, b| {
+                            let source = (byte * 8 + b + total - shift % total) % total;
+                            (acc << 1) | bit(input, source)
+                        })
+                    })
+                    .collect();
+                assert_eq!(
+                    super::rotate_right_bits(input, shift),
+                    expected,
+                    "{input:?} >> {shift}"
+                );
+            }
         }
     }
 
