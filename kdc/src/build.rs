@@ -14,7 +14,7 @@ use crate::metrics::Metrics;
 use crate::metrics::instrument::{MeteredDirectory, MeteredSigner};
 use crate::open;
 use crate::realm::Realm;
-use crate::signer::KdcSigner;
+use crate::signer::{CertificateChain, KdcSigner};
 
 /// Turns the directory opened into the one the KDC reads (tests count its calls).
 pub type WrapDirectory = Box<dyn FnOnce(Arc<dyn Directory>) -> Arc<dyn Directory> + Send>;
@@ -75,11 +75,11 @@ pub async fn build(config: &Config, options: BuildOptions) -> Result<Built> {
     )?;
     let kdc = Kdc::new(realm).with_metrics(Arc::clone(&metrics));
     metrics.watch_backends(ldap, Arc::clone(&signer));
-    if let Some(leaf) = kdc_certificate_on_file(config)
+    if let Some(chain) = kdc_certificate_on_file(config)
         .and_then(|path| crate::signer::software::read_chain(&path).ok())
-        .and_then(|chain| chain.into_iter().next())
+        .and_then(|chain| CertificateChain::new(chain).ok())
     {
-        metrics.set_certificate(&leaf);
+        metrics.set_certificate(&chain);
     }
     Ok(Built {
         kdc: Arc::new(kdc),

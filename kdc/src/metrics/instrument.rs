@@ -3,13 +3,15 @@
 //! chain gives the KDC certificate's notAfter (`kdc_certificate_expiry_seconds`).
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use kdc_directory::{Directory, DirectoryError, Group, RsaPublicKey, User};
 
 use super::Metrics;
-use crate::signer::{DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError};
+use crate::signer::{
+    CertificateChain, DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError,
+};
 
 /// A directory whose lookups are timed and counted.
 pub struct MeteredDirectory {
@@ -75,35 +77,14 @@ impl MeteredSigner {
             mode,
         }
     }
-
-    /// Notes the leaf's notAfter when the chain is not the one seen last.
-    fn note_chain(&self, chain: &Arc<[Vec<u8>]>) {
-        let id = chain.as_ptr() as usize;
-        let Ok(mut seen) = self.metrics.certificate.lock() else {
-            return;
-        };
-        if seen.is_some_and(|(last, _)| last == id) {
-            return;
-        }
-        if let Some(not_after) = chain.first().and_then(|leaf| not_after(leaf)) {
-            *seen = Some((id, not_after));
-        }
-    }
-}
-
-/// The notAfter of a DER certificate.
-pub fn not_after(cert_der: &[u8]) -> Option<SystemTime> {
-    let (_, cert) = x509_parser::parse_x509_certificate(cert_der).ok()?;
-    let seconds = cert.validity().not_after.timestamp();
-    let seconds = u64::try_from(seconds).ok()?;
-    SystemTime::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(seconds))
 }
 
 impl Metrics {
-    /// Records the KDC certificate read at start, before any signature shows the chain.
-    pub fn set_certificate(&self, cert_der: &[u8]) {
-        if let (Some(at), Ok(mut seen)) = (not_after(cert_der), self.certificate.lock()) {
-            *seen = Some((0, at));
+    /// Records the notAfter of a KDC certificate chain's leaf: the one read at start, before
+    /// any signature shows it, then each one that signs.
+    pub fn set_certificate(&self, chain: &CertificateChain) {
+        if let (Some(at), Ok(mut seen)) = (chain.not_after(), self.certificate.lock()) {
+            *seen = Some(at);
         }
     }
 }
@@ -124,7 +105,7 @@ impl KdcSigner for MeteredSigner {
         self.metrics
             .observe_signer(self.mode, started.elapsed(), result.is_err());
         match &result {
-            Ok(signed) => self.note_chain(&signed.chain),
+            Ok(signed) => self.metrics.set_certificate(&signed.chain),
             Err(SignerError::Unavailable(_)) => self.metrics.health.signer_failed(),
             Err(SignerError::Key(_)) => {}
         }

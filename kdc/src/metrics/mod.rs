@@ -88,9 +88,8 @@ pub struct Metrics {
     signer_up: IntGauge,
     mirrors: Mirrors,
     sources: Mutex<Sources>,
-    /// notAfter of the KDC certificate last seen in a signature (or read at start), and
-    /// which chain it came from (its address) so each chain is parsed once.
-    certificate: Mutex<Option<(usize, SystemTime)>>,
+    /// notAfter of the KDC certificate last seen in a signature (or read at start).
+    certificate: Mutex<Option<SystemTime>>,
     pub health: Health,
 }
 
@@ -366,11 +365,7 @@ impl Metrics {
         let depth = signer.as_ref().and_then(|s| s.queue_depth()).unwrap_or(0);
         self.tpm_queue_depth
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
-        let not_after = self
-            .certificate
-            .lock()
-            .ok()
-            .and_then(|c| c.map(|(_, at)| at));
+        let not_after = self.certificate.lock().ok().and_then(|c| *c);
         if let Some(not_after) = not_after {
             let seconds = match not_after.duration_since(SystemTime::now()) {
                 Ok(left) => left.as_secs_f64(),

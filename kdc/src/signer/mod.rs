@@ -2,6 +2,7 @@
 //! software key, a TPM-held key (a single-owner queue) and a TPM-delegated in-memory key
 //! serve the same call.
 
+mod chain;
 pub mod delegated;
 mod digest;
 pub mod from_config;
@@ -10,10 +11,9 @@ pub mod software;
 pub mod tpm;
 pub mod x509;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 
+pub use self::chain::CertificateChain;
 pub use self::digest::DigestAlgorithm;
 use crate::proto::codes::oid;
 use crate::proto::der::{self, tag};
@@ -107,7 +107,7 @@ pub enum SignerError {
 #[derive(Clone, Debug)]
 pub struct Signed {
     pub signature: Vec<u8>,
-    pub chain: Arc<[Vec<u8>]>,
+    pub chain: CertificateChain,
 }
 
 /// Signs KDC replies. The certificate chain is sent in every reply, leaf first.

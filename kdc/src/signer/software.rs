@@ -4,7 +4,6 @@
 //! signatures, which aws-lc-rs does not make, go through OpenSSL with the `openssl` feature.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_lc_rs::encoding::AsDer;
@@ -17,7 +16,7 @@ use aws_lc_rs::signature::{
 
 use zeroize::Zeroizing;
 
-use super::{DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError};
+use super::{CertificateChain, DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError};
 
 /// The digests a software key signs with: SHA-2 through aws-lc-rs (P-256 keys SHA-256 only,
 /// the one curve-and-hash pair aws-lc-rs signs), SHA-1 only through OpenSSL.
@@ -187,7 +186,7 @@ fn unsupported(digest: DigestAlgorithm) -> SignerError {
 
 pub struct SoftwareSigner {
     key: SoftwareKey,
-    chain: Arc<[Vec<u8>]>,
+    chain: CertificateChain,
     rng: SystemRandom,
 }
 
@@ -237,7 +236,7 @@ impl SoftwareSigner {
         }
         Ok(SoftwareSigner {
             key,
-            chain: chain.into(),
+            chain: CertificateChain::new(chain)?,
             rng: SystemRandom::new(),
         })
     }

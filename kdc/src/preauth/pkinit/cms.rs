@@ -12,6 +12,7 @@ mod verified;
 use aws_lc_rs::digest;
 use aws_lc_rs::signature::{self, VerificationAlgorithm};
 use subtle::ConstantTimeEq;
+use x509_parser::certificate::X509Certificate;
 
 pub use self::verified::Verified;
 use crate::proto::codes::oid;
@@ -222,6 +223,16 @@ impl<'a> SignedContent<'a> {
     ) -> Result<Verified<'a>, CmsError> {
         let (_, cert) = x509_parser::parse_x509_certificate(certificate_der)
             .map_err(|e| CmsError::Certificate(e.to_string()))?;
+        self.verify_with_parsed_certificate(certificate_der, &cert)
+    }
+
+    /// As [`Self::verify_with_certificate`], for a caller that has parsed `certificate_der`
+    /// as `cert` already.
+    pub fn verify_with_parsed_certificate(
+        &self,
+        certificate_der: &'a [u8],
+        cert: &X509Certificate<'_>,
+    ) -> Result<Verified<'a>, CmsError> {
         let spki = cert.public_key();
         let key = key_algorithm(spki.raw)?;
         let algorithm = verification_algorithm(self.digest_algorithm, self.signature_oid, key)?;
@@ -398,25 +409,18 @@ pub async fn sign(
         ],
     );
     let Signed { signature, chain } = signer.sign(&signed_attrs, digest).await?;
-    let leaf = chain.first().ok_or(CmsError::NoSignerCertificate)?;
-    let (_, cert) = x509_parser::parse_x509_certificate(leaf)
-        .map_err(|e| CmsError::Certificate(e.to_string()))?;
+    let issuer_and_serial = chain
+        .issuer_and_serial()
+        .ok_or(CmsError::NoSignerCertificate)?;
     let mut implicit_attrs = signed_attrs;
     if let Some(first) = implicit_attrs.first_mut() {
         *first = tag::context(0);
     }
-    let issuer_and_serial = der::encode_parts(
-        tag::SEQUENCE,
-        &[
-            cert.issuer().as_raw(),
-            &der::encode(tag::INTEGER, cert.raw_serial()),
-        ],
-    );
     let signer_info = der::encode_parts(
         tag::SEQUENCE,
         &[
             &der::encode(tag::INTEGER, &[1]),
-            &issuer_and_serial,
+            issuer_and_serial,
             &digest_algorithm,
             &implicit_attrs,
             &signature_algorithm,
@@ -436,7 +440,7 @@ pub async fn sign(
             &der::encode(tag::INTEGER, &[3]),
             &der::encode(tag::SET, &digest_algorithm),
             &encap,
-            &der::encode_set_of(tag::context(0), chain.to_vec()),
+            &der::encode_set_of(tag::context(0), chain.certificates().to_vec()),
             &der::encode(tag::SET, &signer_info),
         ],
     );

@@ -6,7 +6,7 @@
 use kdc_directory::keycredlink::RsaPublicKey;
 use kdc_directory::{Directory, KeyCredentialLink, User};
 
-use super::cms::{SignedContent, Verified};
+use super::cms::{CmsError, SignedContent, Verified};
 use crate::error::KdcError;
 
 /// The registered key that vouched for the client, for the log.
@@ -74,11 +74,12 @@ fn verify_with_certificate_key<'a, 'u>(
     signed: &SignedContent<'a>,
     certificate_der: &'a [u8],
 ) -> Result<(Verified<'a>, Candidate<'u>), KdcError> {
-    let verified = signed
-        .verify_with_certificate(certificate_der)
-        .map_err(|e| KdcError::PreauthFailed(format!("signed AuthPack refused: {e}")))?;
+    let refused = |e: CmsError| KdcError::PreauthFailed(format!("signed AuthPack refused: {e}"));
     let (_, certificate) = x509_parser::parse_x509_certificate(certificate_der)
-        .map_err(|e| KdcError::ClientNotTrusted(format!("certificate unparsable: {e}")))?;
+        .map_err(|e| refused(CmsError::Certificate(e.to_string())))?;
+    let verified = signed
+        .verify_with_parsed_certificate(certificate_der, &certificate)
+        .map_err(refused)?;
     let key = RsaPublicKey::from_spki_der(certificate.public_key().raw).map_err(|e| {
         KdcError::ClientNotTrusted(format!("certificate key not usable for key trust: {e}"))
     })?;

@@ -3,7 +3,6 @@
 //! extensions, notBefore backdated by the clock skew, notAfter two periods ahead; signed by
 //! the issuer and checked against the issuer certificate before it is used.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use x509_parser::certificate::X509Certificate;
@@ -12,7 +11,7 @@ use x509_parser::extensions::ParsedExtension;
 use super::Current;
 use crate::signer::software::SoftwareKey;
 use crate::signer::x509::{self, TbsFields, extensions};
-use crate::signer::{KdcSigner, SignatureScheme, SignerError};
+use crate::signer::{CertificateChain, KdcSigner, SignatureScheme, SignerError};
 
 /// What each delegated certificate says and how long it lives.
 #[derive(Clone, Debug)]
@@ -78,7 +77,7 @@ fn subject_key_id<'a>(cert: &'a X509Certificate<'_>) -> Option<&'a [u8]> {
 
 pub(super) async fn next(
     issuer: &dyn KdcSigner,
-    issuer_chain: &Arc<[Vec<u8>]>,
+    issuer_chain: &CertificateChain,
     policy: &Policy,
 ) -> Result<Current, SignerError> {
     let scheme = policy.key_scheme;
@@ -87,6 +86,7 @@ pub(super) async fn next(
         .map_err(|e| SignerError::Key(format!("key generation task: {e}")))??;
     let spki = key.spki_der()?;
     let ca_der = issuer_chain
+        .certificates()
         .first()
         .ok_or_else(|| SignerError::Key("no issuer certificate".into()))?;
     let ca = parse(ca_der)?;
@@ -123,11 +123,11 @@ pub(super) async fn next(
             )
         })?;
     let chain: Vec<Vec<u8>> = std::iter::once(cert)
-        .chain(issuer_chain.iter().cloned())
+        .chain(issuer_chain.certificates().iter().cloned())
         .collect();
     Ok(Current {
         key,
-        chain: chain.into(),
+        chain: CertificateChain::new(chain)?,
         not_after,
         usable_until: not_after - policy.margin(),
     })

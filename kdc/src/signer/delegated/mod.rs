@@ -14,14 +14,14 @@ use async_trait::async_trait;
 use aws_lc_rs::rand::SystemRandom;
 
 use super::software::{self, SoftwareKey};
-use super::{DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError};
+use super::{CertificateChain, DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError};
 
 pub use issue::Policy;
 
 /// The key in use and the chain that certifies it (leaf, then the issuer's chain).
 struct Current {
     key: SoftwareKey,
-    chain: Arc<[Vec<u8>]>,
+    chain: CertificateChain,
     not_after: SystemTime,
     /// After this the key is not used: a client whose clock runs ahead would see it expired.
     usable_until: SystemTime,
@@ -40,7 +40,7 @@ pub struct DelegatedStats {
 
 struct Shared {
     issuer: Arc<dyn KdcSigner>,
-    issuer_chain: Arc<[Vec<u8>]>,
+    issuer_chain: CertificateChain,
     policy: Policy,
     current: RwLock<Option<Arc<Current>>>,
     stats: DelegatedStats,
@@ -60,10 +60,10 @@ impl DelegatedSigner {
     /// own (CA) certificate first. Call within a tokio runtime.
     pub async fn start(
         issuer: Arc<dyn KdcSigner>,
-        issuer_chain: Arc<[Vec<u8>]>,
+        issuer_chain: CertificateChain,
         policy: Policy,
     ) -> Result<DelegatedSigner, SignerError> {
-        issue::check_issuer(&issuer_chain)?;
+        issue::check_issuer(issuer_chain.certificates())?;
         let shared = Arc::new(Shared {
             issuer,
             issuer_chain,

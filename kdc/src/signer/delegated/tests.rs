@@ -32,7 +32,9 @@ impl KdcSigner for FlakyIssuer {
 }
 
 /// A root CA and, under it, a pathLen-0 CA whose key is the issuer (as the TPM key is).
-fn issuer(alg: &'static rcgen::SignatureAlgorithm) -> (Arc<FlakyIssuer>, Arc<[Vec<u8>]>, Vec<u8>) {
+fn issuer(
+    alg: &'static rcgen::SignatureAlgorithm,
+) -> (Arc<FlakyIssuer>, CertificateChain, Vec<u8>) {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
     let root_key = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
     let mut root = CertificateParams::new(Vec::new()).unwrap();
@@ -55,7 +57,7 @@ fn issuer(alg: &'static rcgen::SignatureAlgorithm) -> (Arc<FlakyIssuer>, Arc<[Ve
             inner,
             down: AtomicBool::new(false),
         }),
-        chain.into(),
+        CertificateChain::new(chain).unwrap(),
         root_cert.der().to_vec(),
     )
 }
@@ -98,15 +100,17 @@ async fn replies_carry_a_fresh_kdc_certificate_and_the_ca() {
             .sign(b"x", DigestAlgorithm::Sha256)
             .await
             .unwrap()
-            .chain;
+            .chain
+            .certificates()
+            .to_vec();
         assert_eq!(reply_chain.len(), 2);
-        assert_eq!(reply_chain[1], chain[0]);
+        assert_eq!(reply_chain[1], chain.certificates()[0]);
         assert_eq!(
             verified.signer_certificate(),
             Some(reply_chain[0].as_slice())
         );
         let (_, leaf) = parse_x509_certificate(&reply_chain[0]).unwrap();
-        let (_, ca) = parse_x509_certificate(&chain[0]).unwrap();
+        let (_, ca) = parse_x509_certificate(&chain.certificates()[0]).unwrap();
         leaf.verify_signature(Some(ca.public_key())).unwrap();
         assert_eq!(leaf.issuer().as_raw(), ca.subject().as_raw());
         assert!(!leaf.is_ca());
@@ -146,14 +150,18 @@ async fn issuer_outage_costs_nothing_while_the_certificate_lives() {
         .sign(b"a", DigestAlgorithm::Sha256)
         .await
         .unwrap()
-        .chain;
+        .chain
+        .certificates()
+        .to_vec();
     issuer.down.store(true, Ordering::Relaxed);
     assert!(signer.rotate_now().await.is_err());
     let during = signer
         .sign(b"b", DigestAlgorithm::Sha256)
         .await
         .unwrap()
-        .chain;
+        .chain
+        .certificates()
+        .to_vec();
     assert_eq!(before[0], during[0], "the certificate in use stays");
     assert_eq!(signer.stats().failed_rotations.load(Ordering::Relaxed), 1);
     issuer.down.store(false, Ordering::Relaxed);
@@ -162,7 +170,9 @@ async fn issuer_outage_costs_nothing_while_the_certificate_lives() {
         .sign(b"c", DigestAlgorithm::Sha256)
         .await
         .unwrap()
-        .chain;
+        .chain
+        .certificates()
+        .to_vec();
     assert_ne!(before[0], after[0], "a new key and certificate");
 }
 
@@ -198,7 +208,7 @@ async fn an_issuer_that_is_not_a_ca_is_refused() {
     let inner = SoftwareSigner::from_der(&key.serialize_der(), chain.clone()).unwrap();
     let result = DelegatedSigner::start(
         Arc::new(inner),
-        chain.into(),
+        CertificateChain::new(chain).unwrap(),
         policy(SignatureScheme::RsaPkcs1Sha256),
     )
     .await;

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use x509_parser::oid_registry::{OID_KEY_TYPE_EC_PUBLIC_KEY, OID_PKCS1_RSAENCRYPTION};
 use zeroize::Zeroizing;
 
-use super::{DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError};
+use super::{CertificateChain, DigestAlgorithm, KdcSigner, SignatureScheme, Signed, SignerError};
 
 /// Where the key is and how to use it.
 #[derive(Clone)]
@@ -82,7 +82,7 @@ struct Request {
 pub struct TpmSigner {
     queue: mpsc::Sender<Request>,
     scheme: SignatureScheme,
-    chain: Arc<[Vec<u8>]>,
+    chain: CertificateChain,
     stats: Arc<TpmStats>,
 }
 
@@ -134,7 +134,7 @@ impl TpmSigner {
         Ok(TpmSigner {
             queue,
             scheme,
-            chain: chain.into(),
+            chain: CertificateChain::new(chain)?,
             stats,
         })
     }
@@ -144,7 +144,7 @@ impl TpmSigner {
     }
 
     /// The certificate chain of the TPM key, leaf first.
-    pub fn chain(&self) -> Arc<[Vec<u8>]> {
+    pub fn chain(&self) -> CertificateChain {
         self.chain.clone()
     }
 

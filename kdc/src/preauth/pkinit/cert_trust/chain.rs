@@ -19,13 +19,16 @@ use x509_parser::time::ASN1Time;
 pub use super::path_search::Path;
 use crate::error::KdcError;
 
-/// Validates the name paths in turn; the first that passes every check is returned, else
-/// the first path's failure.
-pub fn validate<'a>(paths: &[Path<'a>], now: ASN1Time) -> Result<Path<'a>, KdcError> {
+/// Validates the name paths in turn; the first that passes every check is returned, its
+/// certificates parsed (leaf first), else the first path's failure.
+pub fn validate<'a>(
+    paths: &[Path<'a>],
+    now: ASN1Time,
+) -> Result<Vec<X509Certificate<'a>>, KdcError> {
     let mut first_error = None;
     for path in paths {
         match validate_path(path, now) {
-            Ok(()) => return Ok(path.clone()),
+            Ok(certs) => return Ok(certs),
             Err(error) => {
                 first_error.get_or_insert(error);
             }
@@ -35,7 +38,10 @@ pub fn validate<'a>(paths: &[Path<'a>], now: ASN1Time) -> Result<Path<'a>, KdcEr
         .unwrap_or_else(|| KdcError::CantVerifyCertificate("no path to a trust anchor".into())))
 }
 
-fn validate_path(path: &[&[u8]], now: ASN1Time) -> Result<(), KdcError> {
+fn validate_path<'a>(
+    path: &[&'a [u8]],
+    now: ASN1Time,
+) -> Result<Vec<X509Certificate<'a>>, KdcError> {
     let certs = path
         .iter()
         .map(|der| parse(der))
@@ -80,11 +86,12 @@ fn validate_path(path: &[&[u8]], now: ASN1Time) -> Result<(), KdcError> {
         .ok_or_else(|| KdcError::CantVerifyCertificate("empty path".into()))?;
     match leaf.key_usage() {
         Ok(Some(usage)) if !usage.value.digital_signature() => {
-            Err(invalid(leaf, "keyUsage lacks digitalSignature"))
+            return Err(invalid(leaf, "keyUsage lacks digitalSignature"));
         }
-        Ok(_) => Ok(()),
-        Err(e) => Err(invalid(leaf, &format!("keyUsage unreadable: {e}"))),
+        Ok(_) => {}
+        Err(e) => return Err(invalid(leaf, &format!("keyUsage unreadable: {e}"))),
     }
+    Ok(certs)
 }
 
 /// A CA certificate with `below` intermediate CAs between it and the leaf (RFC 5280

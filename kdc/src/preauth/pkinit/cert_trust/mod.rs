@@ -88,11 +88,7 @@ impl CertTrust {
                  certificate trust on, only a self-signed certificate may use key trust"
             )));
         }
-        let path = chain::validate(&paths, now)?;
-        let certs = path
-            .iter()
-            .map(|der| chain::parse(der))
-            .collect::<Result<Vec<_>, _>>()?;
+        let certs = chain::validate(&paths, now)?;
         let leaf = certs
             .first()
             .ok_or_else(|| KdcError::Internal("validated path is empty".into()))?;
@@ -103,7 +99,7 @@ impl CertTrust {
             }
         }
         signed
-            .verify_with_certificate(leaf_der)
+            .verify_with_parsed_certificate(leaf_der, leaf)
             .map_err(|e| KdcError::PreauthFailed(format!("signed AuthPack refused: {e}")))
     }
 
