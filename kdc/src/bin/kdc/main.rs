@@ -1,10 +1,6 @@
 //! The `kdc` command: run the KDC, make a development realm, manage users and their keys.
 #![forbid(unsafe_code)]
 
-/// mimalloc rather than glibc's malloc: see kdc/Cargo.toml for the measurement.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::path::PathBuf;
 use std::process::ExitCode;
 
