@@ -56,7 +56,10 @@ pub fn run(data: &[u8]) {
         }
     };
     let path: Vec<&[u8]> = certs.iter().map(X509Certificate::as_raw).collect();
-    assert!(paths.contains(&path), "the validated certificates are a found path");
+    assert!(
+        paths.contains(&path),
+        "the validated certificates are a found path"
+    );
     let policy = revocation::Policy {
         missing_crl: RevocationPolicy::FailClosed,
         stale_crl: RevocationPolicy::FailClosed,
