@@ -1,7 +1,8 @@
 //! The certificate chain of a signing key, leaf first, as a PA-PK-AS-REP's SignedData
-//! carries it (RFC 4556 §3.2.3), with what every reply reads from the leaf taken from it once,
-//! when the chain is made: its issuerAndSerialNumber, which names the signer in the
-//! SignerInfo (RFC 5652 §5.3, §10.2.4), and its notAfter, which the metrics report.
+//! carries it (RFC 4556 §3.2.3), with what every reply needs of it encoded once, when the
+//! chain is made: the SignedData's certificates field (RFC 5652 §5.1), the leaf's
+//! issuerAndSerialNumber, which names the signer in the SignerInfo (§5.3, §10.2.4), and the
+//! leaf's notAfter, which the metrics report.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -17,6 +18,8 @@ pub struct CertificateChain(Arc<Chain>);
 #[derive(Debug)]
 struct Chain {
     certificates: Vec<Vec<u8>>,
+    /// DER `[0] IMPLICIT CertificateSet`.
+    certificate_set: Vec<u8>,
     leaf: Option<Leaf>,
 }
 
@@ -31,12 +34,22 @@ impl CertificateChain {
     /// The chain `certificates` (leaf first); fails if the leaf is not a certificate.
     pub fn new(certificates: Vec<Vec<u8>>) -> Result<CertificateChain, SignerError> {
         let leaf = certificates.first().map(|der| leaf(der)).transpose()?;
-        Ok(CertificateChain(Arc::new(Chain { certificates, leaf })))
+        let certificate_set = der::encode_set_of(tag::context(0), certificates.clone());
+        Ok(CertificateChain(Arc::new(Chain {
+            certificates,
+            certificate_set,
+            leaf,
+        })))
     }
 
     /// The certificates, DER, leaf first.
     pub fn certificates(&self) -> &[Vec<u8>] {
         &self.0.certificates
+    }
+
+    /// The SignedData's `certificates [0] IMPLICIT CertificateSet` (RFC 5652 §5.1), DER.
+    pub fn certificate_set(&self) -> &[u8] {
+        &self.0.certificate_set
     }
 
     /// The leaf's DER IssuerAndSerialNumber; None for an empty chain.
@@ -94,6 +107,10 @@ mod tests {
             Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_925_078_400))
         );
         assert_eq!(chain.certificates(), [cert.der().to_vec()]);
+        assert_eq!(
+            chain.certificate_set(),
+            der::encode(tag::context(0), cert.der())
+        );
     }
 
     #[test]

@@ -440,7 +440,7 @@ pub async fn sign(
             &der::encode(tag::INTEGER, &[3]),
             &der::encode(tag::SET, &digest_algorithm),
             &encap,
-            &der::encode_set_of(tag::context(0), chain.certificates().to_vec()),
+            chain.certificate_set(),
             &der::encode(tag::SET, &signer_info),
         ],
     );
