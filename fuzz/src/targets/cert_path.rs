@@ -22,7 +22,9 @@ pub fn run(data: &[u8]) {
     let Some(&leaf) = presented.first() else {
         return;
     };
-    let _ = cert_trust::is_self_signed(leaf);
+    if let Ok(cert) = chain::parse(leaf) {
+        let _ = cert_trust::is_self_signed(&cert);
+    }
     let store = &*TRUST_STORE;
     let paths = match path_search::name_paths(leaf, &presented, store) {
         Ok(paths) => paths,

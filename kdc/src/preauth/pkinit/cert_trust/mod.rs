@@ -18,6 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kdc_config::{CertificateTrustConfig, StrongMapping};
 use kdc_directory::{Directory, User};
+use x509_parser::certificate::X509Certificate;
 use x509_parser::time::ASN1Time;
 
 use self::store::{ReloadingStore, Sources, StoreError};
@@ -109,10 +110,9 @@ impl CertTrust {
         directory: &dyn Directory,
         user: &User,
         realm: &str,
-        leaf_der: &[u8],
+        leaf: &X509Certificate<'_>,
     ) -> Result<CertTrustMatch, KdcError> {
-        let leaf = chain::parse(leaf_der)?;
-        let mapping = mapping::map(directory, user, realm, &leaf, self.strong_mapping).await?;
+        let mapping = mapping::map(directory, user, realm, leaf, self.strong_mapping).await?;
         Ok(CertTrustMatch {
             serial: hex::encode(crate::proto::der::unsigned_integer_bytes(leaf.raw_serial())),
             issuer: leaf.issuer().to_string(),
@@ -122,10 +122,8 @@ impl CertTrust {
 }
 
 /// Issuer = subject and the certificate's own key verifies its signature.
-pub fn is_self_signed(der: &[u8]) -> bool {
-    chain::parse(der).is_ok_and(|cert| {
-        cert.issuer().as_raw() == cert.subject().as_raw() && cert.verify_signature(None).is_ok()
-    })
+pub fn is_self_signed(cert: &X509Certificate<'_>) -> bool {
+    cert.issuer().as_raw() == cert.subject().as_raw() && cert.verify_signature(None).is_ok()
 }
 
 fn asn1_time(now: SystemTime) -> Result<ASN1Time, KdcError> {
